@@ -1,0 +1,70 @@
+// A whole program as held in a .tnx container: target, cores, tensor table
+// (HBM layout), source locations and one instruction stream per engine.
+#pragma once
+
+#include "isa/Instruction.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace trnx {
+
+enum class TensorRole : uint8_t { Input = 0, Output = 1, Weight = 2, Scratch = 3 };
+std::string_view tensorRoleName(TensorRole r);
+std::optional<TensorRole> parseTensorRole(std::string_view name);
+
+// A named region of HBM. Weights may carry their bytes; inputs are supplied at
+// run time; outputs are read back after the run.
+struct TensorInfo {
+  std::string name;
+  TensorRole role = TensorRole::Scratch;
+  DType dtype = DType::FP32;
+  std::vector<int64_t> shape;
+  uint64_t hbmOffset = 0;
+  uint64_t sizeBytes = 0;
+  std::vector<uint8_t> data; // empty: no constant data
+
+  uint64_t elementCount() const;
+  uint64_t naturalSize() const { return elementCount() * dtypeSize(dtype); }
+};
+
+// Where an instruction came from: a model file position and op name.
+struct SourceLoc {
+  std::string file;
+  uint32_t line = 0;
+  uint32_t column = 0;
+  std::string op;
+  bool operator==(const SourceLoc &o) const {
+    return file == o.file && line == o.line && column == o.column && op == o.op;
+  }
+};
+
+struct Stream {
+  uint16_t core = 0;
+  EngineId engine;
+  std::vector<Instruction> code;
+};
+
+struct Program {
+  static constexpr uint16_t kVersionMajor = 1;
+  static constexpr uint16_t kVersionMinor = 0;
+
+  std::string target = "trn3";
+  uint16_t numCores = 1;
+  std::vector<TensorInfo> tensors;
+  std::vector<SourceLoc> locs;
+  std::vector<Stream> streams;
+
+  // HBM bytes spanned by the tensor table.
+  uint64_t hbmExtent() const;
+  int findTensor(std::string_view name) const; // -1 if absent
+  Stream &stream(uint16_t core, EngineId engine); // created on first use
+  size_t instructionCount() const;
+};
+
+// Human-readable name of instruction `index` of a stream, for diagnostics:
+// "core 0 pe #12 (matmul) [model.mlir:3:5 tosa.matmul]".
+std::string describeInstruction(const Program &p, const Stream &s, size_t index);
+
+} // namespace trnx

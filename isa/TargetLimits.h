@@ -1,0 +1,32 @@
+// The facts about a chip that decide whether a program is legal on it. The
+// simulator fills this from its chip config; isa/ itself knows no chip.
+#pragma once
+
+#include "isa/DType.h"
+
+#include <cstdint>
+
+namespace trnx {
+
+struct TargetLimits {
+  int cores = 1;
+  int partitions = 128;
+  uint64_t sbufBytesPerPartition = 0;
+  uint64_t psumBytesPerPartition = 0;
+  int psumBanks = 8;
+  int dmaQueues = 16;
+  int semaphores = 64;
+  int peRows = 128;             // max K per matmul
+  int peCols = 128;             // max M per matmul
+  int movingFreeMax = 512;      // max N per matmul
+  int bnStatsFreeMax = 512;
+  DTypeMask matmulInputTypes = 0;   // dtypes allowed as matmul operands
+  DTypeMask matmulOutputTypes = 0;  // dtypes allowed in PSUM for matmul results
+  bool doubleRow = false;           // fp8 double-row mode available
+  uint64_t hbmBytes = 0;            // capacity
+  bool enforcePartitionStarts = true; // G1 quadrant rules for compute engines
+
+  uint64_t psumBankBytes() const { return psumBanks ? psumBytesPerPartition / psumBanks : 0; }
+};
+
+} // namespace trnx

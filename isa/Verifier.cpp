@@ -1,0 +1,490 @@
+// Verifier implementation: one walk over each stream tracking the loop stack,
+// per-opcode shape rules, then whole-program semaphore and barrier checks.
+#include "isa/Verifier.h"
+
+#include "isa/Error.h"
+#include "isa/Semantics.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+namespace trnx {
+namespace {
+
+struct LoopLevel {
+  int64_t count;
+};
+
+// Range of sum(step[l] * i_l) over the iterations of the enclosing loops.
+void stepRange(const std::array<int32_t, kMaxLoopDepth> &steps, const std::vector<LoopLevel> &loops,
+               int64_t &lo, int64_t &hi) {
+  lo = hi = 0;
+  for (size_t l = 0; l < loops.size() && l < kMaxLoopDepth; ++l) {
+    int64_t reach = static_cast<int64_t>(steps[l]) * (loops[l].count - 1);
+    (reach < 0 ? lo : hi) += reach;
+  }
+}
+
+class StreamVerifier {
+public:
+  StreamVerifier(const Program &p, const Stream &s, const TargetLimits &limits)
+      : p_(p), s_(s), limits_(limits) {}
+
+  // Per-semaphore totals, filled while walking.
+  std::map<uint16_t, uint64_t> increments;       // total increments
+  std::vector<std::pair<size_t, uint64_t>> waits; // (instruction, max wait value)
+  uint64_t coreBarriers = 0, chipBarriers = 0;
+
+  void run() {
+    if (s_.core >= p_.numCores)
+      fail("stream core ", s_.core, " is outside the program's ", p_.numCores, " cores");
+    if (s_.engine.kind == EngineKind::DMA && s_.engine.queue >= limits_.dmaQueues)
+      fail("core ", s_.core, " ", s_.engine.name(), ": the chip has ", limits_.dmaQueues,
+           " DMA queues per core");
+    for (index_ = 0; index_ < s_.code.size(); ++index_)
+      check(s_.code[index_]);
+    if (!loops_.empty())
+      fail("core ", s_.core, " ", s_.engine.name(), ": ", loops_.size(),
+           " loop(s) not closed by endloop");
+  }
+
+private:
+  [[noreturn]] void bad(const std::string &msg) const {
+    fail(describeInstruction(p_, s_, index_), ": ", msg);
+  }
+
+  uint64_t tripProduct() const {
+    uint64_t n = 1;
+    for (const LoopLevel &l : loops_)
+      n *= static_cast<uint64_t>(l.count);
+    return n;
+  }
+
+  void checkSteps(const std::array<int32_t, kMaxLoopDepth> &steps, const char *what) const {
+    for (size_t l = loops_.size(); l < kMaxLoopDepth; ++l)
+      if (steps[l])
+        bad(std::string(what) + " steps with loop level i" + std::to_string(l) +
+            ", but only " + std::to_string(loops_.size()) + " loop(s) enclose it");
+  }
+
+  void check(const Instruction &inst) {
+    const OpcodeInfo &info = inst.info();
+    if (!(info.engines & engineBit(s_.engine.kind)))
+      bad(std::string("'") + info.mnemonic + "' cannot run on engine " + s_.engine.name());
+    checkSemaphores(inst);
+    if (inst.loc != kNoLoc && inst.loc >= p_.locs.size())
+      bad("location id " + std::to_string(inst.loc) + " is not in the location table");
+    for (const FieldSpec &f : info.fields) {
+      const AccessPattern &a = inst.ap[f.slot];
+      if ((f.kind == FieldKind::Ap || (f.kind == FieldKind::OptAp && a.present())))
+        checkAp(a, f);
+    }
+    checkOpcode(inst);
+  }
+
+  void checkSemaphores(const Instruction &inst) {
+    if (inst.wait.present()) {
+      if (inst.wait.sem >= limits_.semaphores)
+        bad("semaphore s" + std::to_string(inst.wait.sem) + " exceeds the chip's " +
+            std::to_string(limits_.semaphores) + " semaphores per core");
+      checkSteps(inst.wait.step, "wait value");
+      int64_t lo, hi;
+      stepRange(inst.wait.step, loops_, lo, hi);
+      if (static_cast<int64_t>(inst.wait.value) + lo < 0)
+        bad("wait value becomes negative in a loop iteration");
+      waits.emplace_back(index_, static_cast<uint64_t>(inst.wait.value + hi));
+    }
+    if (inst.signal.present()) {
+      if (inst.signal.sem >= limits_.semaphores)
+        bad("semaphore s" + std::to_string(inst.signal.sem) + " exceeds the chip's " +
+            std::to_string(limits_.semaphores) + " semaphores per core");
+      increments[inst.signal.sem] += inst.signal.increment * tripProduct();
+    }
+  }
+
+  bool isComputeEngine() const { return s_.engine.kind != EngineKind::DMA; }
+
+  void checkAp(const AccessPattern &a, const FieldSpec &f) {
+    std::string name = std::string("operand '") + f.name + "'";
+    if (!(f.spaces & spaceBit(a.space)))
+      bad(name + " cannot be in " + std::string(spaceName(a.space)));
+    if (a.numDims == 0)
+      bad(name + " has no free dims");
+    for (int d = 0; d < a.numDims; ++d)
+      if (a.dims[d].count == 0)
+        bad(name + " has a zero-sized free dim");
+    if (a.partitionCount == 0)
+      bad(name + " covers zero partitions/rows");
+    checkSteps(a.offsetStep, (name + " offset").c_str());
+    int64_t stepLo, stepHi, elemLo, elemHi;
+    stepRange(a.offsetStep, loops_, stepLo, stepHi);
+    a.freeExtent(elemLo, elemHi);
+    const int64_t esize = dtypeSize(a.dtype);
+    if (a.space == MemSpace::HBM) {
+      if (a.tensor >= p_.tensors.size())
+        bad(name + " names tensor #" + std::to_string(a.tensor) + ", not in the tensor table");
+      const TensorInfo &t = p_.tensors[a.tensor];
+      int64_t rowReach = static_cast<int64_t>(a.partitionStride) * (a.partitionCount - 1);
+      int64_t lo = a.offset + stepLo + (elemLo + std::min<int64_t>(0, rowReach)) * esize;
+      int64_t hi = a.offset + stepHi + (elemHi + std::max<int64_t>(0, rowReach)) * esize + esize;
+      if (lo < 0 || hi > static_cast<int64_t>(t.sizeBytes))
+        bad(name + " reaches bytes [" + std::to_string(lo) + ", " + std::to_string(hi) +
+            ") of tensor '" + t.name + "' (" + std::to_string(t.sizeBytes) + " bytes)");
+      return;
+    }
+    if (a.partitionStride != 0 || a.tensor != 0)
+      bad(name + " in " + std::string(spaceName(a.space)) + " has hbm-only fields set");
+    if (a.partitionStart + a.partitionCount > limits_.partitions)
+      bad(name + " covers partitions [" + std::to_string(a.partitionStart) + ", " +
+          std::to_string(a.partitionStart + a.partitionCount) + "), the chip has " +
+          std::to_string(limits_.partitions));
+    if (isComputeEngine() && limits_.enforcePartitionStarts) {
+      int start = a.partitionStart, count = a.partitionCount;
+      bool ok = count > 64 ? start == 0 : count > 32 ? (start % 64 == 0) : (start % 32 == 0);
+      if (!ok)
+        bad(name + " starts at partition " + std::to_string(start) + " with " +
+            std::to_string(count) + " partitions: engines access 1-32 partitions from 0/32/64/96, "
+            "33-64 from 0/64, more from 0");
+    }
+    uint64_t capacity =
+        a.space == MemSpace::SBUF ? limits_.sbufBytesPerPartition : limits_.psumBytesPerPartition;
+    int64_t lo = a.offset + stepLo + elemLo * esize;
+    int64_t hi = a.offset + stepHi + elemHi * esize + esize;
+    if (lo < 0 || hi > static_cast<int64_t>(capacity))
+      bad(name + " reaches bytes [" + std::to_string(lo) + ", " + std::to_string(hi) + ") of " +
+          std::string(spaceName(a.space)) + ", which has " + std::to_string(capacity) +
+          " bytes per partition");
+    if (a.offset % esize != 0 || (stepLo | stepHi) % esize != 0)
+      bad(name + " offset is not aligned to its " + std::to_string(esize) + "-byte dtype");
+  }
+
+  void sameShape(const AccessPattern &a, const char *an, const AccessPattern &b, const char *bn) const {
+    if (a.partitionCount != b.partitionCount || a.freeSize() != b.freeSize())
+      bad(std::string("operands '") + an + "' [" + std::to_string(a.partitionCount) + ", " +
+          std::to_string(a.freeSize()) + "] and '" + bn + "' [" + std::to_string(b.partitionCount) +
+          ", " + std::to_string(b.freeSize()) + "] differ in shape");
+  }
+
+  void perPartitionScalar(const Instruction &inst, int slot, const char *name, const AccessPattern &dst) const {
+    const AccessPattern &a = inst.ap[slot];
+    if (!a.present())
+      return;
+    if (a.freeSize() != 1 || a.partitionCount != dst.partitionCount)
+      bad(std::string("operand '") + name + "' must be [" + std::to_string(dst.partitionCount) + ", 1]");
+  }
+
+  void requireReduceOp(AluOp op, const char *field) const {
+    if (!isReduceOp(op))
+      bad(std::string("'") + field + "' must be add, max or min");
+  }
+
+  void checkBankLocal(const AccessPattern &dst) const {
+    const int64_t bank = static_cast<int64_t>(limits_.psumBankBytes());
+    if (bank <= 0)
+      return;
+    const int64_t len = static_cast<int64_t>(dst.freeSize() * dtypeSize(dst.dtype));
+    auto fits = [&](int64_t off) { return off % bank + len <= bank; };
+    bool stepsAligned = true;
+    for (int32_t s : dst.offsetStep)
+      stepsAligned = stepsAligned && s % bank == 0;
+    if (stepsAligned) {
+      if (!fits(dst.offset))
+        bad("matmul result [" + std::to_string(dst.offset) + ", " + std::to_string(dst.offset + len) +
+            ") crosses a " + std::to_string(bank) + "-byte PSUM bank boundary");
+      return;
+    }
+    uint64_t iterations = tripProduct();
+    if (iterations > 65536)
+      bad("matmul result offset steps are not multiples of the PSUM bank size and the loop "
+          "nest is too large to check every iteration");
+    std::vector<int64_t> idx(loops_.size(), 0);
+    for (uint64_t it = 0; it < iterations; ++it) {
+      int64_t off = dst.offset;
+      for (size_t l = 0; l < loops_.size(); ++l)
+        off += dst.offsetStep[l] * idx[l];
+      if (!fits(off))
+        bad("matmul result crosses a PSUM bank boundary in some loop iteration");
+      for (size_t l = loops_.size(); l-- > 0;) {
+        if (++idx[l] < loops_[l].count)
+          break;
+        idx[l] = 0;
+      }
+    }
+  }
+
+  void checkOpcode(const Instruction &inst) {
+    const AccessPattern &dst = inst.ap[0];
+    switch (inst.opcode) {
+    case Opcode::Matmul: {
+      const AccessPattern &st = inst.ap[1], &mv = inst.ap[2];
+      const bool doubleRow = inst.enums[0] == 1;
+      // In double_row mode each partition carries two K rows as the outermost
+      // free dim of both operands: [P, 2, M] and [P, 2, N], K = 2P.
+      const uint64_t rowsPerPartition = doubleRow ? 2 : 1;
+      if (st.partitionCount != mv.partitionCount)
+        bad("stationary K=" + std::to_string(st.partitionCount) + " and moving K=" +
+            std::to_string(mv.partitionCount) + " partitions differ");
+      if (doubleRow) {
+        if (!limits_.doubleRow)
+          bad("double_row mode is not available on this target");
+        if (!isFP8(st.dtype) || !isFP8(mv.dtype))
+          bad("double_row mode needs fp8 operands");
+        if (st.numDims < 2 || st.dims[0].count != 2 || mv.numDims < 2 || mv.dims[0].count != 2)
+          bad("double_row operands need an outermost free dim of 2 ([P, 2, M] and [P, 2, N])");
+      }
+      const uint64_t m = st.freeSize() / rowsPerPartition, n = mv.freeSize() / rowsPerPartition;
+      if (st.partitionCount > limits_.peRows)
+        bad("K=" + std::to_string(st.partitionCount) + " partitions exceed the array's " +
+            std::to_string(limits_.peRows) + " rows");
+      if (m > static_cast<uint64_t>(limits_.peCols))
+        bad("M=" + std::to_string(m) + " exceeds the array's " + std::to_string(limits_.peCols) +
+            " columns");
+      if (n > static_cast<uint64_t>(limits_.movingFreeMax))
+        bad("N=" + std::to_string(n) + " exceeds the moving limit " +
+            std::to_string(limits_.movingFreeMax));
+      if (dst.partitionCount != m || dst.freeSize() != n)
+        bad("dst must be [M=" + std::to_string(m) + ", N=" + std::to_string(n) + "]");
+      for (const AccessPattern *a : {&st, &mv})
+        if (!(limits_.matmulInputTypes & dtypeBit(a->dtype)))
+          bad("matmul operands of dtype " + std::string(dtypeName(a->dtype)) +
+              " are not supported on this target");
+      if (!(limits_.matmulOutputTypes & dtypeBit(dst.dtype)))
+        bad("matmul results of dtype " + std::string(dtypeName(dst.dtype)) +
+            " are not supported on this target");
+      if (!dst.contiguousFree())
+        bad("matmul dst must be contiguous in its partition");
+      checkBankLocal(dst);
+      break;
+    }
+    case Opcode::Transpose: {
+      const AccessPattern &src = inst.ap[1];
+      if (src.partitionCount > limits_.peRows || src.freeSize() > static_cast<uint64_t>(limits_.peCols))
+        bad("transpose input is limited to [" + std::to_string(limits_.peRows) + ", " +
+            std::to_string(limits_.peCols) + "]");
+      if (dst.partitionCount != src.freeSize() || dst.freeSize() != src.partitionCount)
+        bad("transpose dst must be [" + std::to_string(src.freeSize()) + ", " +
+            std::to_string(src.partitionCount) + "]");
+      if (!isFloat(src.dtype) || (dst.dtype != src.dtype && dst.dtype != DType::FP32))
+        bad("transpose keeps its float dtype (or writes fp32)");
+      break;
+    }
+    case Opcode::Activation: {
+      sameShape(dst, "dst", inst.ap[1], "src");
+      perPartitionScalar(inst, 2, "scale_ap", dst);
+      perPartitionScalar(inst, 3, "bias_ap", dst);
+      if (inst.ap[2].present() && inst.f32[0] != 1.0f)
+        bad("'scale' must stay 1 when 'scale_ap' is given");
+      if (inst.ap[3].present() && inst.f32[1] != 0.0f)
+        bad("'bias' must stay 0 when 'bias_ap' is given");
+      AluOp reduce = static_cast<AluOp>(inst.enums[1]);
+      if (reduce != AluOp::None) {
+        requireReduceOp(reduce, "reduce");
+        if (!inst.ap[4].present())
+          bad("'reduce' needs 'reduce_dst'");
+        perPartitionScalar(inst, 4, "reduce_dst", dst);
+      } else if (inst.ap[4].present()) {
+        bad("'reduce_dst' given without 'reduce'");
+      }
+      break;
+    }
+    case Opcode::TensorTensor:
+      sameShape(dst, "dst", inst.ap[1], "src0");
+      sameShape(dst, "dst", inst.ap[2], "src1");
+      if (static_cast<AluOp>(inst.enums[0]) == AluOp::None)
+        bad("'op' must not be none");
+      break;
+    case Opcode::TensorScalar:
+      sameShape(dst, "dst", inst.ap[1], "src");
+      perPartitionScalar(inst, 2, "scalar0_ap", dst);
+      perPartitionScalar(inst, 3, "scalar1_ap", dst);
+      if (static_cast<AluOp>(inst.enums[0]) == AluOp::None)
+        bad("'op0' must not be none");
+      if (inst.ap[2].present() && inst.f32[0] != 0.0f)
+        bad("'scalar0' must stay 0 when 'scalar0_ap' is given");
+      if (inst.ap[3].present() && inst.f32[1] != 0.0f)
+        bad("'scalar1' must stay 0 when 'scalar1_ap' is given");
+      if (static_cast<AluOp>(inst.enums[1]) == AluOp::None && (inst.ap[3].present() || inst.f32[1] != 0.0f))
+        bad("'scalar1' given without 'op1'");
+      break;
+    case Opcode::TensorReduce: {
+      const AccessPattern &src = inst.ap[1];
+      requireReduceOp(static_cast<AluOp>(inst.enums[0]), "op");
+      int axes = inst.i32[0];
+      if (axes < 1 || axes > src.numDims)
+        bad("'axes' must be between 1 and the source's " + std::to_string(src.numDims) + " free dims");
+      uint64_t outer = 1;
+      for (int d = 0; d < src.numDims - axes; ++d)
+        outer *= src.dims[d].count;
+      if (dst.partitionCount != src.partitionCount || dst.freeSize() != outer)
+        bad("dst must be [" + std::to_string(src.partitionCount) + ", " + std::to_string(outer) + "]");
+      break;
+    }
+    case Opcode::TensorCopy:
+      sameShape(dst, "dst", inst.ap[1], "src");
+      break;
+    case Opcode::Select:
+      sameShape(dst, "dst", inst.ap[1], "pred");
+      sameShape(dst, "dst", inst.ap[2], "on_true");
+      sameShape(dst, "dst", inst.ap[3], "on_false");
+      break;
+    case Opcode::Iota:
+      break;
+    case Opcode::AffineSelect:
+      sameShape(dst, "dst", inst.ap[1], "src");
+      if (!isCompareOp(static_cast<AluOp>(inst.enums[0])))
+        bad("'cmp' must be eq, ne, lt, le, gt or ge");
+      break;
+    case Opcode::Memset:
+      break;
+    case Opcode::PartitionReduce:
+      requireReduceOp(static_cast<AluOp>(inst.enums[0]), "op");
+      if (dst.partitionCount != 1 || dst.freeSize() != inst.ap[1].freeSize())
+        bad("dst must be one partition with the source's free size");
+      break;
+    case Opcode::PartitionBroadcast:
+      if (inst.ap[1].partitionCount != 1 || dst.freeSize() != inst.ap[1].freeSize())
+        bad("src must be one partition with dst's free size");
+      break;
+    case Opcode::BnStats:
+      if (dst.dtype != DType::FP32 || dst.freeSize() != 3 || dst.partitionCount != inst.ap[1].partitionCount)
+        bad("dst must be fp32 [P, 3]");
+      if (inst.ap[1].freeSize() > static_cast<uint64_t>(limits_.bnStatsFreeMax))
+        bad("bn_stats reads at most " + std::to_string(limits_.bnStatsFreeMax) + " elements per partition");
+      break;
+    case Opcode::BnAggr:
+      if (dst.dtype != DType::FP32 || dst.freeSize() != 2 || dst.partitionCount != inst.ap[1].partitionCount)
+        bad("dst must be fp32 [P, 2]");
+      if (inst.ap[1].dtype != DType::FP32 || inst.ap[1].freeSize() % 3 != 0)
+        bad("src must be fp32 [P, 3*G]");
+      break;
+    case Opcode::DmaCopy:
+      if (dst.dtype != inst.ap[1].dtype)
+        bad("dma_copy does not convert dtypes (" + std::string(dtypeName(inst.ap[1].dtype)) + " -> " +
+            std::string(dtypeName(dst.dtype)) + ")");
+      sameShape(dst, "dst", inst.ap[1], "src");
+      if (inst.flag(0) && dtypeSize(dst.dtype) != 2 && dtypeSize(dst.dtype) != 4)
+        bad("the DMA transpose unit moves 2- or 4-byte elements");
+      break;
+    case Opcode::DmaGather: {
+      const AccessPattern &src = inst.ap[1], &index = inst.ap[2];
+      if (index.dtype != DType::INT32 || index.freeSize() != 1 || index.partitionCount != dst.partitionCount)
+        bad("index must be int32 [" + std::to_string(dst.partitionCount) + ", 1]");
+      if (src.dtype != dst.dtype || src.freeSize() != dst.freeSize())
+        bad("a table row and a dst partition must hold the same dtype and element count");
+      break;
+    }
+    case Opcode::SemWait:
+      if (!inst.wait.present())
+        bad("sem_wait needs wait=");
+      break;
+    case Opcode::SemSignal:
+      if (!inst.signal.present())
+        bad("sem_signal needs signal=");
+      break;
+    case Opcode::Barrier:
+      (inst.enums[0] == 0 ? coreBarriers : chipBarriers) += tripProduct();
+      break;
+    case Opcode::Loop:
+      if (inst.i32[0] < 1)
+        bad("loop count must be at least 1");
+      if (loops_.size() == kMaxLoopDepth)
+        bad("loops nest at most " + std::to_string(kMaxLoopDepth) + " deep");
+      loops_.push_back({inst.i32[0]});
+      break;
+    case Opcode::EndLoop:
+      if (loops_.empty())
+        bad("endloop without a matching loop");
+      loops_.pop_back();
+      break;
+    }
+  }
+
+  const Program &p_;
+  const Stream &s_;
+  const TargetLimits &limits_;
+  std::vector<LoopLevel> loops_;
+  size_t index_ = 0;
+};
+
+void verifyTensors(const Program &p, const TargetLimits &limits) {
+  std::vector<size_t> order(p.tensors.size());
+  std::iota(order.begin(), order.end(), 0);
+  for (size_t i = 0; i < p.tensors.size(); ++i) {
+    const TensorInfo &t = p.tensors[i];
+    if (t.name.empty())
+      fail("tensor #", i, " has an empty name");
+    for (size_t j = 0; j < i; ++j)
+      if (p.tensors[j].name == t.name)
+        fail("tensor name '", t.name, "' is used twice");
+    if (t.sizeBytes < t.naturalSize())
+      fail("tensor '", t.name, "' has ", t.sizeBytes, " bytes, its shape needs ", t.naturalSize());
+    if (!t.data.empty() && t.data.size() != t.sizeBytes)
+      fail("tensor '", t.name, "' has ", t.data.size(), " bytes of data for ", t.sizeBytes, " bytes");
+    if (!t.data.empty() && t.role != TensorRole::Weight)
+      fail("tensor '", t.name, "' has data but is not a weight");
+  }
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return p.tensors[a].hbmOffset < p.tensors[b].hbmOffset; });
+  for (size_t k = 1; k < order.size(); ++k) {
+    const TensorInfo &a = p.tensors[order[k - 1]], &b = p.tensors[order[k]];
+    if (a.sizeBytes && b.sizeBytes && a.hbmOffset + a.sizeBytes > b.hbmOffset)
+      fail("tensors '", a.name, "' and '", b.name, "' overlap in HBM");
+  }
+  if (limits.hbmBytes && p.hbmExtent() > limits.hbmBytes)
+    fail("the program needs ", p.hbmExtent(), " bytes of HBM; the chip has ", limits.hbmBytes);
+}
+
+} // namespace
+
+void verifyProgram(const Program &p, const TargetLimits &limits) {
+  if (p.numCores > limits.cores)
+    fail("the program uses ", p.numCores, " cores; the chip has ", limits.cores);
+  verifyTensors(p, limits);
+
+  std::vector<StreamVerifier> verifiers;
+  verifiers.reserve(p.streams.size());
+  for (const Stream &s : p.streams) {
+    verifiers.emplace_back(p, s, limits);
+    verifiers.back().run();
+  }
+
+  // Semaphores are per core: a wait must be reachable by the increments of its core.
+  for (uint16_t core = 0; core < p.numCores; ++core) {
+    std::map<uint16_t, uint64_t> total;
+    for (size_t i = 0; i < p.streams.size(); ++i)
+      if (p.streams[i].core == core)
+        for (auto [sem, n] : verifiers[i].increments)
+          total[sem] += n;
+    for (size_t i = 0; i < p.streams.size(); ++i) {
+      if (p.streams[i].core != core)
+        continue;
+      for (auto [index, value] : verifiers[i].waits) {
+        uint16_t sem = p.streams[i].code[index].wait.sem;
+        uint64_t have = total.count(sem) ? total[sem] : 0;
+        if (value > have)
+          fail(describeInstruction(p, p.streams[i], index), ": waits for s", sem, " >= ", value,
+               ", but the core's instructions increment it only ", have, " times in total");
+      }
+    }
+    uint64_t expected = UINT64_MAX;
+    for (size_t i = 0; i < p.streams.size(); ++i) {
+      if (p.streams[i].core != core)
+        continue;
+      uint64_t n = verifiers[i].coreBarriers;
+      if (expected == UINT64_MAX)
+        expected = n;
+      else if (n != expected)
+        fail("core ", core, ": stream ", p.streams[i].engine.name(), " reaches ", n,
+             " core barrier(s), other streams ", expected, ": the barrier can never complete");
+    }
+  }
+  for (size_t i = 1; i < verifiers.size(); ++i)
+    if (verifiers[i].chipBarriers != verifiers[0].chipBarriers)
+      fail("core ", p.streams[i].core, " ", p.streams[i].engine.name(), " reaches ",
+           verifiers[i].chipBarriers, " chip barrier(s), core ", p.streams[0].core, " ",
+           p.streams[0].engine.name(), " reaches ", verifiers[0].chipBarriers,
+           ": the barrier can never complete");
+}
+
+} // namespace trnx

@@ -1,0 +1,56 @@
+// simulate(): verification, inputs, the machine run, outputs and report.
+#include "simulator/Simulator.h"
+
+#include "isa/Error.h"
+#include "isa/Verifier.h"
+
+#include <cstring>
+
+namespace trnx {
+
+SimulationResult simulate(const Program &program, const ChipConfig &chip,
+                          const std::map<std::string, HostArray> &inputs,
+                          const MachineOptions &options, const std::string &programName) {
+  const std::string who = programName.empty() ? "program" : programName;
+  try {
+    verifyProgram(program, chip.limits());
+  } catch (const Error &e) {
+    fail(who, ": ", e.what());
+  }
+  std::string inputNames;
+  for (const TensorInfo &t : program.tensors)
+    if (t.role == TensorRole::Input)
+      inputNames += (inputNames.empty() ? "" : ", ") + t.name;
+  for (const auto &kv : inputs) {
+    int i = program.findTensor(kv.first);
+    if (i < 0 || program.tensors[i].role != TensorRole::Input)
+      fail("'", kv.first, "' is not an input of ", who, " (inputs: ",
+           inputNames.empty() ? "none" : inputNames, ")");
+  }
+
+  std::unique_ptr<DeviceMemory> memory;
+  if (options.functional) {
+    memory = std::make_unique<DeviceMemory>(program, chip);
+    for (const TensorInfo &t : program.tensors) {
+      if (t.role != TensorRole::Input)
+        continue;
+      auto it = inputs.find(t.name);
+      if (it == inputs.end())
+        fail("input '", t.name, "' of ", who, " was not given (--input ", t.name, "=FILE.npy)");
+      std::vector<uint8_t> bytes = arrayToTensorBytes(it->second, t);
+      std::memcpy(memory->hbm() + t.hbmOffset, bytes.data(), bytes.size());
+    }
+  }
+
+  Machine machine(program, chip, options, memory.get());
+  SimulationResult result;
+  result.stats = machine.run();
+  result.report = buildReport(program, chip, result.stats, options, programName);
+  if (memory)
+    for (const TensorInfo &t : program.tensors)
+      if (t.role == TensorRole::Output)
+        result.outputs[t.name] = tensorBytesToArray(memory->hbm() + t.hbmOffset, t);
+  return result;
+}
+
+} // namespace trnx

@@ -1,0 +1,49 @@
+// Derived quantities of a chip config: verifier limits and peak rates.
+#include "simulator/config/ChipConfig.h"
+
+#include "isa/Engine.h"
+
+#include <algorithm>
+
+namespace trnx {
+
+const EngineConfig &ChipConfig::engine(int kind) const {
+  switch (static_cast<EngineKind>(kind)) {
+  case EngineKind::PE: return pe;
+  case EngineKind::ACT: return act;
+  case EngineKind::DVE: return dve;
+  case EngineKind::POOL: return pool;
+  default: return sp; // SP and DMA queues sequence at the SP clock
+  }
+}
+
+TargetLimits ChipConfig::limits() const {
+  TargetLimits l;
+  l.cores = cores;
+  l.partitions = partitions;
+  l.sbufBytesPerPartition = static_cast<uint64_t>(sbuf_bytes_per_partition);
+  l.psumBytesPerPartition = static_cast<uint64_t>(psum_bytes_per_partition);
+  l.psumBanks = psum_banks;
+  l.dmaQueues = dma_queues_per_core;
+  l.semaphores = semaphores_per_core;
+  l.peRows = pe_array.rows;
+  l.peCols = pe_array.cols;
+  l.movingFreeMax = pe_array.moving_free_max;
+  l.bnStatsFreeMax = bn_stats_free_max;
+  l.matmulInputTypes = pe_array.input_dtypes;
+  l.matmulOutputTypes = pe_array.output_dtypes;
+  l.doubleRow = pe_array.double_row;
+  l.hbmBytes = static_cast<uint64_t>(hbm.capacity_bytes);
+  return l;
+}
+
+double ChipConfig::peakFlopsPerSecond(DType input, bool doubleRow) const {
+  double macsPerCycle = static_cast<double>(pe_array.rows) * pe_array.cols;
+  if (input == DType::FP32)
+    macsPerCycle /= pe_array.fp32_ii_multiplier;
+  if (doubleRow)
+    macsPerCycle *= 2;
+  return 2.0 * macsPerCycle * pe.clock_hz * cores;
+}
+
+} // namespace trnx

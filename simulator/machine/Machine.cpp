@@ -1,0 +1,275 @@
+// Event loop of the machine. Events are (time, sequence) ordered, so a run is
+// deterministic: same program, chip and inputs give the same cycles and bytes.
+#include "simulator/machine/Machine.h"
+
+#include "isa/Error.h"
+#include "simulator/machine/StreamCursor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace trnx {
+
+namespace {
+enum EventKind : uint8_t { kReady, kSignal, kDmaStart, kDmaCheck };
+}
+
+struct Machine::Event {
+  SimTime time;
+  uint64_t seq;
+  uint64_t payload;
+  uint32_t a;
+  uint8_t kind;
+  // Min-heap on (time, seq).
+  bool operator<(const Event &o) const { return time != o.time ? time > o.time : seq > o.seq; }
+};
+
+struct Machine::EngineRun {
+  uint32_t stream;
+  uint16_t core;
+  EngineKind kind;
+  StreamCursor cursor;
+  bool done = false;
+  bool blocked = false;
+  uint16_t waitSem = kNoSemaphore; // when blocked on a semaphore
+  uint64_t waitNeed = 0;
+  SimTime dmaIssued = 0;
+};
+
+Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOptions &options,
+                 DeviceMemory *memory)
+    : program_(program), chip_(chip), options_(options), dma_(chip) {
+  if (options_.functional) {
+    if (!memory)
+      fail("internal: functional run without memory");
+    executor_ = std::make_unique<FunctionalExecutor>(*memory);
+  }
+  semaphores_.assign(program.numCores, std::vector<uint64_t>(chip.semaphores_per_core, 0));
+  waiters_.assign(program.numCores, std::vector<std::vector<Waiter>>(chip.semaphores_per_core));
+  coreBarrier_.assign(program.numCores, {});
+  streamsPerCore_.assign(program.numCores, 0);
+  costs_.resize(program.streams.size());
+  for (uint32_t s = 0; s < program.streams.size(); ++s) {
+    const Stream &stream = program.streams[s];
+    ++streamsPerCore_[stream.core];
+    engines_.push_back(EngineRun{s, stream.core, stream.engine.kind, StreamCursor(&stream.code)});
+    const double clock = chip.engine(static_cast<int>(stream.engine.kind)).clock_hz;
+    costs_[s].reserve(stream.code.size());
+    for (const Instruction &inst : stream.code) {
+      InstructionCost c = costOf(inst, stream.engine.kind, chip);
+      StaticCost sc;
+      sc.actions = c.actions;
+      if (options_.timing) {
+        sc.busy = toTime(c.busy_cycles, clock);
+        sc.latency = toTime(c.latency_cycles, clock);
+        sc.isDma = c.is_dma;
+        sc.dma = c.dma;
+      }
+      costs_[s].push_back(sc);
+    }
+    StreamStats st;
+    st.core = stream.core;
+    st.engine = stream.engine;
+    stats_.streams.push_back(st);
+  }
+}
+
+Machine::~Machine() = default;
+
+SimTime Machine::toTime(double cycles, double clockHz) const {
+  return static_cast<SimTime>(std::llround(cycles * kFemtosecondsPerSecond / clockHz));
+}
+
+void Machine::push(SimTime time, uint8_t kind, uint32_t a, uint64_t payload) {
+  heap_.push_back(Event{time, sequence_++, payload, a, kind});
+  std::push_heap(heap_.begin(), heap_.end());
+}
+
+void Machine::issue(uint32_t e, SimTime now) {
+  EngineRun &r = engines_[e];
+  r.blocked = false;
+  if (!r.cursor.settle()) {
+    r.done = true;
+    return;
+  }
+  const Instruction &inst = r.cursor.current();
+  const uint32_t pc = r.cursor.pc();
+  if (inst.wait.present()) {
+    int64_t need = static_cast<int64_t>(inst.wait.value);
+    for (int l = 0; l < kMaxLoopDepth; ++l)
+      need += static_cast<int64_t>(inst.wait.step[l]) * r.cursor.iv()[l];
+    if (static_cast<int64_t>(semaphores_[r.core][inst.wait.sem]) < need) {
+      waiters_[r.core][inst.wait.sem].push_back(Waiter{e, static_cast<uint64_t>(need)});
+      r.blocked = true;
+      r.waitSem = inst.wait.sem;
+      r.waitNeed = static_cast<uint64_t>(need);
+      return;
+    }
+  }
+  r.waitSem = kNoSemaphore;
+  if (inst.opcode == Opcode::Barrier) {
+    r.blocked = !arriveAtBarrier(e, now);
+    return;
+  }
+  if (executor_) {
+    try {
+      executor_->execute(r.core, inst, r.cursor.iv());
+    } catch (const Error &err) {
+      fail(describeInstruction(program_, program_.streams[r.stream], pc), ": ", err.what());
+    }
+  }
+  const StaticCost &c = costs_[r.stream][pc];
+  StreamStats &st = stats_.streams[r.stream];
+  ++st.instructions;
+  st.actions += c.actions;
+  if (c.isDma) {
+    r.dmaIssued = now;
+    push(now + toTime(chip_.dma.issue_overhead_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond),
+         kDmaStart, e);
+    return; // the queue resumes when the transfer completes
+  }
+  st.busy += c.busy;
+  if (options_.trace)
+    stats_.slices.push_back(TraceSlice{r.stream, pc, now, c.busy});
+  if (inst.signal.present())
+    push(now + c.busy + c.latency, kSignal, inst.signal.sem | (uint32_t(r.core) << 16), inst.signal.increment);
+  r.cursor.next();
+  push(now + c.busy, kReady, e);
+}
+
+bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
+  EngineRun &r = engines_[e];
+  const bool coreScope = r.cursor.current().enums[0] == 0;
+  std::vector<uint32_t> &arrived = coreScope ? coreBarrier_[r.core] : chipBarrier_;
+  const size_t participants = coreScope ? streamsPerCore_[r.core] : engines_.size();
+  arrived.push_back(e);
+  if (arrived.size() < participants)
+    return false;
+  for (uint32_t x : arrived) {
+    EngineRun &w = engines_[x];
+    const Instruction &inst = w.cursor.current();
+    const StaticCost &c = costs_[w.stream][w.cursor.pc()];
+    StreamStats &st = stats_.streams[w.stream];
+    ++st.instructions;
+    st.busy += c.busy;
+    if (options_.trace)
+      stats_.slices.push_back(TraceSlice{w.stream, w.cursor.pc(), now, c.busy});
+    if (inst.signal.present())
+      push(now + c.busy, kSignal, inst.signal.sem | (uint32_t(w.core) << 16), inst.signal.increment);
+    w.blocked = false;
+    w.cursor.next();
+    push(now + c.busy, kReady, x);
+  }
+  arrived.clear();
+  return true;
+}
+
+void Machine::signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime now) {
+  uint64_t value = semaphores_[core][sem] += increment;
+  std::vector<Waiter> &ws = waiters_[core][sem];
+  for (size_t i = 0; i < ws.size();) {
+    if (ws[i].need <= value) {
+      push(now, kReady, ws[i].engine);
+      ws[i] = ws.back();
+      ws.pop_back();
+    } else {
+      ++i;
+    }
+  }
+}
+
+void Machine::completeDma(uint32_t e, SimTime now) {
+  EngineRun &r = engines_[e];
+  const Instruction &inst = r.cursor.current();
+  StreamStats &st = stats_.streams[r.stream];
+  SimTime busy = now - r.dmaIssued;
+  st.busy += busy;
+  if (options_.trace)
+    stats_.slices.push_back(TraceSlice{r.stream, r.cursor.pc(), r.dmaIssued, busy});
+  if (inst.signal.present())
+    push(now + toTime(chip_.hbm.latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond), kSignal,
+         inst.signal.sem | (uint32_t(r.core) << 16), inst.signal.increment);
+  r.cursor.next();
+  push(now, kReady, e);
+}
+
+void Machine::scheduleDmaCheck() {
+  ++dmaVersion_;
+  SimTime next = dma_.nextCompletion();
+  if (next >= 0)
+    push(next, kDmaCheck, 0, dmaVersion_);
+}
+
+RunStats Machine::run() {
+  for (uint32_t e = 0; e < engines_.size(); ++e)
+    push(0, kReady, e);
+  SimTime now = 0;
+  while (!heap_.empty()) {
+    std::pop_heap(heap_.begin(), heap_.end());
+    Event ev = heap_.back();
+    heap_.pop_back();
+    now = ev.time;
+    switch (ev.kind) {
+    case kReady:
+      issue(ev.a, now);
+      break;
+    case kSignal:
+      signal(static_cast<uint16_t>(ev.a >> 16), static_cast<uint16_t>(ev.a & 0xffff),
+             static_cast<uint32_t>(ev.payload), now);
+      break;
+    case kDmaStart: {
+      const EngineRun &r = engines_[ev.a];
+      dma_.start(now, r.core, costs_[r.stream][r.cursor.pc()].dma, ev.a);
+      scheduleDmaCheck();
+      if (options_.trace)
+        stats_.hbmRate.push_back(RateSample{now, dma_.hbmRate()});
+      break;
+    }
+    case kDmaCheck:
+      if (ev.payload != dmaVersion_)
+        break;
+      for (uint32_t owner : dma_.advance(now))
+        completeDma(owner, now);
+      scheduleDmaCheck();
+      if (options_.trace)
+        stats_.hbmRate.push_back(RateSample{now, dma_.hbmRate()});
+      break;
+    }
+  }
+  for (const EngineRun &r : engines_)
+    if (!r.done)
+      deadlock();
+  stats_.end = now;
+  stats_.hbmBytes = dma_.hbmBytes();
+  if (!options_.timing)
+    for (const StreamStats &st : stats_.streams)
+      stats_.hbmBytes += st.actions.hbm_bytes;
+  for (const StreamStats &st : stats_.streams)
+    stats_.total += st.actions;
+  return std::move(stats_);
+}
+
+void Machine::deadlock() const {
+  std::ostringstream os;
+  os << "deadlock: no stream can make progress;";
+  int listed = 0;
+  for (const EngineRun &r : engines_) {
+    if (r.done)
+      continue;
+    if (listed++ == 4) {
+      os << " ...";
+      break;
+    }
+    const Stream &s = program_.streams[r.stream];
+    os << " " << describeInstruction(program_, s, r.cursor.pc());
+    if (r.waitSem != kNoSemaphore)
+      os << " waits for s" << r.waitSem << " >= " << r.waitNeed << " (value "
+         << semaphores_[r.core][r.waitSem] << ");";
+    else
+      os << " waits at a barrier;";
+  }
+  fail(os.str());
+}
+
+} // namespace trnx

@@ -1,0 +1,105 @@
+// The event-driven machine: one sequencer per stream, semaphores and barriers
+// per core and chip, the shared DMA/HBM model, and optional functional
+// execution at each instruction's start. In functional-only mode every cost
+// is zero, which still yields an order the semaphores allow.
+#pragma once
+
+#include "isa/Program.h"
+#include "simulator/config/ChipConfig.h"
+#include "simulator/functional/FunctionalExecutor.h"
+#include "simulator/timing/DmaModel.h"
+#include "simulator/timing/InstructionCost.h"
+
+#include <memory>
+#include <vector>
+
+namespace trnx {
+
+struct MachineOptions {
+  bool functional = true;
+  bool timing = true;
+  bool trace = false;
+};
+
+struct StreamStats {
+  uint16_t core = 0;
+  EngineId engine;
+  SimTime busy = 0;
+  uint64_t instructions = 0;
+  ActionCounts actions;
+};
+
+// One executed instruction, for traces and per-op attribution.
+struct TraceSlice {
+  uint32_t stream;
+  uint32_t pc;
+  SimTime start;
+  SimTime duration;
+};
+
+// HBM bandwidth sampled whenever the DMA rates change.
+struct RateSample {
+  SimTime time;
+  double hbmBytesPerSecond;
+};
+
+struct RunStats {
+  SimTime end = 0;
+  std::vector<StreamStats> streams;
+  ActionCounts total;
+  double hbmBytes = 0; // payload bytes through HBM (both directions)
+  std::vector<TraceSlice> slices;
+  std::vector<RateSample> hbmRate;
+};
+
+class Machine {
+public:
+  Machine(const Program &program, const ChipConfig &chip, const MachineOptions &options,
+          DeviceMemory *memory);
+  ~Machine();
+  // Runs to completion; throws Error on deadlock or a run-time fault.
+  RunStats run();
+
+private:
+  struct StaticCost {
+    SimTime busy = 0;
+    SimTime latency = 0;
+    bool isDma = false;
+    DmaShape dma;
+    ActionCounts actions;
+  };
+  struct EngineRun;
+  struct Event;
+  struct Waiter {
+    uint32_t engine;
+    uint64_t need;
+  };
+
+  void push(SimTime time, uint8_t kind, uint32_t a, uint64_t payload = 0);
+  void issue(uint32_t e, SimTime now);
+  void signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime now);
+  void completeDma(uint32_t e, SimTime now);
+  void scheduleDmaCheck();
+  bool arriveAtBarrier(uint32_t e, SimTime now);
+  [[noreturn]] void deadlock() const;
+  SimTime toTime(double cycles, double clockHz) const;
+
+  const Program &program_;
+  const ChipConfig &chip_;
+  MachineOptions options_;
+  std::unique_ptr<FunctionalExecutor> executor_;
+  DmaModel dma_;
+  std::vector<std::vector<StaticCost>> costs_; // [stream][pc]
+  std::vector<EngineRun> engines_;
+  std::vector<std::vector<uint64_t>> semaphores_;            // [core][sem]
+  std::vector<std::vector<std::vector<Waiter>>> waiters_;     // [core][sem]
+  std::vector<std::vector<uint32_t>> coreBarrier_;            // [core] arrived engines
+  std::vector<uint32_t> chipBarrier_;
+  std::vector<uint32_t> streamsPerCore_;
+  std::vector<Event> heap_;
+  uint64_t sequence_ = 0;
+  uint64_t dmaVersion_ = 0;
+  RunStats stats_;
+};
+
+} // namespace trnx

@@ -1,0 +1,85 @@
+// Fluid DMA/HBM bandwidth model.
+#include "simulator/timing/DmaModel.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace trnx {
+
+DmaModel::DmaModel(const ChipConfig &chip) : chip_(chip) {}
+
+void DmaModel::progress(SimTime now) {
+  if (now <= last_)
+    return;
+  const double dt = static_cast<double>(now - last_) / kFemtosecondsPerSecond;
+  for (Transfer &t : transfers_) {
+    double moved = std::min(t.remaining, t.rate * dt);
+    t.remaining -= moved;
+    hbmBytes_ += moved * t.hbmSides;
+  }
+  last_ = now;
+}
+
+void DmaModel::recomputeRates() {
+  const double coreBandwidth = chip_.dma.engines_per_core * chip_.dma.engine_bytes_per_second;
+  std::vector<int> perCore(chip_.cores, 0);
+  for (const Transfer &t : transfers_)
+    ++perCore[t.core];
+  double hbmDemand = 0;
+  for (Transfer &t : transfers_) {
+    t.rate = coreBandwidth / perCore[t.core] * t.efficiency;
+    hbmDemand += t.rate * t.hbmSides;
+  }
+  const double hbmCap = chip_.hbm.bytes_per_second * chip_.hbm.max_utilization;
+  if (hbmDemand > hbmCap) {
+    const double scale = hbmCap / hbmDemand;
+    for (Transfer &t : transfers_)
+      if (t.hbmSides)
+        t.rate *= scale;
+  }
+}
+
+void DmaModel::start(SimTime now, int core, const DmaShape &shape, uint32_t owner) {
+  progress(now);
+  transfers_.push_back(Transfer{core, shape.payload_bytes, shape.efficiency, shape.hbm_sides, 0, owner});
+  recomputeRates();
+}
+
+std::vector<uint32_t> DmaModel::advance(SimTime now) {
+  progress(now);
+  std::vector<uint32_t> done;
+  // A transfer within a femtosecond of its end counts as finished (rounding).
+  auto finished = [&](const Transfer &t) {
+    return t.remaining <= 0 || t.remaining <= t.rate / kFemtosecondsPerSecond;
+  };
+  for (const Transfer &t : transfers_)
+    if (finished(t)) {
+      hbmBytes_ += t.remaining * t.hbmSides;
+      done.push_back(t.owner);
+    }
+  if (!done.empty()) {
+    transfers_.erase(std::remove_if(transfers_.begin(), transfers_.end(), finished), transfers_.end());
+    recomputeRates();
+  }
+  return done;
+}
+
+SimTime DmaModel::nextCompletion() const {
+  SimTime best = -1;
+  for (const Transfer &t : transfers_) {
+    double seconds = t.rate > 0 ? t.remaining / t.rate : 0;
+    SimTime at = last_ + static_cast<SimTime>(std::ceil(seconds * kFemtosecondsPerSecond));
+    if (best < 0 || at < best)
+      best = at;
+  }
+  return best;
+}
+
+double DmaModel::hbmRate() const {
+  double r = 0;
+  for (const Transfer &t : transfers_)
+    r += t.rate * t.hbmSides;
+  return r;
+}
+
+} // namespace trnx

@@ -1,0 +1,54 @@
+// Bandwidth sharing among in-flight DMA transfers (a fluid model). Each
+// core's DMA engines are shared equally by the core's active transfers; a
+// transfer delivers payload at its share times its descriptor efficiency; the
+// HBM traffic of all cores is capped at hbm.bytes_per_second *
+// hbm.max_utilization. Rates are recomputed whenever a transfer starts or
+// ends, so achieved bandwidth can never exceed either cap.
+#pragma once
+
+#include "simulator/config/ChipConfig.h"
+#include "simulator/timing/InstructionCost.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace trnx {
+
+using SimTime = int64_t; // femtoseconds
+constexpr double kFemtosecondsPerSecond = 1e15;
+
+class DmaModel {
+public:
+  explicit DmaModel(const ChipConfig &chip);
+
+  // Adds a transfer at `now`; `owner` is returned when it completes.
+  void start(SimTime now, int core, const DmaShape &shape, uint32_t owner);
+  // Moves time to `now`; returns the owners of transfers finished by then.
+  std::vector<uint32_t> advance(SimTime now);
+  // Earliest completion among active transfers, or -1 if none.
+  SimTime nextCompletion() const;
+  size_t active() const { return transfers_.size(); }
+
+  double hbmBytes() const { return hbmBytes_; }
+  // Current aggregate HBM payload rate, bytes/s (for trace counters).
+  double hbmRate() const;
+
+private:
+  struct Transfer {
+    int core;
+    double remaining; // payload bytes
+    double efficiency;
+    int hbmSides;
+    double rate = 0;  // payload bytes per second
+    uint32_t owner;
+  };
+  void recomputeRates();
+  void progress(SimTime now);
+
+  const ChipConfig &chip_;
+  std::vector<Transfer> transfers_;
+  SimTime last_ = 0;
+  double hbmBytes_ = 0;
+};
+
+} // namespace trnx
