@@ -10,6 +10,14 @@
 
 namespace {
 
+// Table cells cannot hold a bare '|'.
+std::string cell(const std::string &text) {
+  std::string out;
+  for (char c : text)
+    out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
 std::string engineList(trnx::EngineMask mask) {
   if (mask == trnx::kAnyEngine)
     return "any";
@@ -69,7 +77,7 @@ int main() {
     os << "| opcode | mnemonic | engines | summary |\n|---|---|---|---|\n";
     for (const trnx::OpcodeInfo &info : trnx::instructionTable())
       os << "| " << static_cast<int>(info.opcode) << " | [`" << info.mnemonic << "`](#"
-         << info.mnemonic << ") | " << engineList(info.engines) << " | " << info.summary << " |\n";
+         << info.mnemonic << ") | " << engineList(info.engines) << " | " << cell(info.summary) << " |\n";
     os << "\nOperators (`operator` fields): ";
     for (int i = 0; i < trnx::kNumAluOps; ++i)
       os << (i ? ", " : "") << "`" << trnx::aluOpName(static_cast<trnx::AluOp>(i)) << "`";
@@ -83,8 +91,8 @@ int main() {
       if (!info.fields.empty()) {
         os << "| field | kind | default | meaning |\n|---|---|---|---|\n";
         for (const trnx::FieldSpec &f : info.fields)
-          os << "| `" << f.name << "` | " << kindText(f) << " | " << defaultText(f) << " | "
-             << f.doc << " |\n";
+          os << "| `" << f.name << "` | " << cell(kindText(f)) << " | " << cell(defaultText(f))
+             << " | " << cell(f.doc) << " |\n";
         os << "\n";
       }
       os << "**Semantics.** " << info.semantics << "\n\n**Cost.** " << info.costFormula << ".\n";

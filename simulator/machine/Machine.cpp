@@ -130,6 +130,7 @@ void Machine::issue(uint32_t e, SimTime now) {
     return; // the queue resumes when the transfer completes
   }
   st.busy += c.busy;
+  st.activity.add(now, now + c.busy);
   if (options_.trace)
     stats_.slices.push_back(TraceSlice{r.stream, pc, now, c.busy});
   if (inst.signal.present())
@@ -153,6 +154,7 @@ bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
     StreamStats &st = stats_.streams[w.stream];
     ++st.instructions;
     st.busy += c.busy;
+    st.activity.add(now, now + c.busy);
     if (options_.trace)
       stats_.slices.push_back(TraceSlice{w.stream, w.cursor.pc(), now, c.busy});
     if (inst.signal.present())
@@ -185,6 +187,7 @@ void Machine::completeDma(uint32_t e, SimTime now) {
   StreamStats &st = stats_.streams[r.stream];
   SimTime busy = now - r.dmaIssued;
   st.busy += busy;
+  st.activity.add(r.dmaIssued, now);
   if (options_.trace)
     stats_.slices.push_back(TraceSlice{r.stream, r.cursor.pc(), r.dmaIssued, busy});
   if (inst.signal.present())

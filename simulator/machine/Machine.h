@@ -10,6 +10,7 @@
 #include "simulator/timing/DmaModel.h"
 #include "simulator/timing/InstructionCost.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -21,12 +22,26 @@ struct MachineOptions {
   bool trace = false;
 };
 
+// A stream's busy time as merged [start, end) intervals (adjacent ones joined).
+struct Activity {
+  std::vector<std::pair<SimTime, SimTime>> intervals;
+  void add(SimTime start, SimTime end) {
+    if (end <= start)
+      return;
+    if (!intervals.empty() && intervals.back().second >= start)
+      intervals.back().second = std::max(intervals.back().second, end);
+    else
+      intervals.emplace_back(start, end);
+  }
+};
+
 struct StreamStats {
   uint16_t core = 0;
   EngineId engine;
   SimTime busy = 0;
   uint64_t instructions = 0;
   ActionCounts actions;
+  Activity activity;
 };
 
 // One executed instruction, for traces and per-op attribution.

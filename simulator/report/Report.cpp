@@ -10,6 +10,59 @@
 
 namespace trnx {
 
+namespace {
+
+using Intervals = std::vector<std::pair<SimTime, SimTime>>;
+
+Intervals unite(Intervals all) {
+  std::sort(all.begin(), all.end());
+  Intervals out;
+  for (const auto &iv : all) {
+    if (!out.empty() && iv.first <= out.back().second)
+      out.back().second = std::max(out.back().second, iv.second);
+    else
+      out.push_back(iv);
+  }
+  return out;
+}
+
+SimTime length(const Intervals &v) {
+  SimTime t = 0;
+  for (const auto &iv : v)
+    t += iv.second - iv.first;
+  return t;
+}
+
+SimTime intersection(const Intervals &a, const Intervals &b) {
+  SimTime t = 0;
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    SimTime lo = std::max(a[i].first, b[j].first), hi = std::min(a[i].second, b[j].second);
+    if (hi > lo)
+      t += hi - lo;
+    (a[i].second < b[j].second) ? ++i : ++j;
+  }
+  return t;
+}
+
+Overlap computeOverlap(const RunStats &stats) {
+  Intervals pe, dma;
+  for (const StreamStats &st : stats.streams) {
+    Intervals &target = st.engine.kind == EngineKind::PE ? pe : dma;
+    if (st.engine.kind == EngineKind::PE || st.engine.kind == EngineKind::DMA)
+      target.insert(target.end(), st.activity.intervals.begin(), st.activity.intervals.end());
+  }
+  pe = unite(std::move(pe));
+  dma = unite(std::move(dma));
+  Overlap o;
+  o.pe_busy_seconds = static_cast<double>(length(pe)) / kFemtosecondsPerSecond;
+  o.dma_busy_seconds = static_cast<double>(length(dma)) / kFemtosecondsPerSecond;
+  o.pe_dma_seconds = static_cast<double>(intersection(pe, dma)) / kFemtosecondsPerSecond;
+  return o;
+}
+
+} // namespace
+
 double programPeakFlops(const Program &program, const ChipConfig &chip) {
   double peak = 0;
   for (const Stream &s : program.streams)
@@ -46,6 +99,7 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
     r.achieved_hbm_bytes_per_second = r.hbm_bytes / r.seconds;
   }
   r.energy = computeEnergy(stats.total, r.seconds, chip);
+  r.overlap = computeOverlap(stats);
   r.energy_joules = r.energy.total();
   r.average_power_watts = r.seconds > 0 ? r.energy_joules / r.seconds : 0;
 
@@ -113,6 +167,11 @@ std::string reportToJson(const Report &r) {
   w.field("pool", r.energy.pool_joules).field("sbuf", r.energy.sbuf_joules);
   w.field("psum", r.energy.psum_joules).field("hbm", r.energy.hbm_joules);
   w.field("static", r.energy.static_joules);
+  w.endObject();
+  w.key("overlap").beginObject();
+  w.field("pe_busy_seconds", r.overlap.pe_busy_seconds);
+  w.field("dma_busy_seconds", r.overlap.dma_busy_seconds);
+  w.field("pe_dma_seconds", r.overlap.pe_dma_seconds);
   w.endObject();
   w.key("actions").beginObject();
   w.field("macs_fp32", r.actions.macs_fp32).field("macs_bf16", r.actions.macs_bf16);

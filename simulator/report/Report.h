@@ -21,6 +21,13 @@ struct EngineUsage {
   uint64_t instructions = 0;
 };
 
+// How much of the run engines kinds spent busy together (unions over streams).
+struct Overlap {
+  double pe_busy_seconds = 0;   // time at least one PE is busy
+  double dma_busy_seconds = 0;  // time at least one DMA queue is busy
+  double pe_dma_seconds = 0;    // time both are
+};
+
 struct Report {
   std::string program;
   std::string chip;
@@ -40,6 +47,7 @@ struct Report {
   double average_power_watts = 0;
   EnergyBreakdown energy;
   ActionCounts actions;
+  Overlap overlap;
   std::vector<EngineUsage> engines; // by engine kind
   std::vector<EngineUsage> streams; // by stream
 };

@@ -1,0 +1,137 @@
+// Chip configs: presets load and agree with the reference, user files inherit
+// and override, and bad files are errors naming the key and the file.
+#include "isa/Error.h"
+#include "simulator/config/ConfigFields.h"
+#include "simulator/config/ConfigLoader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace trnx;
+using ::testing::HasSubstr;
+
+namespace {
+
+std::string errorOf(const std::function<void()> &fn) {
+  try {
+    fn();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string writeTemp(const std::string &name, const std::string &text) {
+  auto path = std::filesystem::temp_directory_path() / ("trnx_cfg_" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+} // namespace
+
+TEST(ConfigLoader, PresetsLoadWithReferenceValues) {
+  ChipConfig trn2 = loadChip("trn2"), trn3 = loadChip("trn3"), trn4 = loadChip("trn4");
+  EXPECT_EQ(trn3.cores, 8);
+  EXPECT_EQ(trn3.sbuf_bytes_per_partition, 256 * 1024);
+  EXPECT_EQ(trn2.sbuf_bytes_per_partition, 224 * 1024);
+  EXPECT_DOUBLE_EQ(trn3.hbm.bytes_per_second, 4.9e12);
+  EXPECT_DOUBLE_EQ(trn2.hbm.bytes_per_second, 2.9e12);
+  // trn4 = trn3 with 4x bandwidth and 2x capacity, everything else inherited.
+  EXPECT_DOUBLE_EQ(trn4.hbm.bytes_per_second, 4 * trn3.hbm.bytes_per_second);
+  EXPECT_DOUBLE_EQ(trn4.hbm.capacity_bytes, 2 * trn3.hbm.capacity_bytes);
+  EXPECT_EQ(trn4.pe.clock_hz, trn3.pe.clock_hz);
+  EXPECT_EQ(trn4.name, "trn4");
+  // Per-core bf16 peak of the reference: 128*128*2*2.4 GHz = 78.6 TFLOP/s.
+  EXPECT_NEAR(trn3.peakFlopsPerSecond(DType::BF16) / trn3.cores, 78.6e12, 0.1e12);
+  EXPECT_TRUE(trn3.pe_array.output_dtypes & dtypeBit(DType::BF16));
+  EXPECT_FALSE(trn2.pe_array.output_dtypes & dtypeBit(DType::BF16));
+}
+
+TEST(ConfigLoader, UserFileInheritsAndOverrides) {
+  std::string path = writeTemp("derived.yaml", "base: trn3\nname: big\npe_array:\n  rows: 64\n"
+                                               "hbm: {bytes_per_second: 1.0e13}\n");
+  ChipConfig c = loadChip(path);
+  EXPECT_EQ(c.name, "big");
+  EXPECT_EQ(c.pe_array.rows, 64);
+  EXPECT_DOUBLE_EQ(c.hbm.bytes_per_second, 1e13);
+  EXPECT_EQ(c.cores, 8);
+}
+
+TEST(ConfigLoader, UnknownKeyNamesKeyFileAndLine) {
+  std::string path = writeTemp("unknown.yaml", "base: trn3\npe_array:\n  rowz: 64\n");
+  std::string msg = errorOf([&] { loadChip(path); });
+  EXPECT_THAT(msg, HasSubstr(path + ":3"));
+  EXPECT_THAT(msg, HasSubstr("unknown key 'pe_array.rowz'"));
+}
+
+TEST(ConfigLoader, WrongTypeAndImpossibleValuesAreErrors) {
+  EXPECT_THAT(errorOf([&] { loadChip(writeTemp("type.yaml", "base: trn3\ncores: eight\n")); }),
+              HasSubstr("key 'cores': expected an integer, got 'eight'"));
+  EXPECT_THAT(errorOf([&] { loadChip(writeTemp("range.yaml", "base: trn3\npe:\n  clock_hz: -1\n")); }),
+              HasSubstr("'pe.clock_hz' = -1 is out of range"));
+  EXPECT_THAT(errorOf([&] { loadChip(writeTemp("frac.yaml", "base: trn3\ncores: 2.5\n")); }),
+              HasSubstr("expected an integer"));
+  EXPECT_THAT(errorOf([&] { loadChip(writeTemp("map.yaml", "base: trn3\ncores: {a: 1}\n")); }),
+              HasSubstr("expected a single value"));
+  EXPECT_THAT(errorOf([&] { loadChip(writeTemp("dt.yaml", "base: trn3\npe_array:\n  input_dtypes: [bf17]\n")); }),
+              HasSubstr("unknown dtype 'bf17'"));
+  EXPECT_THAT(errorOf([&] { loadChip(writeTemp("banks.yaml", "base: trn3\npsum_banks: 3\n")); }),
+              HasSubstr("psum_banks"));
+}
+
+TEST(ConfigLoader, MissingValuesWithoutBaseAreReported) {
+  std::string msg = errorOf([&] { loadChip(writeTemp("bare.yaml", "name: bare\ncores: 1\n")); });
+  EXPECT_THAT(msg, HasSubstr("out of range (missing from the file?)"));
+}
+
+TEST(ConfigLoader, BadYamlAndMissingFiles) {
+  EXPECT_THAT(errorOf([&] { loadChip(writeTemp("syntax.yaml", "cores: [1, 2\n")); }), HasSubstr("invalid YAML"));
+  EXPECT_THAT(errorOf([&] { loadChip("/nonexistent/chip.yaml"); }),
+              HasSubstr("is neither a chip preset"));
+  EXPECT_THAT(errorOf([&] { loadChip(writeTemp("list.yaml", "- 1\n- 2\n")); }), HasSubstr("must be a YAML map"));
+  std::string a = writeTemp("cycle_a.yaml", "base: trnx_cfg_cycle_b.yaml\n");
+  writeTemp("cycle_b.yaml", "base: trnx_cfg_cycle_a.yaml\n");
+  EXPECT_THAT(errorOf([&] { loadChip(a); }), HasSubstr("deeper than"));
+}
+
+TEST(ConfigLoader, EveryRegistryKeyRoundTripsThroughYaml) {
+  ChipConfig trn3 = loadChip("trn3");
+  ChipConfig again = loadChipFromText(chipToYaml(trn3), "dump.yaml");
+  for (const ConfigField &f : configFields())
+    EXPECT_EQ(f.get(trn3), f.get(again)) << f.key;
+}
+
+// Every value in a preset names its source (docs: "Numbers carry sources").
+TEST(ConfigLoader, EveryPresetValueCitesASourceOrAssumption) {
+  const char *sources[] = {"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "G1", "G2", "G3",
+                           "P1", "P2", "P3", "I0", "I1", "L1", "N1", "SA", "TH", "DERIVED",
+                           "assumption", "energy.md", "trainium.md"};
+  for (const std::string &name : presetNames()) {
+    std::istringstream in(*presetText(name));
+    std::string line;
+    int lineNo = 0;
+    while (std::getline(in, line)) {
+      ++lineNo;
+      size_t colon = line.find(':');
+      size_t hash = line.find('#');
+      std::string before = line.substr(0, std::min(colon, hash));
+      if (colon == std::string::npos || (hash != std::string::npos && hash < colon) ||
+          before.find_first_not_of(' ') == std::string::npos)
+        continue;
+      std::string value = line.substr(colon + 1, hash == std::string::npos ? std::string::npos : hash - colon - 1);
+      if (value.find_first_not_of(' ') == std::string::npos)
+        continue; // a section header
+      if (line.rfind("base:", 0) == 0)
+        continue;
+      ASSERT_NE(hash, std::string::npos) << name << ":" << lineNo << " has no source: " << line;
+      std::string comment = line.substr(hash);
+      bool cited = false;
+      for (const char *s : sources)
+        cited = cited || comment.find(s) != std::string::npos;
+      EXPECT_TRUE(cited) << name << ":" << lineNo << " cites no known source: " << line;
+    }
+  }
+}
