@@ -3,6 +3,7 @@
 #include "simulator/machine/Machine.h"
 
 #include "isa/Error.h"
+#include "simulator/machine/EventHeap.h"
 #include "simulator/machine/StreamCursor.h"
 
 #include <algorithm>
@@ -12,17 +13,19 @@
 namespace trnx {
 
 namespace {
-enum EventKind : uint8_t { kReady, kSignal, kDmaStart, kDmaCheck };
+enum EventKind : uint8_t { kReady, kSignal, kDmaStart };
 }
 
 struct Machine::Event {
   SimTime time;
   uint64_t seq;
-  uint64_t payload;
-  uint32_t a;
+  uint32_t a;       // engine, or core << 16 | semaphore
+  uint16_t payload; // semaphore increment
   uint8_t kind;
-  // Min-heap on (time, seq).
-  bool operator<(const Event &o) const { return time != o.time ? time > o.time : seq > o.seq; }
+  // Earlier time first; equal times in the order they were scheduled.
+  unsigned __int128 key() const {
+    return (static_cast<unsigned __int128>(static_cast<uint64_t>(time)) << 64) | seq;
+  }
 };
 
 struct Machine::EngineRun {
@@ -39,7 +42,8 @@ struct Machine::EngineRun {
 
 Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOptions &options,
                  DeviceMemory *memory)
-    : program_(program), chip_(chip), options_(options), dma_(chip) {
+    : program_(program), chip_(chip), options_(options), dma_(chip),
+      heap_(std::make_unique<EventHeap<Event>>()) {
   if (options_.functional) {
     if (!memory)
       fail("internal: functional run without memory");
@@ -81,62 +85,78 @@ SimTime Machine::toTime(double cycles, double clockHz) const {
   return static_cast<SimTime>(std::llround(cycles * kFemtosecondsPerSecond / clockHz));
 }
 
-void Machine::push(SimTime time, uint8_t kind, uint32_t a, uint64_t payload) {
-  heap_.push_back(Event{time, sequence_++, payload, a, kind});
-  std::push_heap(heap_.begin(), heap_.end());
+void Machine::push(SimTime time, uint8_t kind, uint32_t a, uint16_t payload) {
+  heap_->push(Event{time, sequence_++, a, payload, kind});
 }
 
+// Starts the engine's next instruction(s) at `now`. Without functional
+// execution, an instruction that has no wait and is not a DMA or barrier
+// cannot depend on any other event, so the engine runs on through such
+// instructions without a round trip through the event heap (their signals are
+// still scheduled at their exact times).
 void Machine::issue(uint32_t e, SimTime now) {
   EngineRun &r = engines_[e];
   r.blocked = false;
-  if (!r.cursor.settle()) {
-    r.done = true;
-    return;
-  }
-  const Instruction &inst = r.cursor.current();
-  const uint32_t pc = r.cursor.pc();
-  if (inst.wait.present()) {
-    int64_t need = static_cast<int64_t>(inst.wait.value);
-    for (int l = 0; l < kMaxLoopDepth; ++l)
-      need += static_cast<int64_t>(inst.wait.step[l]) * r.cursor.iv()[l];
-    if (static_cast<int64_t>(semaphores_[r.core][inst.wait.sem]) < need) {
-      waiters_[r.core][inst.wait.sem].push_back(Waiter{e, static_cast<uint64_t>(need)});
-      r.blocked = true;
-      r.waitSem = inst.wait.sem;
-      r.waitNeed = static_cast<uint64_t>(need);
+  for (bool first = true;; first = false) {
+    if (!r.cursor.settle()) {
+      r.done = true;
+      return;
+    }
+    const Instruction &inst = r.cursor.current();
+    const uint32_t pc = r.cursor.pc();
+    const StaticCost &c = costs_[r.stream][pc];
+    if (!first && (inst.wait.present() || inst.opcode == Opcode::Barrier || c.isDma)) {
+      push(now, kReady, e);
+      return;
+    }
+    if (inst.wait.present()) {
+      int64_t need = static_cast<int64_t>(inst.wait.value);
+      for (int l = 0; l < kMaxLoopDepth; ++l)
+        need += static_cast<int64_t>(inst.wait.step[l]) * r.cursor.iv()[l];
+      if (static_cast<int64_t>(semaphores_[r.core][inst.wait.sem]) < need) {
+        waiters_[r.core][inst.wait.sem].push_back(Waiter{e, static_cast<uint64_t>(need)});
+        r.blocked = true;
+        r.waitSem = inst.wait.sem;
+        r.waitNeed = static_cast<uint64_t>(need);
+        return;
+      }
+    }
+    r.waitSem = kNoSemaphore;
+    if (inst.opcode == Opcode::Barrier) {
+      r.blocked = !arriveAtBarrier(e, now);
+      return;
+    }
+    if (executor_) {
+      try {
+        executor_->execute(r.core, inst, r.cursor.iv());
+      } catch (const Error &err) {
+        fail(describeInstruction(program_, program_.streams[r.stream], pc), ": ", err.what());
+      }
+    }
+    StreamStats &st = stats_.streams[r.stream];
+    ++st.instructions;
+    st.actions += c.actions;
+    if (c.isDma) {
+      r.dmaIssued = now;
+      push(now + toTime(chip_.dma.issue_overhead_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond),
+           kDmaStart, e);
+      return; // the queue resumes when the transfer completes
+    }
+    st.busy += c.busy;
+    if (r.kind == EngineKind::PE)
+      st.activity.add(now, now + c.busy);
+    if (options_.trace)
+      stats_.slices.push_back(TraceSlice{r.stream, pc, now, c.busy});
+    if (inst.signal.present())
+      push(now + c.busy + c.latency, kSignal, inst.signal.sem | (uint32_t(r.core) << 16),
+           inst.signal.increment);
+    r.cursor.next();
+    now += c.busy;
+    if (executor_) {
+      push(now, kReady, e);
       return;
     }
   }
-  r.waitSem = kNoSemaphore;
-  if (inst.opcode == Opcode::Barrier) {
-    r.blocked = !arriveAtBarrier(e, now);
-    return;
-  }
-  if (executor_) {
-    try {
-      executor_->execute(r.core, inst, r.cursor.iv());
-    } catch (const Error &err) {
-      fail(describeInstruction(program_, program_.streams[r.stream], pc), ": ", err.what());
-    }
-  }
-  const StaticCost &c = costs_[r.stream][pc];
-  StreamStats &st = stats_.streams[r.stream];
-  ++st.instructions;
-  st.actions += c.actions;
-  if (c.isDma) {
-    r.dmaIssued = now;
-    push(now + toTime(chip_.dma.issue_overhead_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond),
-         kDmaStart, e);
-    return; // the queue resumes when the transfer completes
-  }
-  st.busy += c.busy;
-  st.activity.add(now, now + c.busy);
-  if (options_.trace)
-    stats_.slices.push_back(TraceSlice{r.stream, pc, now, c.busy});
-  if (inst.signal.present())
-    push(now + c.busy + c.latency, kSignal, inst.signal.sem | (uint32_t(r.core) << 16), inst.signal.increment);
-  r.cursor.next();
-  push(now + c.busy, kReady, e);
 }
 
 bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
@@ -154,7 +174,8 @@ bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
     StreamStats &st = stats_.streams[w.stream];
     ++st.instructions;
     st.busy += c.busy;
-    st.activity.add(now, now + c.busy);
+    if (w.kind == EngineKind::PE)
+      st.activity.add(now, now + c.busy);
     if (options_.trace)
       stats_.slices.push_back(TraceSlice{w.stream, w.cursor.pc(), now, c.busy});
     if (inst.signal.present())
@@ -167,18 +188,22 @@ bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
   return true;
 }
 
+// Wakes the satisfied waiters at once (in the order they began waiting)
+// rather than through the heap.
 void Machine::signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime now) {
   uint64_t value = semaphores_[core][sem] += increment;
   std::vector<Waiter> &ws = waiters_[core][sem];
-  for (size_t i = 0; i < ws.size();) {
-    if (ws[i].need <= value) {
-      push(now, kReady, ws[i].engine);
-      ws[i] = ws.back();
-      ws.pop_back();
-    } else {
-      ++i;
-    }
+  woken_.clear();
+  size_t kept = 0;
+  for (const Waiter &w : ws) {
+    if (w.need <= value)
+      woken_.push_back(w.engine);
+    else
+      ws[kept++] = w;
   }
+  ws.resize(kept);
+  for (uint32_t e : woken_)
+    issue(e, now);
 }
 
 void Machine::completeDma(uint32_t e, SimTime now) {
@@ -197,21 +222,28 @@ void Machine::completeDma(uint32_t e, SimTime now) {
   push(now, kReady, e);
 }
 
-void Machine::scheduleDmaCheck() {
-  ++dmaVersion_;
-  SimTime next = dma_.nextCompletion();
-  if (next >= 0)
-    push(next, kDmaCheck, 0, dmaVersion_);
+void Machine::dmaChanged(SimTime now) {
+  dmaNext_ = dma_.nextCompletion();
+  if (options_.trace)
+    stats_.hbmRate.push_back(RateSample{now, dma_.hbmRate()});
 }
 
+// DMA completions are not heap events: the loop takes whichever comes first,
+// the heap's next event or the DMA model's next completion (heap first on a
+// tie, so transfers starting at that instant are counted in the sharing).
 RunStats Machine::run() {
   for (uint32_t e = 0; e < engines_.size(); ++e)
     push(0, kReady, e);
   SimTime now = 0;
-  while (!heap_.empty()) {
-    std::pop_heap(heap_.begin(), heap_.end());
-    Event ev = heap_.back();
-    heap_.pop_back();
+  while (!heap_->empty() || dmaNext_ >= 0) {
+    if (dmaNext_ >= 0 && (heap_->empty() || dmaNext_ < heap_->top().time)) {
+      now = dmaNext_;
+      for (uint32_t owner : dma_.advance(now))
+        completeDma(owner, now);
+      dmaChanged(now);
+      continue;
+    }
+    const Event ev = heap_->pop();
     now = ev.time;
     switch (ev.kind) {
     case kReady:
@@ -219,25 +251,14 @@ RunStats Machine::run() {
       break;
     case kSignal:
       signal(static_cast<uint16_t>(ev.a >> 16), static_cast<uint16_t>(ev.a & 0xffff),
-             static_cast<uint32_t>(ev.payload), now);
+             ev.payload, now);
       break;
     case kDmaStart: {
       const EngineRun &r = engines_[ev.a];
       dma_.start(now, r.core, costs_[r.stream][r.cursor.pc()].dma, ev.a);
-      scheduleDmaCheck();
-      if (options_.trace)
-        stats_.hbmRate.push_back(RateSample{now, dma_.hbmRate()});
+      dmaChanged(now);
       break;
     }
-    case kDmaCheck:
-      if (ev.payload != dmaVersion_)
-        break;
-      for (uint32_t owner : dma_.advance(now))
-        completeDma(owner, now);
-      scheduleDmaCheck();
-      if (options_.trace)
-        stats_.hbmRate.push_back(RateSample{now, dma_.hbmRate()});
-      break;
     }
   }
   for (const EngineRun &r : engines_)

@@ -16,6 +16,8 @@
 
 namespace trnx {
 
+template <typename T> class EventHeap;
+
 struct MachineOptions {
   bool functional = true;
   bool timing = true;
@@ -41,7 +43,7 @@ struct StreamStats {
   SimTime busy = 0;
   uint64_t instructions = 0;
   ActionCounts actions;
-  Activity activity;
+  Activity activity; // PE and DMA streams only (the overlap metric)
 };
 
 // One executed instruction, for traces and per-op attribution.
@@ -90,11 +92,11 @@ private:
     uint64_t need;
   };
 
-  void push(SimTime time, uint8_t kind, uint32_t a, uint64_t payload = 0);
+  void push(SimTime time, uint8_t kind, uint32_t a, uint16_t payload = 0);
   void issue(uint32_t e, SimTime now);
   void signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime now);
   void completeDma(uint32_t e, SimTime now);
-  void scheduleDmaCheck();
+  void dmaChanged(SimTime now); // after a DMA start or completion
   bool arriveAtBarrier(uint32_t e, SimTime now);
   [[noreturn]] void deadlock() const;
   SimTime toTime(double cycles, double clockHz) const;
@@ -111,9 +113,10 @@ private:
   std::vector<std::vector<uint32_t>> coreBarrier_;            // [core] arrived engines
   std::vector<uint32_t> chipBarrier_;
   std::vector<uint32_t> streamsPerCore_;
-  std::vector<Event> heap_;
+  std::unique_ptr<EventHeap<Event>> heap_;
+  std::vector<uint32_t> woken_; // scratch of signal()
   uint64_t sequence_ = 0;
-  uint64_t dmaVersion_ = 0;
+  SimTime dmaNext_ = -1; // next DMA completion, -1 if none in flight
   RunStats stats_;
 };
 

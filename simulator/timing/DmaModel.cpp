@@ -6,7 +6,7 @@
 
 namespace trnx {
 
-DmaModel::DmaModel(const ChipConfig &chip) : chip_(chip) {}
+DmaModel::DmaModel(const ChipConfig &chip) : chip_(chip), perCore_(chip.cores, 0) {}
 
 void DmaModel::progress(SimTime now) {
   if (now <= last_)
@@ -22,12 +22,12 @@ void DmaModel::progress(SimTime now) {
 
 void DmaModel::recomputeRates() {
   const double coreBandwidth = chip_.dma.engines_per_core * chip_.dma.engine_bytes_per_second;
-  std::vector<int> perCore(chip_.cores, 0);
+  std::fill(perCore_.begin(), perCore_.end(), 0);
   for (const Transfer &t : transfers_)
-    ++perCore[t.core];
+    ++perCore_[t.core];
   double hbmDemand = 0;
   for (Transfer &t : transfers_) {
-    t.rate = coreBandwidth / perCore[t.core] * t.efficiency;
+    t.rate = coreBandwidth / perCore_[t.core] * t.efficiency;
     hbmDemand += t.rate * t.hbmSides;
   }
   const double hbmCap = chip_.hbm.bytes_per_second * chip_.hbm.max_utilization;

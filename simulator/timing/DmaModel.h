@@ -47,6 +47,7 @@ private:
 
   const ChipConfig &chip_;
   std::vector<Transfer> transfers_;
+  std::vector<int> perCore_; // scratch of recomputeRates
   SimTime last_ = 0;
   double hbmBytes_ = 0;
 };
