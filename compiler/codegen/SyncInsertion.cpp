@@ -1,0 +1,274 @@
+// Semaphore inference over a kernel's loop tree and per-engine emission.
+#include "compiler/codegen/SyncInsertion.h"
+
+#include "isa/Error.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace trnx::cg {
+namespace {
+
+struct Placement {
+  std::vector<int> loops;   // enclosing loop nodes, outermost first
+  std::vector<int64_t> trips;
+  std::vector<int> position; // index within the parent at each level (loops..., then the op)
+};
+
+// A box an operand may touch over all iterations of its loops.
+struct Box {
+  MemSpace space;
+  uint32_t tensor;
+  int64_t pLo, pHi; // partitions (on chip)
+  int64_t lo, hi;   // bytes
+  bool write;
+};
+
+struct Dependency {
+  int producer;   // op index
+  int common;     // shared enclosing loops
+  bool producerFirst;
+};
+
+bool isWriteField(const FieldSpec &f) {
+  return std::string_view(f.name) == "dst" || std::string_view(f.name) == "reduce_dst";
+}
+
+std::vector<Box> boxesOf(const Instruction &inst, const std::vector<int64_t> &trips) {
+  std::vector<Box> boxes;
+  for (const FieldSpec &f : inst.info().fields) {
+    if (f.kind != FieldKind::Ap && f.kind != FieldKind::OptAp)
+      continue;
+    const AccessPattern &a = inst.ap[f.slot];
+    if (!a.present())
+      continue;
+    int64_t stepLo = 0, stepHi = 0;
+    for (size_t l = 0; l < trips.size(); ++l) {
+      int64_t reach = static_cast<int64_t>(a.offsetStep[l]) * (trips[l] - 1);
+      (reach < 0 ? stepLo : stepHi) += reach;
+    }
+    int64_t eLo, eHi;
+    a.freeExtent(eLo, eHi);
+    const int64_t es = dtypeSize(a.dtype);
+    Box b{a.space, a.tensor, 0, 0, 0, 0, isWriteField(f)};
+    if (a.space == MemSpace::HBM) {
+      int64_t rowReach = static_cast<int64_t>(a.partitionStride) * (a.partitionCount - 1);
+      b.lo = a.offset + stepLo + (eLo + std::min<int64_t>(0, rowReach)) * es;
+      b.hi = a.offset + stepHi + (eHi + std::max<int64_t>(0, rowReach)) * es + es;
+      // An indirect gather may read any row of its table.
+      if (inst.opcode == Opcode::DmaGather && f.slot == 1) {
+        b.lo = std::numeric_limits<int64_t>::min() / 4;
+        b.hi = std::numeric_limits<int64_t>::max() / 4;
+      }
+    } else {
+      b.pLo = a.partitionStart;
+      b.pHi = a.partitionStart + a.partitionCount;
+      b.lo = a.offset + stepLo + eLo * es;
+      b.hi = a.offset + stepHi + eHi * es + es;
+    }
+    boxes.push_back(b);
+  }
+  return boxes;
+}
+
+bool conflict(const std::vector<Box> &x, const std::vector<Box> &y) {
+  for (const Box &a : x)
+    for (const Box &b : y) {
+      if (!a.write && !b.write)
+        continue;
+      if (a.space != b.space)
+        continue;
+      if (a.space == MemSpace::HBM) {
+        if (a.tensor != b.tensor)
+          continue;
+      } else if (a.pHi <= b.pLo || b.pHi <= a.pLo) {
+        continue;
+      }
+      if (a.hi <= b.lo || b.hi <= a.lo)
+        continue;
+      return true;
+    }
+  return false;
+}
+
+std::vector<Placement> placements(const CoreKernel &k) {
+  const auto &nodes = k.nodes();
+  std::vector<Placement> out(k.ops().size());
+  // Depth-first walk carrying the loop path and positions.
+  struct Frame {
+    int node;
+    Placement place;
+  };
+  std::vector<Frame> stack{{0, {}}};
+  while (!stack.empty()) {
+    Frame f = std::move(stack.back());
+    stack.pop_back();
+    const auto &children = nodes[f.node].children;
+    for (int i = static_cast<int>(children.size()) - 1; i >= 0; --i) {
+      const auto &child = nodes[children[i]];
+      Placement p = f.place;
+      p.position.push_back(i);
+      if (child.isLoop) {
+        p.loops.push_back(children[i]);
+        p.trips.push_back(child.count);
+        stack.push_back({children[i], std::move(p)});
+      } else {
+        out[child.op] = std::move(p);
+      }
+    }
+  }
+  return out;
+}
+
+int64_t product(const std::vector<int64_t> &v, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t i = from; i < to && i < v.size(); ++i)
+    p *= v[i];
+  return p;
+}
+
+} // namespace
+
+EngineStreams insertSync(const CoreKernel &k, SemaphoreState &sems, uint32_t loc) {
+  const auto &ops = k.ops();
+  const auto &engines = k.engines();
+  const size_t n = ops.size();
+  std::vector<Placement> place = placements(k);
+  std::vector<std::vector<Box>> boxes(n);
+  for (size_t i = 0; i < n; ++i)
+    boxes[i] = boxesOf(ops[i], place[i].trips);
+
+  // Dependencies of each instruction on instructions of other engines.
+  std::vector<std::vector<Dependency>> deps(n);
+  std::vector<bool> signals(n, false);
+  for (size_t y = 0; y < n; ++y) {
+    for (size_t x = 0; x < n; ++x) {
+      if (x == y || engines[x] == engines[y] || !conflict(boxes[x], boxes[y]))
+        continue;
+      const Placement &px = place[x], &py = place[y];
+      size_t common = 0;
+      while (common < px.loops.size() && common < py.loops.size() && px.loops[common] == py.loops[common])
+        ++common;
+      const bool xFirst = px.position[common] < py.position[common];
+      if (!xFirst && common == 0)
+        continue; // x never runs before y
+      deps[y].push_back(Dependency{static_cast<int>(x), static_cast<int>(common), xFirst});
+      signals[x] = true;
+    }
+  }
+
+  // One semaphore per signalling instruction.
+  const int limit = k.target().limits.semaphores;
+  if (sems.value.size() < static_cast<size_t>(limit))
+    sems.value.resize(limit, 0);
+  std::vector<int> semOf(n, -1);
+  int next = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (signals[i]) {
+      if (next >= limit)
+        fail("kernel needs more than the target's ", limit, " semaphores per core");
+      semOf[i] = next++;
+    }
+
+  auto waitFor = [&](size_t y, const Dependency &d) {
+    const Placement &px = place[d.producer];
+    const size_t common = static_cast<size_t>(d.common);
+    const int64_t below = product(px.trips, common, px.trips.size());
+    SemWait w;
+    w.sem = static_cast<uint16_t>(semOf[d.producer]);
+    int64_t value = static_cast<int64_t>(sems.value[w.sem]) + (d.producerFirst ? below : 0);
+    for (size_t l = 0; l < common; ++l) {
+      int64_t step = below * product(px.trips, l + 1, common);
+      if (step > std::numeric_limits<int32_t>::max())
+        fail("internal: semaphore step ", step, " exceeds int32");
+      w.step[l] = static_cast<int32_t>(step);
+    }
+    int64_t maxValue = value;
+    for (size_t l = 0; l < common; ++l)
+      maxValue += static_cast<int64_t>(w.step[l]) * (px.trips[l] - 1);
+    if (maxValue > std::numeric_limits<uint32_t>::max())
+      fail("program exceeds the 32-bit semaphore range");
+    w.value = static_cast<uint32_t>(value);
+    (void)y;
+    return w;
+  };
+
+  // Emit each engine's stream by walking the tree and keeping its instructions.
+  EngineStreams streams;
+  std::vector<EngineId> used;
+  for (EngineId e : engines)
+    if (std::find(used.begin(), used.end(), e) == used.end())
+      used.push_back(e);
+  const auto &nodes = k.nodes();
+  for (EngineId engine : used) {
+    std::vector<Instruction> out;
+    // Waits already executed in this stream, per open loop scope. A later
+    // wait on the same semaphore with the same loop steps and a value no
+    // larger is implied by one of them and is dropped.
+    std::vector<std::vector<SemWait>> satisfied(1);
+    auto implied = [&](const SemWait &w) {
+      for (const auto &scope : satisfied)
+        for (const SemWait &r : scope)
+          if (r.sem == w.sem && r.step == w.step && r.value >= w.value)
+            return true;
+      return false;
+    };
+    std::function<void(int)> walk = [&](int node) {
+      for (int child : nodes[node].children) {
+        const auto &c = nodes[child];
+        if (c.isLoop) {
+          size_t mark = out.size();
+          Instruction loop = makeInstruction(Opcode::Loop);
+          loop.i32[0] = static_cast<int32_t>(c.count);
+          loop.loc = loc;
+          out.push_back(loop);
+          satisfied.emplace_back();
+          walk(child);
+          satisfied.pop_back();
+          if (out.size() == mark + 1) {
+            out.pop_back(); // no instruction of this engine inside
+          } else {
+            Instruction end = makeInstruction(Opcode::EndLoop);
+            end.loc = loc;
+            out.push_back(end);
+          }
+          continue;
+        }
+        const size_t y = static_cast<size_t>(c.op);
+        if (engines[y] != engine)
+          continue;
+        Instruction inst = ops[y];
+        inst.loc = loc;
+        std::vector<SemWait> waits;
+        for (const Dependency &d : deps[y]) {
+          SemWait w = waitFor(y, d);
+          bool duplicate = implied(w);
+          for (const SemWait &o : waits)
+            duplicate = duplicate || o == w;
+          if (!duplicate)
+            waits.push_back(w);
+        }
+        for (size_t i = 1; i < waits.size(); ++i) {
+          Instruction sw = makeInstruction(Opcode::SemWait);
+          sw.wait = waits[i];
+          sw.loc = loc;
+          out.push_back(sw);
+        }
+        if (!waits.empty())
+          inst.wait = waits[0];
+        satisfied.back().insert(satisfied.back().end(), waits.begin(), waits.end());
+        if (semOf[y] >= 0)
+          inst.signal = SemSignal{static_cast<uint16_t>(semOf[y]), 1};
+        out.push_back(inst);
+      }
+    };
+    walk(0);
+    streams[engine] = std::move(out);
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (semOf[i] >= 0)
+      sems.value[semOf[i]] += static_cast<uint64_t>(product(place[i].trips, 0, place[i].trips.size()));
+  return streams;
+}
+
+} // namespace trnx::cg

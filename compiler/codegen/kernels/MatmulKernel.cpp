@@ -1,0 +1,446 @@
+// Matmul kernel generator. Work is split across cores by batch, then by N
+// (or M). Per core, one of two schedules:
+//  - weights streamed (M <= 128: decode, GEMV): A^T stays in SBUF as the
+//    stationary operand; B streams through three rotating tiles; PSUM banks
+//    rotate between two groups so ACT evacuates one while the PE fills the other.
+//  - B resident (GEMM): a chunk of B's columns stays in SBUF as the moving
+//    operand; A^T tiles of 128 rows stream through two rotating buffers.
+// The first k-tile overwrites PSUM and the rest accumulate, so k=0 is peeled
+// from the k loop. Partial tiles (M, N, K not multiples of 128/512) are
+// peeled copies with their own sizes.
+#include "compiler/codegen/kernels/Kernels.h"
+
+#include "compiler/codegen/kernels/KernelSupport.h"
+#include "isa/Error.h"
+
+#include <algorithm>
+
+namespace trnx::cg {
+namespace {
+
+constexpr int64_t kTileK = 128;  // contraction rows per matmul
+constexpr int64_t kTileM = 128;  // stationary columns
+constexpr int64_t kSlice = 512;  // moving free size per matmul (one PSUM bank)
+// Rotating B tiles of the streamed schedule. A load spends ~1.6 us from issue
+// to visibility on trn3 (issue overhead + transfer + HBM latency) against
+// ~0.5 us of PE work per tile, so about four must be in flight.
+constexpr int kStreamSlots = 6;
+
+// One core's piece of the product.
+struct Job {
+  int64_t aOff, bOff, cOff;
+  std::vector<int64_t> extraOff;
+  int64_t m0, m, n0, n;
+};
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+class MatmulEmitter {
+public:
+  MatmulEmitter(CoreKernel &k, const MatmulSpec &s, int64_t K, int queues)
+      : k_(k), s_(s), K_(K), kt_(ceilDiv(K, kTileK)), ktFull_(K / kTileK), kRest_(K % kTileK),
+        op_(s.operandType), es_(dtypeSize(s.operandType)), loadA_(0, std::min(2, queues)),
+        loadB_(std::min(2, queues - 1), std::max(1, std::min(8, queues - 2))),
+        loadExtra_(std::min(10, queues - 1), std::max(1, std::min(2, queues - 10))),
+        store_(std::min(12, queues - 1), std::max(1, std::min(4, queues - 12))),
+        epilogue_(s.epilogue.ops.empty() ? EwProgram{} : s.epilogue.simplified()) {
+    if (epilogue_.ops.empty()) {
+      epilogue_.numInputs = 1 + static_cast<int>(s.epilogueInputs.size());
+      epilogue_.result = 0;
+    }
+    const int r = s.c.rank();
+    sAM_ = s.a.strides[r - 2];
+    sAK_ = s.a.strides[r - 1];
+    sBK_ = s.b.strides[r - 2];
+    sBN_ = s.b.strides[r - 1];
+    sCM_ = s.c.strides[r - 2];
+    sCN_ = s.c.strides[r - 1];
+  }
+
+  void streamWeights(const std::vector<Job> &jobs);
+  void residentB(const std::vector<Job> &jobs);
+
+private:
+  // Loads A^T rows [m0, m0+m) x all K into `dst` ([128 part, kt, m] of op type).
+  void loadAT(const Job &j, const Affine &m0, int64_t m, const OnChip &dst, const OnChip *staging);
+  // Loads B rows of k-tiles [k0, k0+count) x columns [n0, n0+w) into dst[kt][w].
+  void loadB(const Job &j, const Affine &kTile, int64_t kRows, int64_t tiles, const Affine &n0, int64_t w,
+             const OnChip &dst, int64_t dstStride, const OnChip *staging);
+  void castCopy(const OnChip &from, DType fromType, const OnChip &to, int64_t rows, int64_t elems);
+  // Matmuls of one [m x w] output block over all of K into banks[0..].
+  void accumulate(int64_t m, int64_t w, const std::vector<OnChip> &banks,
+                  const std::function<AccessPattern(const Affine &kTile, int64_t kRows)> &stationary,
+                  const std::function<AccessPattern(const Affine &kTile, int64_t kRows, int64_t slice, int64_t width)> &moving);
+  // Epilogue of one bank [m x w] at output rows m0 / columns n0, then the store.
+  void evacuate(const Job &j, const Affine &m0, int64_t m, const Affine &n0, int64_t w, const OnChip &bank,
+                const OnChip &out, const std::vector<OnChip> &extras);
+
+  CoreKernel &k_;
+  const MatmulSpec &s_;
+  int64_t K_, kt_, ktFull_, kRest_;
+  DType op_;
+  int64_t es_;
+  int64_t sAM_, sAK_, sBK_, sBN_, sCM_, sCN_;
+  QueueRotor loadA_, loadB_, loadExtra_, store_;
+  EwProgram epilogue_;
+  std::vector<OnChip> temps_;
+  EngineBalancer balance_;
+};
+
+void MatmulEmitter::castCopy(const OnChip &from, DType fromType, const OnChip &to, int64_t rows, int64_t elems) {
+  Instruction inst = makeInstruction(Opcode::TensorCopy);
+  inst.ap[0] = onChip(to, 0, op_, {Dim{1, static_cast<uint32_t>(elems)}}, static_cast<int>(rows));
+  inst.ap[1] = onChip(from, 0, fromType, {Dim{1, static_cast<uint32_t>(elems)}}, static_cast<int>(rows));
+  k_.emit(balance_.pick(engineBit(EngineKind::ACT) | engineBit(EngineKind::POOL), static_cast<double>(elems)),
+          inst);
+}
+
+void MatmulEmitter::loadAT(const Job &j, const Affine &m0, int64_t m, const OnChip &dst, const OnChip *staging) {
+  const DType at = s_.a.dtype;
+  const OnChip &target = staging ? *staging : dst;
+  const bool tu = wantsTransposeUnit(sAK_, sAM_, at, m);
+  const Affine base = Affine(s_.a.offset + j.aOff) + m0 * sAM_;
+  if (ktFull_ > 0) {
+    AccessPattern src = hbm(s_.a.tensor, base * dtypeSize(at), at, sAK_, kTileK,
+                            {Dim{static_cast<int32_t>(kTileK * sAK_), static_cast<uint32_t>(ktFull_)},
+                             Dim{static_cast<int32_t>(sAM_), static_cast<uint32_t>(m)}});
+    AccessPattern d = onChip(target, 0, at,
+                             {Dim{static_cast<int32_t>(m), static_cast<uint32_t>(ktFull_)}, Dim{1, static_cast<uint32_t>(m)}},
+                             kTileK);
+    k_.emit(loadA_.next(), dmaCopy(d, src, tu));
+  }
+  if (kRest_) {
+    AccessPattern src = hbm(s_.a.tensor, (base + Affine(ktFull_ * kTileK * sAK_)) * dtypeSize(at), at, sAK_,
+                            static_cast<int>(kRest_), {Dim{static_cast<int32_t>(sAM_), static_cast<uint32_t>(m)}});
+    AccessPattern d = onChip(target, ktFull_ * m * dtypeSize(at), at, {Dim{1, static_cast<uint32_t>(m)}},
+                             static_cast<int>(kRest_));
+    k_.emit(loadA_.next(), dmaCopy(d, src, tu));
+  }
+  if (staging)
+    castCopy(*staging, at, dst, kTileK, kt_ * m);
+}
+
+void MatmulEmitter::loadB(const Job &j, const Affine &kTile, int64_t kRows, int64_t tiles, const Affine &n0,
+                          int64_t w, const OnChip &dst, int64_t dstStride, const OnChip *staging) {
+  const DType bt = s_.b.dtype;
+  const OnChip &target = staging ? *staging : dst;
+  const bool tu = wantsTransposeUnit(sBK_, sBN_, bt, w);
+  Affine elem = Affine(s_.b.offset + j.bOff) + kTile * (kTileK * sBK_) + n0 * sBN_;
+  std::vector<Dim> srcDims, dstDims;
+  if (tiles > 1) {
+    srcDims.push_back(Dim{static_cast<int32_t>(kTileK * sBK_), static_cast<uint32_t>(tiles)});
+    dstDims.push_back(Dim{static_cast<int32_t>(dstStride), static_cast<uint32_t>(tiles)});
+  }
+  srcDims.push_back(Dim{static_cast<int32_t>(sBN_), static_cast<uint32_t>(w)});
+  dstDims.push_back(Dim{1, static_cast<uint32_t>(w)});
+  AccessPattern src = hbm(s_.b.tensor, elem * dtypeSize(bt), bt, sBK_, static_cast<int>(kRows), srcDims);
+  AccessPattern d = onChip(target, 0, bt, dstDims, static_cast<int>(kRows));
+  k_.emit(loadB_.next(), dmaCopy(d, src, tu));
+  if (staging)
+    castCopy(*staging, bt, dst, kRows, tiles * dstStride);
+}
+
+void MatmulEmitter::accumulate(
+    int64_t m, int64_t w, const std::vector<OnChip> &banks,
+    const std::function<AccessPattern(const Affine &, int64_t)> &stationary,
+    const std::function<AccessPattern(const Affine &, int64_t, int64_t, int64_t)> &moving) {
+  const int64_t slices = ceilDiv(w, kSlice);
+  auto step = [&](const Affine &kTile, int64_t kRows, bool acc) {
+    for (int64_t sl = 0; sl < slices; ++sl) {
+      const int64_t width = std::min(kSlice, w - sl * kSlice);
+      Instruction mm = makeInstruction(Opcode::Matmul);
+      mm.ap[0] = onChip(banks[sl], 0, DType::FP32, {Dim{1, static_cast<uint32_t>(width)}}, static_cast<int>(m));
+      mm.ap[1] = stationary(kTile, kRows);
+      mm.ap[2] = moving(kTile, kRows, sl, width);
+      mm.setFlag(0, acc);
+      k_.emit(EngineId{EngineKind::PE, 0}, mm);
+    }
+  };
+  if (ktFull_ > 0) {
+    step(Affine(0), kTileK, false);
+    k_.loop(ktFull_ - 1, [&](const Affine &i) { step(i + 1, kTileK, true); });
+  }
+  if (kRest_)
+    step(Affine(ktFull_), kRest_, ktFull_ > 0);
+}
+
+void MatmulEmitter::evacuate(const Job &j, const Affine &m0, int64_t m, const Affine &n0, int64_t w,
+                             const OnChip &bank, const OnChip &out, const std::vector<OnChip> &extras) {
+  const uint32_t wd = static_cast<uint32_t>(w);
+  std::vector<AccessPattern> inputs;
+  inputs.push_back(onChip(bank, 0, DType::FP32, {Dim{1, wd}}, static_cast<int>(m)));
+  const int r = s_.c.rank();
+  for (size_t e = 0; e < s_.epilogueInputs.size(); ++e) {
+    const HbmView &v = s_.epilogueInputs[e];
+    const int64_t sm = v.strides[r - 2], sn = v.strides[r - 1];
+    Affine elem = Affine(v.offset + j.extraOff[e]) + m0 * sm + n0 * sn;
+    AccessPattern src = hbm(v.tensor, elem * dtypeSize(v.dtype), v.dtype, sm, static_cast<int>(m),
+                            {Dim{static_cast<int32_t>(sn), wd}});
+    AccessPattern d = onChip(extras[e], 0, v.dtype, {Dim{1, wd}}, static_cast<int>(m));
+    k_.emit(loadExtra_.next(), dmaCopy(d, src));
+    inputs.push_back(d);
+  }
+  AccessPattern o = onChip(out, 0, s_.c.dtype, {Dim{1, wd}}, static_cast<int>(m));
+  if (temps_.empty())
+    for (int t = 0; t < epilogue_.temporariesNeeded(); ++t)
+      temps_.push_back(k_.allocSbuf(kSlice * 4));
+  if (epilogue_.ops.empty()) {
+    // Plain evacuation: ACT reads PSUM and rounds to the output dtype.
+    Instruction copy = makeInstruction(Opcode::Activation);
+    copy.ap[0] = o;
+    copy.ap[1] = inputs[0];
+    k_.emit(EngineId{EngineKind::ACT, 0}, copy);
+  } else {
+    emitEwProgram(k_, epilogue_, inputs, o, temps_, static_cast<int>(m), w, balance_);
+  }
+  Affine elem = Affine(s_.c.offset + j.cOff) + m0 * sCM_ + n0 * sCN_;
+  AccessPattern dst = hbm(s_.c.tensor, elem * dtypeSize(s_.c.dtype), s_.c.dtype, sCM_, static_cast<int>(m),
+                          {Dim{static_cast<int32_t>(sCN_), wd}});
+  k_.emit(store_.next(), dmaCopy(dst, o));
+}
+
+// M <= 128: A^T resident, B streamed in [128 x chunk] tiles.
+void MatmulEmitter::streamWeights(const std::vector<Job> &jobs) {
+  int64_t mMax = 0, nMax = 0;
+  for (const Job &j : jobs) {
+    mMax = std::max(mMax, j.m);
+    nMax = std::max(nMax, j.n);
+  }
+  const int64_t chunk = std::min<int64_t>(nMax, 4 * kSlice);
+  const int64_t slices = ceilDiv(chunk, kSlice);
+  const bool castA = s_.a.dtype != op_, castB = s_.b.dtype != op_;
+  OnChip aT = k_.allocSbuf(kt_ * mMax * es_);
+  OnChip aStage = castA ? k_.allocSbuf(kt_ * mMax * dtypeSize(s_.a.dtype)) : OnChip{};
+  std::vector<OnChip> bTiles, bStage;
+  for (int t = 0; t < kStreamSlots; ++t) {
+    bTiles.push_back(k_.allocSbuf(chunk * es_));
+    if (castB)
+      bStage.push_back(k_.allocSbuf(chunk * dtypeSize(s_.b.dtype)));
+  }
+  std::vector<std::vector<OnChip>> banks(2), outs(2), extras(2 * slices);
+  for (int g = 0; g < 2; ++g)
+    for (int64_t sl = 0; sl < slices; ++sl) {
+      banks[g].push_back(k_.allocPsumBank());
+      outs[g].push_back(k_.allocSbuf(kSlice * dtypeSize(s_.c.dtype)));
+      for (const HbmView &v : s_.epilogueInputs)
+        extras[g * slices + sl].push_back(k_.allocSbuf(kSlice * dtypeSize(v.dtype)));
+    }
+
+  for (const Job &j : jobs) {
+    loadAT(j, Affine(j.m0), j.m, aT, castA ? &aStage : nullptr);
+    auto stationary = [&](const Affine &kTile, int64_t kRows) {
+      return onChip(aT, kTile * (j.m * es_), op_, {Dim{1, static_cast<uint32_t>(j.m)}}, static_cast<int>(kRows));
+    };
+    auto block = [&](const Affine &n0, int64_t w, int group) {
+      const int64_t nsl = ceilDiv(w, kSlice);
+      std::vector<OnChip> useBanks(banks[group].begin(), banks[group].begin() + nsl);
+      // The k loop rotates the B tiles: k-tile t uses tile t % kStreamSlots.
+      auto kStep = [&](const Affine &kTile, int64_t kRows, bool acc, int slot) {
+        loadB(j, kTile, kRows, 1, n0, w, bTiles[slot], w, castB ? &bStage[slot] : nullptr);
+        for (int64_t sl = 0; sl < nsl; ++sl) {
+          const int64_t width = std::min(kSlice, w - sl * kSlice);
+          Instruction mm = makeInstruction(Opcode::Matmul);
+          mm.ap[0] = onChip(useBanks[sl], 0, DType::FP32, {Dim{1, static_cast<uint32_t>(width)}},
+                            static_cast<int>(j.m));
+          mm.ap[1] = stationary(kTile, kRows);
+          mm.ap[2] = onChip(bTiles[slot], sl * kSlice * es_, op_, {Dim{1, static_cast<uint32_t>(width)}},
+                            static_cast<int>(kRows));
+          mm.setFlag(0, acc);
+          k_.emit(EngineId{EngineKind::PE, 0}, mm);
+        }
+      };
+      if (ktFull_ > 0) {
+        kStep(Affine(0), kTileK, false, 0);
+        // k-tiles 1..ktFull-1, kStreamSlots per loop iteration so each uses a fixed tile.
+        const int64_t rest = ktFull_ - 1;
+        k_.loop(rest / kStreamSlots, [&](const Affine &i) {
+          for (int c = 0; c < kStreamSlots; ++c)
+            kStep(i * kStreamSlots + (1 + c), kTileK, true, (1 + c) % kStreamSlots);
+        });
+        for (int64_t t = 1 + rest / kStreamSlots * kStreamSlots; t < ktFull_; ++t)
+          kStep(Affine(t), kTileK, true, static_cast<int>(t % kStreamSlots));
+      }
+      if (kRest_)
+        kStep(Affine(ktFull_), kRest_, ktFull_ > 0, static_cast<int>(ktFull_ % kStreamSlots));
+      for (int64_t sl = 0; sl < nsl; ++sl) {
+        const int64_t width = std::min(kSlice, w - sl * kSlice);
+        evacuate(j, Affine(j.m0), j.m, n0 + sl * kSlice, width, useBanks[sl], outs[group][sl],
+                 extras[group * slices + sl]);
+      }
+    };
+    const int64_t full = j.n / chunk, rest = j.n % chunk;
+    k_.unrolled(full, 2, [&](const Affine &c, int group) { block(Affine(j.n0) + c * chunk, chunk, group); });
+    if (rest)
+      block(Affine(j.n0 + full * chunk), rest, static_cast<int>(full % 2));
+  }
+}
+
+// M > 128: columns of B resident in chunks, A^T streamed per 128 rows.
+void MatmulEmitter::residentB(const std::vector<Job> &jobs) {
+  int64_t nMax = 0;
+  for (const Job &j : jobs)
+    nMax = std::max(nMax, j.n);
+  const bool castA = s_.a.dtype != op_, castB = s_.b.dtype != op_;
+  const int64_t aTileBytes = kt_ * kTileM * (es_ + (castA ? dtypeSize(s_.a.dtype) : 0));
+  const int64_t perSlice = 2 * kSlice * (dtypeSize(s_.c.dtype) + 4) + 2 * kSlice * 4 * static_cast<int64_t>(s_.epilogueInputs.size());
+  // Budget: B chunk gets what two A^T buffers and the output tiles leave.
+  int64_t budget = k_.sbufFree() - 2 * aTileBytes - 4 * perSlice - 4096;
+  int64_t chunk = std::min<int64_t>({nMax, 4 * kSlice, budget / (kt_ * (es_ + (castB ? dtypeSize(s_.b.dtype) : 0)))});
+  if (chunk >= kSlice)
+    chunk = chunk / kSlice * kSlice;
+  else if (chunk >= 128)
+    chunk = chunk / 128 * 128;
+  if (chunk < std::min<int64_t>(nMax, 128))
+    fail("matmul with K=", K_, " does not fit SBUF (needs K-splitting, not implemented)");
+  const int64_t slices = ceilDiv(chunk, kSlice);
+  OnChip bPanel = k_.allocSbuf(kt_ * chunk * es_);
+  OnChip bStage = castB ? k_.allocSbuf(kt_ * chunk * dtypeSize(s_.b.dtype)) : OnChip{};
+  std::vector<OnChip> aT, aStage;
+  std::vector<std::vector<OnChip>> banks(2), outs(2), extras(2 * slices);
+  for (int g = 0; g < 2; ++g) {
+    aT.push_back(k_.allocSbuf(kt_ * kTileM * es_));
+    if (castA)
+      aStage.push_back(k_.allocSbuf(kt_ * kTileM * dtypeSize(s_.a.dtype)));
+    for (int64_t sl = 0; sl < slices; ++sl) {
+      banks[g].push_back(k_.allocPsumBank());
+      outs[g].push_back(k_.allocSbuf(kSlice * dtypeSize(s_.c.dtype)));
+      for (const HbmView &v : s_.epilogueInputs)
+        extras[g * slices + sl].push_back(k_.allocSbuf(kSlice * dtypeSize(v.dtype)));
+    }
+  }
+  for (const Job &j : jobs) {
+    auto chunkBody = [&](const Affine &n0, int64_t w) {
+      // Load the B chunk: full k-tiles in up to four DMAs, then the rest.
+      const int64_t groups = std::min<int64_t>(4, std::max<int64_t>(1, ktFull_));
+      for (int64_t g = 0; g < groups && ktFull_ > 0; ++g) {
+        auto [t0, t1] = splitRange(ktFull_, static_cast<int>(groups), static_cast<int>(g));
+        if (t1 <= t0)
+          continue;
+        OnChip dst = bPanel, stage = bStage;
+        dst.offset += t0 * w * es_;
+        stage.offset += t0 * w * dtypeSize(s_.b.dtype);
+        loadB(j, Affine(t0), kTileK, t1 - t0, n0, w, dst, w, castB ? &stage : nullptr);
+      }
+      if (kRest_) {
+        OnChip dst = bPanel, stage = bStage;
+        dst.offset += ktFull_ * w * es_;
+        stage.offset += ktFull_ * w * dtypeSize(s_.b.dtype);
+        loadB(j, Affine(ktFull_), kRest_, 1, n0, w, dst, w, castB ? &stage : nullptr);
+      }
+      auto mBlock = [&](const Affine &m0, int64_t m, int slot) {
+        OnChip tile = aT[slot];
+        loadAT(j, m0, m, tile, castA ? &aStage[slot] : nullptr);
+        const int64_t nsl = ceilDiv(w, kSlice);
+        std::vector<OnChip> useBanks(banks[slot].begin(), banks[slot].begin() + nsl);
+        accumulate(
+            m, w, useBanks,
+            [&](const Affine &kTile, int64_t kRows) {
+              return onChip(tile, kTile * (m * es_), op_, {Dim{1, static_cast<uint32_t>(m)}}, static_cast<int>(kRows));
+            },
+            [&](const Affine &kTile, int64_t kRows, int64_t sl, int64_t width) {
+              return onChip(bPanel, kTile * (w * es_) + sl * kSlice * es_, op_, {Dim{1, static_cast<uint32_t>(width)}},
+                            static_cast<int>(kRows));
+            });
+        for (int64_t sl = 0; sl < nsl; ++sl) {
+          const int64_t width = std::min(kSlice, w - sl * kSlice);
+          evacuate(j, m0, m, n0 + sl * kSlice, width, useBanks[sl], outs[slot][sl], extras[slot * slices + sl]);
+        }
+      };
+      const int64_t mFull = j.m / kTileM, mRest = j.m % kTileM;
+      k_.unrolled(mFull, 2, [&](const Affine &t, int slot) { mBlock(Affine(j.m0) + t * kTileM, kTileM, slot); });
+      if (mRest)
+        mBlock(Affine(j.m0 + mFull * kTileM), mRest, static_cast<int>(mFull % 2));
+    };
+    const int64_t full = j.n / chunk, rest = j.n % chunk;
+    k_.loop(full, [&](const Affine &c) { chunkBody(Affine(j.n0) + c * chunk, chunk); });
+    if (rest)
+      chunkBody(Affine(j.n0 + full * chunk), rest);
+  }
+}
+
+// Batch element offsets of view `v` for each flattened batch index.
+std::vector<int64_t> batchOffsets(const HbmView &v, const std::vector<int64_t> &batchShape) {
+  int64_t total = 1;
+  for (int64_t d : batchShape)
+    total *= d;
+  std::vector<int64_t> out(total, 0);
+  const size_t lead = v.shape.size() - 2 - batchShape.size();
+  (void)lead;
+  for (int64_t b = 0; b < total; ++b) {
+    int64_t rem = b, off = 0;
+    for (int d = static_cast<int>(batchShape.size()) - 1; d >= 0; --d) {
+      off += (rem % batchShape[d]) * v.strides[d];
+      rem /= batchShape[d];
+    }
+    out[b] = off;
+  }
+  return out;
+}
+
+} // namespace
+
+void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
+  const int r = spec.c.rank();
+  if (r < 2 || spec.a.rank() != r || spec.b.rank() != r)
+    fail("internal: matmul operands must have equal rank >= 2");
+  const int64_t M = spec.c.shape[r - 2], N = spec.c.shape[r - 1], K = spec.a.shape[r - 1];
+  if (spec.a.shape[r - 2] != M || spec.b.shape[r - 2] != K || spec.b.shape[r - 1] != N)
+    fail("internal: matmul shapes do not agree");
+  for (const HbmView &v : spec.epilogueInputs)
+    if (v.shape != spec.c.shape)
+      fail("internal: epilogue input not broadcast to the result shape");
+  const Target &target = pb.target();
+  if (!(target.limits.matmulInputTypes & dtypeBit(spec.operandType)))
+    fail("matmul operands of dtype ", dtypeName(spec.operandType), " are not supported on ", target.name);
+
+  std::vector<int64_t> batchShape(spec.c.shape.begin(), spec.c.shape.end() - 2);
+  std::vector<int64_t> aB = batchOffsets(spec.a, batchShape), bB = batchOffsets(spec.b, batchShape),
+                       cB = batchOffsets(spec.c, batchShape);
+  std::vector<std::vector<int64_t>> eB;
+  for (const HbmView &v : spec.epilogueInputs)
+    eB.push_back(batchOffsets(v, batchShape));
+  const int64_t batches = static_cast<int64_t>(cB.size());
+  const int cores = target.limits.cores;
+
+  std::vector<std::vector<Job>> jobs(cores);
+  auto job = [&](int64_t b, int64_t m0, int64_t m, int64_t n0, int64_t n) {
+    Job j{aB[b], bB[b], cB[b], {}, m0, m, n0, n};
+    for (auto &e : eB)
+      j.extraOff.push_back(e[b]);
+    return j;
+  };
+  if (batches >= cores) {
+    for (int c = 0; c < cores; ++c) {
+      auto [b0, b1] = splitRange(batches, cores, c);
+      for (int64_t b = b0; b < b1; ++b)
+        jobs[c].push_back(job(b, 0, M, 0, N));
+    }
+  } else {
+    // Split each batch's output over the cores: columns when the rows are
+    // few or the columns many, rows otherwise.
+    const bool byColumns = M <= kTileM || N >= M;
+    const int64_t extent = byColumns ? N : M, align = byColumns ? (N >= kSlice * cores ? kSlice : 128) : kTileM;
+    const int parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(cores / batches, (extent + align - 1) / align)));
+    int next = 0;
+    for (int64_t b = 0; b < batches; ++b)
+      for (int p = 0; p < parts; ++p) {
+        auto [lo, hi] = splitRange(extent, parts, p, align);
+        if (hi > lo)
+          jobs[next++ % cores].push_back(byColumns ? job(b, 0, M, lo, hi - lo) : job(b, lo, hi - lo, 0, N));
+      }
+  }
+
+  std::vector<CoreKernel> kernels = pb.newKernel(cores);
+  for (int c = 0; c < cores; ++c) {
+    if (jobs[c].empty())
+      continue;
+    MatmulEmitter e(kernels[c], spec, K, target.limits.dmaQueues);
+    if (M <= kTileM)
+      e.streamWeights(jobs[c]);
+    else
+      e.residentB(jobs[c]);
+  }
+  pb.addKernel(kernels, loc);
+}
+
+} // namespace trnx::cg
