@@ -134,23 +134,6 @@ EwProgram EwProgram::simplified() const {
   return out;
 }
 
-int EwProgram::temporariesNeeded() const {
-  std::vector<int> last(numInputs + ops.size(), -1);
-  for (size_t i = 0; i < ops.size(); ++i)
-    for (int x : operandsOf(ops[i]))
-      last[x] = static_cast<int>(i);
-  int live = 0, peak = 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const int id = numInputs + static_cast<int>(i);
-    if (id != result)
-      peak = std::max(peak, ++live);
-    for (int x : operandsOf(ops[i]))
-      if (x >= numInputs && last[x] == static_cast<int>(i) && x != result)
-        --live;
-  }
-  return peak;
-}
-
 EngineId EngineBalancer::pick(EngineMask allowed, double elements) {
   int best = -1;
   for (int k : {static_cast<int>(EngineKind::DVE), static_cast<int>(EngineKind::POOL),
@@ -167,69 +150,169 @@ EngineId EngineBalancer::pick(EngineMask allowed, double elements) {
   return EngineId{static_cast<EngineKind>(best), 0};
 }
 
-void emitEwProgram(CoreKernel &k, const EwProgram &prog, const std::vector<AccessPattern> &inputs,
-                   const AccessPattern &out, const std::vector<OnChip> &temps, int rows, int64_t cols,
-                   EngineBalancer &balancer) {
-  const int n = prog.numInputs;
-  if (prog.result < n) { // result is an input: a copy
-    Instruction inst = makeInstruction(Opcode::TensorCopy);
-    inst.ap[0] = out;
-    inst.ap[1] = inputs[prog.result];
-    k.emit(balancer.pick(engineBit(EngineKind::ACT) | engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL),
-                         static_cast<double>(cols)),
-           inst);
-    return;
+namespace {
+
+// Reversed form of `a op b` when the per-partition operand is on the left.
+bool reversed(AluOp op, AluOp &out) {
+  switch (op) {
+  case AluOp::Add: case AluOp::Mul: case AluOp::Max: case AluOp::Min: case AluOp::Eq: case AluOp::Ne:
+    out = op; return true;
+  case AluOp::Sub: out = AluOp::RSub; return true;
+  case AluOp::RSub: out = AluOp::Sub; return true;
+  case AluOp::Div: out = AluOp::RDiv; return true;
+  case AluOp::RDiv: out = AluOp::Div; return true;
+  case AluOp::Lt: out = AluOp::Gt; return true;
+  case AluOp::Gt: out = AluOp::Lt; return true;
+  case AluOp::Le: out = AluOp::Ge; return true;
+  case AluOp::Ge: out = AluOp::Le; return true;
+  default: return false;
   }
+}
+
+} // namespace
+
+// Emits into `kernel`, or only counts temporaries when it is null (then
+// `temps` may be empty and is treated as unbounded). Returns the peak count.
+int emitOrCount(CoreKernel *kernel, const EwProgram &prog, const std::vector<AccessPattern> &inputs,
+                const AccessPattern &out, const std::vector<OnChip> &temps, int rows, int64_t cols,
+                EngineBalancer &balancer) {
+  const int n = prog.numInputs;
+  const bool dryRun = kernel == nullptr;
+  int peak = 0;
+  auto emit = [&](EngineId e, const Instruction &inst) {
+    if (!dryRun)
+      kernel->emit(e, inst);
+  };
+  const EngineMask copyEngines =
+      engineBit(EngineKind::ACT) | engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
+  const EngineMask vector = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
   std::vector<int> last(n + prog.ops.size(), -1);
   for (size_t i = 0; i < prog.ops.size(); ++i)
     for (int x : operandsOf(prog.ops[i]))
       last[x] = static_cast<int>(i);
   std::vector<AccessPattern> value(n + prog.ops.size());
-  for (int i = 0; i < n; ++i)
+  std::vector<bool> narrow(n + prog.ops.size(), false); // one element per partition
+  for (int i = 0; i < n; ++i) {
     value[i] = inputs[i];
+    narrow[i] = cols > 1 && inputs[i].freeSize() == 1;
+  }
   std::vector<int> tempOf(n + prog.ops.size(), -1);
-  std::vector<bool> tempBusy(temps.size(), false);
-  const std::vector<Dim> tileDims = {Dim{1, static_cast<uint32_t>(cols)}};
-  const double elements = static_cast<double>(cols);
-  const EngineMask vector = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
+  std::vector<bool> tempBusy(dryRun ? 0 : temps.size(), false);
+  auto tileOf = [&](int t, bool isNarrow) {
+    OnChip buffer = dryRun ? OnChip{} : temps[t];
+    return onChip(buffer, 0, DType::FP32, {Dim{1, static_cast<uint32_t>(isNarrow ? 1 : cols)}}, rows);
+  };
+  auto takeTemp = [&]() {
+    auto free = std::find(tempBusy.begin(), tempBusy.end(), false);
+    if (free == tempBusy.end()) {
+      if (!dryRun)
+        fail("internal: elementwise program needs more temporaries");
+      tempBusy.push_back(false);
+      free = tempBusy.end() - 1;
+    }
+    int t = static_cast<int>(free - tempBusy.begin());
+    tempBusy[t] = true;
+    peak = std::max<int>(peak, static_cast<int>(std::count(tempBusy.begin(), tempBusy.end(), true)));
+    return t;
+  };
+  // A full-width tile holding a per-partition value: 0 * x + v.
+  auto widen = [&](int v) {
+    int t = takeTemp();
+    AccessPattern wide = tileOf(t, false);
+    Instruction zero = makeInstruction(Opcode::Memset);
+    zero.ap[0] = wide;
+    emit(balancer.pick(vector, static_cast<double>(cols)), zero);
+    Instruction add = makeInstruction(Opcode::TensorScalar);
+    add.ap[0] = wide;
+    add.ap[1] = wide;
+    add.enums[0] = static_cast<uint8_t>(AluOp::Add);
+    add.ap[2] = value[v];
+    emit(balancer.pick(vector, static_cast<double>(cols)), add);
+    return std::make_pair(wide, t);
+  };
+
+  if (prog.result < n) { // the result is an input: a copy (or broadcast)
+    Instruction inst = makeInstruction(Opcode::TensorCopy);
+    inst.ap[0] = out;
+    if (narrow[prog.result]) {
+      auto [wide, t] = widen(prog.result);
+      inst.ap[1] = wide;
+      tempBusy[t] = false;
+    } else {
+      inst.ap[1] = inputs[prog.result];
+    }
+    emit(balancer.pick(copyEngines, static_cast<double>(cols)), inst);
+    return peak;
+  }
 
   for (size_t i = 0; i < prog.ops.size(); ++i) {
     const EwOp &op = prog.ops[i];
     const int id = n + static_cast<int>(i);
-    AccessPattern dst;
-    if (id == prog.result) {
-      dst = out;
-    } else {
-      auto free = std::find(tempBusy.begin(), tempBusy.end(), false);
-      if (free == tempBusy.end())
-        fail("internal: elementwise program needs more temporaries");
-      int t = static_cast<int>(free - tempBusy.begin());
-      tempBusy[t] = true;
-      tempOf[id] = t;
-      dst = onChip(temps[t], 0, DType::FP32, tileDims, rows);
-    }
+    std::vector<int> extraTemps;
+    bool resultNarrow = true;
+    for (int x : operandsOf(op))
+      resultNarrow = resultNarrow && narrow[x];
+    if (id == prog.result)
+      resultNarrow = false; // the output tile is full width
+    const double elements = resultNarrow ? 1.0 : static_cast<double>(cols);
     Instruction inst;
     EngineId engine;
     switch (op.kind) {
     case EwOp::Kind::Act:
       inst = makeInstruction(Opcode::Activation);
       inst.ap[1] = value[op.a];
+      if (narrow[op.a] && !resultNarrow) {
+        auto [wide, t] = widen(op.a);
+        inst.ap[1] = wide;
+        extraTemps.push_back(t);
+      }
       inst.enums[0] = static_cast<uint8_t>(op.func);
       inst.f32[0] = op.scale;
       inst.f32[1] = op.bias;
       engine = EngineId{EngineKind::ACT, 0};
       balancer.pick(engineBit(EngineKind::ACT), elements);
       break;
-    case EwOp::Kind::Binary:
+    case EwOp::Kind::Binary: {
+      int a = op.a, b = op.b;
+      AluOp alu = op.alu;
+      if (!resultNarrow && narrow[a] && !narrow[b]) {
+        AluOp rev;
+        if (reversed(alu, rev)) {
+          std::swap(a, b);
+          alu = rev;
+        }
+      }
+      if (!resultNarrow && narrow[b] && !narrow[a]) {
+        inst = makeInstruction(Opcode::TensorScalar);
+        inst.ap[1] = value[a];
+        inst.enums[0] = static_cast<uint8_t>(alu);
+        inst.ap[2] = value[b];
+        engine = balancer.pick(vector | engineBit(EngineKind::ACT), elements);
+        break;
+      }
       inst = makeInstruction(Opcode::TensorTensor);
-      inst.ap[1] = value[op.a];
-      inst.ap[2] = value[op.b];
-      inst.enums[0] = static_cast<uint8_t>(op.alu);
+      inst.ap[1] = value[a];
+      inst.ap[2] = value[b];
+      for (int slot : {1, 2}) {
+        int v = slot == 1 ? a : b;
+        if (narrow[v] && !resultNarrow) {
+          auto [wide, t] = widen(v);
+          inst.ap[slot] = wide;
+          extraTemps.push_back(t);
+        }
+      }
+      inst.enums[0] = static_cast<uint8_t>(alu);
       engine = balancer.pick(vector, 2 * elements);
       break;
+    }
     case EwOp::Kind::Scalar:
       inst = makeInstruction(Opcode::TensorScalar);
       inst.ap[1] = value[op.a];
+      if (narrow[op.a] && !resultNarrow) {
+        auto [wide, t] = widen(op.a);
+        inst.ap[1] = wide;
+        extraTemps.push_back(t);
+      }
       inst.enums[0] = static_cast<uint8_t>(op.alu);
       inst.f32[0] = op.imm;
       inst.enums[1] = static_cast<uint8_t>(op.alu2);
@@ -238,19 +321,48 @@ void emitEwProgram(CoreKernel &k, const EwProgram &prog, const std::vector<Acces
       break;
     case EwOp::Kind::Select:
       inst = makeInstruction(Opcode::Select);
-      inst.ap[1] = value[op.a];
-      inst.ap[2] = value[op.b];
-      inst.ap[3] = value[op.c];
+      for (int slot = 1; slot <= 3; ++slot) {
+        int v = slot == 1 ? op.a : slot == 2 ? op.b : op.c;
+        inst.ap[slot] = value[v];
+        if (narrow[v] && !resultNarrow) {
+          auto [wide, t] = widen(v);
+          inst.ap[slot] = wide;
+          extraTemps.push_back(t);
+        }
+      }
       engine = balancer.pick(engineBit(EngineKind::DVE), 2 * elements);
       break;
     }
+    AccessPattern dst;
+    if (id == prog.result) {
+      dst = out;
+    } else {
+      int t = takeTemp();
+      tempOf[id] = t;
+      dst = tileOf(t, resultNarrow);
+    }
     inst.ap[0] = dst;
-    k.emit(engine, inst);
+    emit(engine, inst);
     value[id] = dst;
+    narrow[id] = resultNarrow;
+    for (int t : extraTemps)
+      tempBusy[t] = false;
     for (int x : operandsOf(op))
       if (tempOf[x] >= 0 && last[x] == static_cast<int>(i))
         tempBusy[tempOf[x]] = false;
   }
+  return peak;
+}
+
+void emitEwProgram(CoreKernel &kernel, const EwProgram &program, const std::vector<AccessPattern> &inputs,
+                   const AccessPattern &out, const std::vector<OnChip> &temps, int rows, int64_t cols,
+                   EngineBalancer &balancer) {
+  emitOrCount(&kernel, program, inputs, out, temps, rows, cols, balancer);
+}
+
+int temporariesFor(const EwProgram &program, const std::vector<AccessPattern> &inputs, int64_t cols) {
+  EngineBalancer scratch;
+  return emitOrCount(nullptr, program, inputs, AccessPattern{}, {}, 1, cols, scratch);
 }
 
 } // namespace trnx::cg

@@ -44,8 +44,6 @@ struct EwProgram {
   bool isIdentity() const { return ops.empty() && result == 0; }
   // Folds scalar ops into activations and chains scalar pairs; drops dead ops.
   EwProgram simplified() const;
-  // Temporary tiles emitEwProgram needs (values live at once, output excluded).
-  int temporariesNeeded() const;
 };
 
 // Picks the least busy engine among the allowed ones for each instruction of
@@ -60,9 +58,13 @@ private:
 
 // Emits the program over tiles of `rows` x `cols` elements: `inputs` are the
 // input tile operands, `out` the result operand; `temps` are fp32 SBUF tiles
-// of at least cols elements (temporariesNeeded() of them).
+// of at least cols elements. An input with one element per partition
+// ([rows, 1]) is a per-partition scalar: binary operators take it as a
+// tensor_scalar operand instead of a full tile.
 void emitEwProgram(CoreKernel &kernel, const EwProgram &program, const std::vector<AccessPattern> &inputs,
                    const AccessPattern &out, const std::vector<OnChip> &temps, int rows, int64_t cols,
                    EngineBalancer &balancer);
+// How many temporaries emitEwProgram needs for these inputs (a dry run).
+int temporariesFor(const EwProgram &program, const std::vector<AccessPattern> &inputs, int64_t cols);
 
 } // namespace trnx::cg

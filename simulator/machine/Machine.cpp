@@ -265,12 +265,10 @@ RunStats Machine::run() {
     if (!r.done)
       deadlock();
   stats_.end = now;
-  stats_.hbmBytes = dma_.hbmBytes();
-  if (!options_.timing)
-    for (const StreamStats &st : stats_.streams)
-      stats_.hbmBytes += st.actions.hbm_bytes;
+  // Exact byte counts from the instructions (the DMA model integrates rates).
   for (const StreamStats &st : stats_.streams)
     stats_.total += st.actions;
+  stats_.hbmBytes = stats_.total.hbm_bytes;
   return std::move(stats_);
 }
 

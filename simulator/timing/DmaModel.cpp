@@ -6,7 +6,7 @@
 
 namespace trnx {
 
-DmaModel::DmaModel(const ChipConfig &chip) : chip_(chip), perCore_(chip.cores, 0) {}
+DmaModel::DmaModel(const ChipConfig &chip) : chip_(chip), freeEngines_(chip.cores, 0) {}
 
 void DmaModel::progress(SimTime now) {
   if (now <= last_)
@@ -21,13 +21,13 @@ void DmaModel::progress(SimTime now) {
 }
 
 void DmaModel::recomputeRates() {
-  const double coreBandwidth = chip_.dma.engines_per_core * chip_.dma.engine_bytes_per_second;
-  std::fill(perCore_.begin(), perCore_.end(), 0);
-  for (const Transfer &t : transfers_)
-    ++perCore_[t.core];
+  // transfers_ is in start order: the oldest transfer of a core goes first.
+  std::fill(freeEngines_.begin(), freeEngines_.end(), chip_.dma.engines_per_core);
   double hbmDemand = 0;
   for (Transfer &t : transfers_) {
-    t.rate = coreBandwidth / perCore_[t.core] * t.efficiency;
+    const int engines = std::min(t.rows, freeEngines_[t.core]);
+    freeEngines_[t.core] -= engines;
+    t.rate = engines * chip_.dma.engine_bytes_per_second * t.efficiency;
     hbmDemand += t.rate * t.hbmSides;
   }
   const double hbmCap = chip_.hbm.bytes_per_second * chip_.hbm.max_utilization;
@@ -41,7 +41,8 @@ void DmaModel::recomputeRates() {
 
 void DmaModel::start(SimTime now, int core, const DmaShape &shape, uint32_t owner) {
   progress(now);
-  transfers_.push_back(Transfer{core, shape.payload_bytes, shape.efficiency, shape.hbm_sides, 0, owner});
+  transfers_.push_back(
+      Transfer{core, shape.payload_bytes, shape.efficiency, shape.hbm_sides, std::max(1, shape.rows), 0, owner});
   recomputeRates();
 }
 
@@ -50,7 +51,7 @@ std::vector<uint32_t> DmaModel::advance(SimTime now) {
   std::vector<uint32_t> done;
   // A transfer within a femtosecond of its end counts as finished (rounding).
   auto finished = [&](const Transfer &t) {
-    return t.remaining <= 0 || t.remaining <= t.rate / kFemtosecondsPerSecond;
+    return t.remaining <= 0 || (t.rate > 0 && t.remaining <= t.rate / kFemtosecondsPerSecond);
   };
   for (const Transfer &t : transfers_)
     if (finished(t)) {
@@ -67,7 +68,9 @@ std::vector<uint32_t> DmaModel::advance(SimTime now) {
 SimTime DmaModel::nextCompletion() const {
   SimTime best = -1;
   for (const Transfer &t : transfers_) {
-    double seconds = t.rate > 0 ? t.remaining / t.rate : 0;
+    if (t.rate <= 0)
+      continue; // waiting for an engine
+    double seconds = t.remaining / t.rate;
     SimTime at = last_ + static_cast<SimTime>(std::ceil(seconds * kFemtosecondsPerSecond));
     if (best < 0 || at < best)
       best = at;

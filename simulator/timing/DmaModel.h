@@ -1,9 +1,12 @@
-// Bandwidth sharing among in-flight DMA transfers (a fluid model). Each
-// core's DMA engines are shared equally by the core's active transfers; a
-// transfer delivers payload at its share times its descriptor efficiency; the
-// HBM traffic of all cores is capped at hbm.bytes_per_second *
-// hbm.max_utilization. Rates are recomputed whenever a transfer starts or
-// ends, so achieved bandwidth can never exceed either cap.
+// Bandwidth of in-flight DMA transfers (a fluid model). A transfer is split
+// into one descriptor stream per row (partition) spread over the core's DMA
+// engines, and each engine works through its ring in order (trainium.md
+// 1.5, G1: "128x512 FP32 -> 16 transfers x 8 buffers"). So a core serves its
+// transfers oldest first: each takes min(rows, engines still free) engines
+// and delivers engines * engine_bytes_per_second * efficiency. HBM traffic of
+// all cores is capped at hbm.bytes_per_second * hbm.max_utilization (scaled
+// down proportionally when exceeded). Rates change only when a transfer
+// starts or ends, so achieved bandwidth never exceeds either cap.
 #pragma once
 
 #include "simulator/config/ChipConfig.h"
@@ -39,6 +42,7 @@ private:
     double remaining; // payload bytes
     double efficiency;
     int hbmSides;
+    int rows;
     double rate = 0;  // payload bytes per second
     uint32_t owner;
   };
@@ -47,7 +51,7 @@ private:
 
   const ChipConfig &chip_;
   std::vector<Transfer> transfers_;
-  std::vector<int> perCore_; // scratch of recomputeRates
+  std::vector<int> freeEngines_; // scratch of recomputeRates
   SimTime last_ = 0;
   double hbmBytes_ = 0;
 };

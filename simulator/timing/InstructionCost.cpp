@@ -188,6 +188,7 @@ InstructionCost costOf(const Instruction &inst, EngineKind engine, const ChipCon
                               ? chip.dma.transpose_efficiency
                               : dmaEfficiency(run, chip);
     cost.dma.hbm_sides = (dst.space == MemSpace::HBM) + (src.space == MemSpace::HBM);
+    cost.dma.rows = dst.partitionCount;
     countAccess(cost.actions, dst);
     countAccess(cost.actions, src);
     if (inst.opcode == Opcode::DmaGather)

@@ -27,6 +27,7 @@ struct DmaShape {
   double payload_bytes = 0;   // bytes delivered
   double efficiency = 1;      // payload / DMA-engine byte time
   int hbm_sides = 0;          // 0, 1 or 2 ends in HBM
+  int rows = 1;               // descriptor streams: one per partition / HBM row
 };
 
 struct InstructionCost {

@@ -182,7 +182,7 @@ void MatmulEmitter::evacuate(const Job &j, const Affine &m0, int64_t m, const Af
   }
   AccessPattern o = onChip(out, 0, s_.c.dtype, {Dim{1, wd}}, static_cast<int>(m));
   if (temps_.empty())
-    for (int t = 0; t < epilogue_.temporariesNeeded(); ++t)
+    for (int t = 0; t < temporariesFor(epilogue_, inputs, kSlice); ++t)
       temps_.push_back(k_.allocSbuf(kSlice * 4));
   if (epilogue_.ops.empty()) {
     // Plain evacuation: ACT reads PSUM and rounds to the output dtype.
