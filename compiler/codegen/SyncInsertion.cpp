@@ -24,12 +24,6 @@ struct Box {
   bool write;
 };
 
-struct Dependency {
-  int producer;   // op index
-  int common;     // shared enclosing loops
-  bool producerFirst;
-};
-
 bool isWriteField(const FieldSpec &f) {
   return std::string_view(f.name) == "dst" || std::string_view(f.name) == "reduce_dst";
 }
@@ -129,6 +123,86 @@ int64_t product(const std::vector<int64_t> &v, size_t from, size_t to) {
 
 } // namespace
 
+namespace {
+
+// An affine count sum(coeff[l] * v_l) + constant over a consumer's loops.
+struct Count {
+  int64_t constant = 0;
+  std::array<int64_t, kMaxLoopDepth> coeff{};
+  void add(const Count &o) {
+    constant += o.constant;
+    for (int l = 0; l < kMaxLoopDepth; ++l)
+      coeff[l] += o.coeff[l];
+  }
+};
+
+// linear_j(v) * scale: the iteration number of the first j loops.
+Count linear(const std::vector<int64_t> &trips, size_t j, int64_t scale) {
+  Count c;
+  for (size_t l = 0; l < j; ++l)
+    c.coeff[l] = scale * product(trips, l + 1, j);
+  return c;
+}
+
+size_t commonDepth(const Placement &a, const Placement &b) {
+  size_t k = 0;
+  while (k < a.loops.size() && k < b.loops.size() && a.loops[k] == b.loops[k])
+    ++k;
+  return k;
+}
+
+// Z before X in sequential order within their innermost common body.
+bool before(const Placement &z, const Placement &x, size_t common) {
+  return z.position[common] < x.position[common];
+}
+
+// Executions of Z before Y at iteration v (all of them sequentially earlier).
+Count countBefore(const Placement &z, const Placement &y) {
+  const size_t k = commonDepth(z, y);
+  const int64_t below = product(z.trips, k, z.trips.size());
+  Count c = linear(y.trips, k, below);
+  if (before(z, y, k))
+    c.constant += below;
+  return c;
+}
+
+// Producing instructions of X's engine that must have signalled before Y(v)
+// may start, as an affine count (see the header).
+Count required(const std::vector<Placement> &place, const std::vector<int> &producers, int x, int y) {
+  const Placement &px = place[x], &py = place[y];
+  const size_t k = commonDepth(px, py);
+  const bool xFirst = before(px, py, k);
+  Count total;
+  for (int z : producers) {
+    const Placement &pz = place[z];
+    const size_t kz = z == x ? px.loops.size() : commonDepth(pz, px);
+    const int64_t below = product(pz.trips, kz, pz.trips.size());
+    const bool zFirst = z == x || before(pz, px, kz);
+    if (!xFirst && kz < k) {
+      total.add(countBefore(pz, py)); // not affine: every earlier producer
+      continue;
+    }
+    // linear_kz(u) * below, u = X's last execution before Y(v).
+    Count c;
+    if (kz <= k) {
+      c = linear(py.trips, kz, below);
+      if (!xFirst) // u is one iteration (at depth k = kz) before v
+        c.constant -= below;
+    } else {
+      // linear_kz(u) = (linear_k(u) + 1) * inner - 1, inner = trips of X's loops k..kz-1
+      const int64_t inner = product(px.trips, k, kz);
+      c = linear(py.trips, k, inner * below);
+      c.constant += (xFirst ? inner : 0) * below - below;
+    }
+    if (zFirst)
+      c.constant += below;
+    total.add(c);
+  }
+  return total;
+}
+
+} // namespace
+
 EngineStreams insertSync(const CoreKernel &k, SemaphoreState &sems, uint32_t loc) {
   const auto &ops = k.ops();
   const auto &engines = k.engines();
@@ -139,57 +213,61 @@ EngineStreams insertSync(const CoreKernel &k, SemaphoreState &sems, uint32_t loc
     boxes[i] = boxesOf(ops[i], place[i].trips);
 
   // Dependencies of each instruction on instructions of other engines.
-  std::vector<std::vector<Dependency>> deps(n);
+  std::vector<std::vector<int>> deps(n);
   std::vector<bool> signals(n, false);
   for (size_t y = 0; y < n; ++y) {
     for (size_t x = 0; x < n; ++x) {
       if (x == y || engines[x] == engines[y] || !conflict(boxes[x], boxes[y]))
         continue;
       const Placement &px = place[x], &py = place[y];
-      size_t common = 0;
-      while (common < px.loops.size() && common < py.loops.size() && px.loops[common] == py.loops[common])
-        ++common;
-      const bool xFirst = px.position[common] < py.position[common];
-      if (!xFirst && common == 0)
+      const size_t common = commonDepth(px, py);
+      if (!before(px, py, common) && common == 0)
         continue; // x never runs before y
-      deps[y].push_back(Dependency{static_cast<int>(x), static_cast<int>(common), xFirst});
+      deps[y].push_back(static_cast<int>(x));
       signals[x] = true;
     }
   }
 
-  // One semaphore per signalling instruction.
+  // One semaphore per producing engine.
   const int limit = k.target().limits.semaphores;
   if (sems.value.size() < static_cast<size_t>(limit))
     sems.value.resize(limit, 0);
-  std::vector<int> semOf(n, -1);
-  int next = 0;
+  std::map<EngineId, int> semOf;
+  std::map<EngineId, std::vector<int>> producers;
   for (size_t i = 0; i < n; ++i)
     if (signals[i]) {
-      if (next >= limit)
-        fail("kernel needs more than the target's ", limit, " semaphores per core");
-      semOf[i] = next++;
+      if (!semOf.count(engines[i])) {
+        if (static_cast<int>(semOf.size()) >= limit)
+          fail("kernel needs more than the target's ", limit, " semaphores per core");
+        const int id = static_cast<int>(semOf.size());
+        semOf[engines[i]] = id;
+      }
+      producers[engines[i]].push_back(static_cast<int>(i));
     }
 
-  auto waitFor = [&](size_t y, const Dependency &d) {
-    const Placement &px = place[d.producer];
-    const size_t common = static_cast<size_t>(d.common);
-    const int64_t below = product(px.trips, common, px.trips.size());
-    SemWait w;
-    w.sem = static_cast<uint16_t>(semOf[d.producer]);
-    int64_t value = static_cast<int64_t>(sems.value[w.sem]) + (d.producerFirst ? below : 0);
-    for (size_t l = 0; l < common; ++l) {
-      int64_t step = below * product(px.trips, l + 1, common);
-      if (step > std::numeric_limits<int32_t>::max())
-        fail("internal: semaphore step ", step, " exceeds int32");
-      w.step[l] = static_cast<int32_t>(step);
+  // Required counts, and the priming that keeps every wait value >= 0.
+  std::vector<std::vector<std::pair<EngineId, Count>>> needs(n);
+  std::map<EngineId, int64_t> priming;
+  for (size_t y = 0; y < n; ++y)
+    for (int x : deps[y]) {
+      Count c = required(place, producers[engines[x]], x, static_cast<int>(y));
+      needs[y].emplace_back(engines[x], c);
+      priming[engines[x]] = std::max(priming[engines[x]], -c.constant);
     }
+  auto waitFor = [&](EngineId producer, const Count &c) {
+    SemWait w;
+    w.sem = static_cast<uint16_t>(semOf.at(producer));
+    const int64_t value = static_cast<int64_t>(sems.value[w.sem]) + priming[producer] + c.constant;
     int64_t maxValue = value;
-    for (size_t l = 0; l < common; ++l)
-      maxValue += static_cast<int64_t>(w.step[l]) * (px.trips[l] - 1);
-    if (maxValue > std::numeric_limits<uint32_t>::max())
+    for (int l = 0; l < kMaxLoopDepth; ++l) {
+      if (c.coeff[l] > std::numeric_limits<int32_t>::max())
+        fail("internal: semaphore step ", c.coeff[l], " exceeds int32");
+      w.step[l] = static_cast<int32_t>(c.coeff[l]);
+    }
+    (void)maxValue;
+    if (value < 0 || value > std::numeric_limits<uint32_t>::max())
       fail("program exceeds the 32-bit semaphore range");
     w.value = static_cast<uint32_t>(value);
-    (void)y;
     return w;
   };
 
@@ -202,6 +280,15 @@ EngineStreams insertSync(const CoreKernel &k, SemaphoreState &sems, uint32_t loc
   const auto &nodes = k.nodes();
   for (EngineId engine : used) {
     std::vector<Instruction> out;
+    auto prime = priming.find(engine);
+    if (prime != priming.end() && prime->second > 0) {
+      if (prime->second > 65535)
+        fail("internal: semaphore priming of ", prime->second, " exceeds the 16-bit increment");
+      Instruction p = makeInstruction(Opcode::SemSignal);
+      p.signal = SemSignal{static_cast<uint16_t>(semOf.at(engine)), static_cast<uint16_t>(prime->second)};
+      p.loc = loc;
+      out.push_back(p);
+    }
     // Waits already executed in this stream, per open loop scope. A later
     // wait on the same semaphore with the same loop steps and a value no
     // larger is implied by one of them and is dropped.
@@ -239,15 +326,20 @@ EngineStreams insertSync(const CoreKernel &k, SemaphoreState &sems, uint32_t loc
           continue;
         Instruction inst = ops[y];
         inst.loc = loc;
+        // Per producing engine, the largest of comparable needs.
         std::vector<SemWait> waits;
-        for (const Dependency &d : deps[y]) {
-          SemWait w = waitFor(y, d);
-          bool duplicate = implied(w);
-          for (const SemWait &o : waits)
-            duplicate = duplicate || o == w;
-          if (!duplicate)
+        for (const auto &[producer, count] : needs[y]) {
+          SemWait w = waitFor(producer, count);
+          bool merged = false;
+          for (SemWait &o : waits)
+            if (o.sem == w.sem && o.step == w.step) {
+              o.value = std::max(o.value, w.value);
+              merged = true;
+            }
+          if (!merged)
             waits.push_back(w);
         }
+        waits.erase(std::remove_if(waits.begin(), waits.end(), implied), waits.end());
         for (size_t i = 1; i < waits.size(); ++i) {
           Instruction sw = makeInstruction(Opcode::SemWait);
           sw.wait = waits[i];
@@ -257,17 +349,20 @@ EngineStreams insertSync(const CoreKernel &k, SemaphoreState &sems, uint32_t loc
         if (!waits.empty())
           inst.wait = waits[0];
         satisfied.back().insert(satisfied.back().end(), waits.begin(), waits.end());
-        if (semOf[y] >= 0)
-          inst.signal = SemSignal{static_cast<uint16_t>(semOf[y]), 1};
+        if (signals[y])
+          inst.signal = SemSignal{static_cast<uint16_t>(semOf.at(engine)), 1};
         out.push_back(inst);
       }
     };
     walk(0);
     streams[engine] = std::move(out);
   }
-  for (size_t i = 0; i < n; ++i)
-    if (semOf[i] >= 0)
-      sems.value[semOf[i]] += static_cast<uint64_t>(product(place[i].trips, 0, place[i].trips.size()));
+  for (const auto &[engine, list] : producers) {
+    uint64_t &value = sems.value[semOf.at(engine)];
+    value += static_cast<uint64_t>(priming[engine]);
+    for (int z : list)
+      value += static_cast<uint64_t>(product(place[z].trips, 0, place[z].trips.size()));
+  }
   return streams;
 }
 

@@ -1,0 +1,285 @@
+// Operations along the last axis, one row per partition: reductions,
+// softmax and log-softmax, LayerNorm and RMSNorm. A row stays in SBUF, so D
+// is limited by SBUF (checked); rows are tiled by 128 and split across cores,
+// with tiles rotating through two slots so DMA overlaps compute.
+#include "compiler/codegen/kernels/Kernels.h"
+
+#include "compiler/codegen/kernels/KernelSupport.h"
+#include "isa/Error.h"
+
+#include <algorithm>
+
+namespace trnx::cg {
+namespace {
+
+constexpr int kSlots = 2;
+
+struct RowEmitter {
+  CoreKernel &k;
+  const RowSpec &s;
+  int64_t D;
+  int bnFree; // bn_stats elements per instruction
+  EngineBalancer balance;
+  QueueRotor loads, stores;
+  OnChip gammaTile, betaTile;
+  std::vector<OnChip> xTiles, yTiles, small, temps;
+
+  AccessPattern rowsAp(const OnChip &t, DType dt, int64_t rows, int64_t cols, int64_t byteOffset = 0) const {
+    return onChip(t, byteOffset, dt, {Dim{1, static_cast<uint32_t>(cols)}}, static_cast<int>(rows));
+  }
+  // Column c of a small per-row fp32 scratch tile.
+  AccessPattern scalarAp(int slot, int c, int64_t rows) const {
+    return onChip(small[slot], c * 4, DType::FP32, {Dim{1, 1}}, static_cast<int>(rows));
+  }
+  void emitOn(EngineMask allowed, double elements, const Instruction &inst) { k.emit(balance.pick(allowed, elements), inst); }
+
+  Instruction tensorScalar(const AccessPattern &dst, const AccessPattern &src, AluOp op0, float s0,
+                           AluOp op1 = AluOp::None, float s1 = 0) {
+    Instruction i = makeInstruction(Opcode::TensorScalar);
+    i.ap[0] = dst;
+    i.ap[1] = src;
+    i.enums[0] = static_cast<uint8_t>(op0);
+    i.f32[0] = s0;
+    i.enums[1] = static_cast<uint8_t>(op1);
+    i.f32[1] = op1 == AluOp::None ? 0.0f : s1;
+    return i;
+  }
+
+  void tile(const Affine &row0, int64_t rows, int64_t xRowOffset, int64_t outRowOffset, int slot);
+};
+
+constexpr EngineMask kVector = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
+constexpr EngineMask kAny = kVector | engineBit(EngineKind::ACT);
+
+void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot) {
+  const int r = s.x.rank();
+  const int64_t xRow = r >= 2 ? s.x.strides[r - 2] : 0, xCol = s.x.strides[r - 1];
+  const int64_t oRow = r >= 2 ? s.out.strides[r - 2] : 0, oCol = s.out.strides[r - 1];
+  const bool reduce = s.kind == RowSpec::Kind::ReduceSum || s.kind == RowSpec::Kind::ReduceMax ||
+                      s.kind == RowSpec::Kind::ReduceMin;
+  const int64_t outCols = reduce ? 1 : D;
+  AccessPattern x = rowsAp(xTiles[slot], s.x.dtype, rows, D);
+  k.emit(loads.next(), dmaCopy(x, hbm(s.x.tensor, (Affine(xBase) + row0 * xRow) * dtypeSize(s.x.dtype), s.x.dtype,
+                                      xRow, static_cast<int>(rows), {Dim{static_cast<int32_t>(xCol), static_cast<uint32_t>(D)}})));
+  AccessPattern y = rowsAp(yTiles[slot], s.out.dtype, rows, outCols);
+  const double d = static_cast<double>(D);
+  switch (s.kind) {
+  case RowSpec::Kind::ReduceSum:
+  case RowSpec::Kind::ReduceMax:
+  case RowSpec::Kind::ReduceMin: {
+    AccessPattern in = x;
+    if (!s.prologue.ops.empty()) {
+      AccessPattern pre = rowsAp(temps[0], DType::FP32, rows, D);
+      emitEwProgram(k, s.prologue, {x}, pre, {temps.begin() + 1, temps.end()}, static_cast<int>(rows), D, balance);
+      in = pre;
+    }
+    Instruction red = makeInstruction(Opcode::TensorReduce);
+    red.ap[0] = y;
+    red.ap[1] = in;
+    red.enums[0] = static_cast<uint8_t>(s.kind == RowSpec::Kind::ReduceSum   ? AluOp::Add
+                                        : s.kind == RowSpec::Kind::ReduceMax ? AluOp::Max
+                                                                             : AluOp::Min);
+    emitOn(kVector, d, red);
+    break;
+  }
+  case RowSpec::Kind::Softmax:
+  case RowSpec::Kind::LogSoftmax: {
+    AccessPattern mx = scalarAp(slot, 0, rows), sum = scalarAp(slot, 1, rows);
+    Instruction red = makeInstruction(Opcode::TensorReduce);
+    red.ap[0] = mx;
+    red.ap[1] = x;
+    red.enums[0] = static_cast<uint8_t>(AluOp::Max);
+    emitOn(kVector, d, red);
+    emitOn(kAny, 1, tensorScalar(mx, mx, AluOp::Mul, -1.0f));
+    // e = exp(x - max), sum = sum(e): one ACT instruction.
+    AccessPattern e = s.kind == RowSpec::Kind::Softmax ? rowsAp(temps[0], DType::FP32, rows, D) : rowsAp(temps[0], DType::FP32, rows, D);
+    Instruction ex = makeInstruction(Opcode::Activation);
+    ex.ap[0] = e;
+    ex.ap[1] = x;
+    ex.enums[0] = static_cast<uint8_t>(ActFunc::Exp);
+    ex.ap[3] = mx;
+    ex.enums[1] = static_cast<uint8_t>(AluOp::Add);
+    ex.ap[4] = sum;
+    k.emit(EngineId{EngineKind::ACT, 0}, ex);
+    if (s.kind == RowSpec::Kind::Softmax) {
+      emitOn(kVector, 1, tensorScalar(sum, sum, AluOp::RDiv, 1.0f));
+      Instruction scale = tensorScalar(y, e, AluOp::Mul, 0.0f);
+      scale.ap[2] = sum;
+      emitOn(kAny, d, scale);
+    } else {
+      // y = x - (max + log(sum)) = (x + (-max)) - log(sum)
+      Instruction lg = makeInstruction(Opcode::Activation);
+      lg.ap[0] = sum;
+      lg.ap[1] = sum;
+      lg.enums[0] = static_cast<uint8_t>(ActFunc::Log);
+      k.emit(EngineId{EngineKind::ACT, 0}, lg);
+      Instruction shift = tensorScalar(y, x, AluOp::Add, 0.0f, AluOp::Sub, 0.0f);
+      shift.ap[2] = mx;
+      shift.ap[3] = sum;
+      emitOn(kVector, d, shift);
+    }
+    break;
+  }
+  case RowSpec::Kind::LayerNorm:
+  case RowSpec::Kind::RmsNorm: {
+    AccessPattern rstd = scalarAp(slot, 0, rows), shift = scalarAp(slot, 1, rows);
+    if (s.kind == RowSpec::Kind::LayerNorm) {
+      const int64_t groups = (D + bnFree - 1) / bnFree;
+      AccessPattern stats = onChip(small[slot], 16, DType::FP32, {Dim{1, static_cast<uint32_t>(3 * groups)}},
+                                   static_cast<int>(rows));
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t n = std::min<int64_t>(bnFree, D - g * bnFree);
+        Instruction bs = makeInstruction(Opcode::BnStats);
+        bs.ap[0] = onChip(small[slot], 16 + g * 12, DType::FP32, {Dim{1, 3}}, static_cast<int>(rows));
+        bs.ap[1] = rowsAp(xTiles[slot], s.x.dtype, rows, n, g * bnFree * dtypeSize(s.x.dtype));
+        k.emit(EngineId{EngineKind::DVE, 0}, bs);
+      }
+      Instruction ag = makeInstruction(Opcode::BnAggr);
+      AccessPattern meanVar = onChip(small[slot], 0, DType::FP32, {Dim{1, 2}}, static_cast<int>(rows));
+      ag.ap[0] = meanVar;
+      ag.ap[1] = stats;
+      k.emit(EngineId{EngineKind::DVE, 0}, ag);
+      // mean at column 0, var at column 1: rstd -> column 1, -mean*rstd -> column 2
+      AccessPattern mean = scalarAp(slot, 0, rows), var = scalarAp(slot, 1, rows), nmr = scalarAp(slot, 2, rows);
+      emitOn(kVector, 1, tensorScalar(var, var, AluOp::Add, s.epsilon, AluOp::Pow, -0.5f));
+      Instruction t = tensorScalar(nmr, mean, AluOp::Mul, 0.0f, AluOp::Mul, -1.0f);
+      t.ap[2] = var;
+      emitOn(kVector, 1, t);
+      rstd = var;
+      shift = nmr;
+    } else {
+      // mean(x^2) by ACT square with a fused sum, then (ms + eps)^-0.5.
+      Instruction sq = makeInstruction(Opcode::Activation);
+      sq.ap[0] = rowsAp(temps[0], DType::FP32, rows, D);
+      sq.ap[1] = x;
+      sq.enums[0] = static_cast<uint8_t>(ActFunc::Square);
+      sq.enums[1] = static_cast<uint8_t>(AluOp::Add);
+      sq.ap[4] = rstd;
+      k.emit(EngineId{EngineKind::ACT, 0}, sq);
+      emitOn(kVector, 1, tensorScalar(rstd, rstd, AluOp::Mul, 1.0f / static_cast<float>(D), AluOp::Add, s.epsilon));
+      emitOn(kVector, 1, tensorScalar(rstd, rstd, AluOp::Pow, -0.5f));
+    }
+    const bool affine = s.gamma.tensor != kNoTensor || s.beta.tensor != kNoTensor;
+    AccessPattern normed = affine ? rowsAp(temps[0], DType::FP32, rows, D) : y;
+    Instruction norm = makeInstruction(Opcode::Activation);
+    norm.ap[0] = normed;
+    norm.ap[1] = x;
+    norm.ap[2] = rstd;
+    if (s.kind == RowSpec::Kind::LayerNorm)
+      norm.ap[3] = shift;
+    k.emit(EngineId{EngineKind::ACT, 0}, norm);
+    if (affine) {
+      AccessPattern cur = normed;
+      const bool hasBeta = s.beta.tensor != kNoTensor;
+      if (s.gamma.tensor != kNoTensor) {
+        Instruction mul = makeInstruction(Opcode::TensorTensor);
+        mul.ap[0] = hasBeta ? normed : y;
+        mul.ap[1] = cur;
+        mul.ap[2] = rowsAp(gammaTile, s.gamma.dtype, rows, D);
+        mul.enums[0] = static_cast<uint8_t>(AluOp::Mul);
+        emitOn(kVector, 2 * d, mul);
+      }
+      if (hasBeta) {
+        Instruction add = makeInstruction(Opcode::TensorTensor);
+        add.ap[0] = y;
+        add.ap[1] = cur;
+        add.ap[2] = rowsAp(betaTile, s.beta.dtype, rows, D);
+        add.enums[0] = static_cast<uint8_t>(AluOp::Add);
+        emitOn(kVector, 2 * d, add);
+      }
+    }
+    break;
+  }
+  }
+  k.emit(stores.next(), dmaCopy(hbm(s.out.tensor, (Affine(outBase) + row0 * oRow) * dtypeSize(s.out.dtype), s.out.dtype,
+                                    oRow, static_cast<int>(rows), {Dim{static_cast<int32_t>(oCol), static_cast<uint32_t>(outCols)}}),
+                                y));
+}
+
+} // namespace
+
+void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
+  const Target &target = pb.target();
+  const int cores = target.limits.cores;
+  const int r = spec.x.rank();
+  const int64_t D = spec.x.shape[r - 1];
+  // Rows: every leading dim; the last leading dim tiles, the others are jobs.
+  const int64_t innerRows = r >= 2 ? spec.x.shape[r - 2] : 1;
+  int64_t outer = 1;
+  for (int d = 0; d < r - 2; ++d)
+    outer *= spec.x.shape[d];
+  struct Job {
+    int64_t xBase, outBase, row0, rows;
+  };
+  std::vector<Job> jobs;
+  for (int64_t o = 0; o < outer; ++o) {
+    int64_t xb = spec.x.offset, ob = spec.out.offset, rem = o;
+    for (int d = r - 3; d >= 0; --d) {
+      xb += (rem % spec.x.shape[d]) * spec.x.strides[d];
+      ob += (rem % spec.out.shape[d]) * spec.out.strides[d];
+      rem /= spec.x.shape[d];
+    }
+    jobs.push_back({xb, ob, 0, innerRows});
+  }
+  // Split rows across cores: by jobs when there are many, else by row tiles.
+  std::vector<std::vector<Job>> perCore(cores);
+  if (static_cast<int64_t>(jobs.size()) >= cores) {
+    for (int c = 0; c < cores; ++c) {
+      auto [j0, j1] = splitRange(static_cast<int64_t>(jobs.size()), cores, c);
+      perCore[c].assign(jobs.begin() + j0, jobs.begin() + j1);
+    }
+  } else {
+    int next = 0;
+    for (const Job &j : jobs) {
+      const int parts = std::max<int>(1, std::min<int64_t>(cores / static_cast<int>(jobs.size()), (innerRows + 127) / 128));
+      for (int p = 0; p < parts; ++p) {
+        auto [a, b] = splitRange(innerRows, parts, p, 128);
+        if (b > a)
+          perCore[next++ % cores].push_back({j.xBase, j.outBase, a, b - a});
+      }
+    }
+  }
+  const int64_t es = std::max<int64_t>(4, dtypeSize(spec.x.dtype));
+  const int64_t need = (2 * kSlots + 2 + 3) * D * es + 2 * D * 4;
+  if (need > target.sbufBytes())
+    fail("row operation over ", D, " elements does not fit SBUF (", need, " bytes per partition needed)");
+
+  std::vector<CoreKernel> kernels = pb.newKernel(cores);
+  for (int c = 0; c < cores; ++c) {
+    if (perCore[c].empty())
+      continue;
+    CoreKernel &k = kernels[c];
+    RowEmitter e{k, spec, D, target.limits.bnStatsFreeMax, {}, QueueRotor(0, std::min(8, target.limits.dmaQueues)),
+                 QueueRotor(std::min(8, target.limits.dmaQueues - 1), std::max(1, target.limits.dmaQueues - 8)),
+                 {}, {}, {}, {}, {}, {}};
+    for (int s = 0; s < kSlots; ++s) {
+      e.xTiles.push_back(k.allocSbuf(D * dtypeSize(spec.x.dtype)));
+      e.yTiles.push_back(k.allocSbuf(D * dtypeSize(spec.out.dtype)));
+      e.small.push_back(k.allocSbuf(16 + 12 * ((D + e.bnFree - 1) / e.bnFree)));
+    }
+    const int tempCount = spec.prologue.ops.empty() ? 1 : 1 + temporariesFor(spec.prologue, {AccessPattern{}}, D);
+    for (int t = 0; t < tempCount; ++t)
+      e.temps.push_back(k.allocSbuf(D * 4));
+    auto loadRow = [&](const HbmView &v, OnChip &tile) {
+      if (v.tensor == kNoTensor)
+        return;
+      tile = k.allocSbuf(D * dtypeSize(v.dtype));
+      int64_t rows = std::min<int64_t>(128, innerRows);
+      k.emit(e.loads.next(),
+             dmaCopy(onChip(tile, 0, v.dtype, {Dim{1, static_cast<uint32_t>(D)}}, static_cast<int>(rows)),
+                     hbm(v.tensor, v.offset * dtypeSize(v.dtype), v.dtype, 0, static_cast<int>(rows),
+                         {Dim{static_cast<int32_t>(v.strides.back()), static_cast<uint32_t>(D)}})));
+    };
+    loadRow(spec.gamma, e.gammaTile);
+    loadRow(spec.beta, e.betaTile);
+    for (const Job &j : perCore[c]) {
+      const int64_t full = j.rows / 128, rest = j.rows % 128;
+      k.unrolled(full, kSlots, [&](const Affine &t, int slot) { e.tile(Affine(j.row0) + t * 128, 128, j.xBase, j.outBase, slot); });
+      if (rest)
+        e.tile(Affine(j.row0 + full * 128), rest, j.xBase, j.outBase, static_cast<int>(full % kSlots));
+    }
+  }
+  pb.addKernel(kernels, loc);
+}
+
+} // namespace trnx::cg
