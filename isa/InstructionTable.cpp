@@ -186,11 +186,12 @@ std::vector<OpcodeInfo> buildTable() {
                "Row r of src (a partition, or an HBM row at offset + r*partition_stride) is copied "
                "element by element to row r of dst. Both sides have the same dtype, row count and "
                "free size.",
-               "queue busy for dma.issue_overhead_seconds, then the bytes move at a shared rate: "
-               "each core's DMA engines are shared by its active transfers, each transfer moving "
-               "payload at share * efficiency (efficiency = run / (run + "
-               "dma.descriptor_overhead_bytes), run = contiguous bytes per descriptor), and HBM "
-               "traffic of all cores is capped at hbm.bytes_per_second * hbm.max_utilization; "
+               "queue busy for dma.issue_overhead_seconds, then the bytes move at a shared rate: a "
+               "transfer is one descriptor stream per row spread over the core's DMA engines, so each "
+               "core serves its transfers oldest first, each taking min(rows, free engines) engines "
+               "and moving engines * dma.engine_bytes_per_second * efficiency (efficiency = run / (run "
+               "+ dma.descriptor_overhead_bytes), run = contiguous bytes per descriptor); HBM traffic "
+               "of all cores is capped at hbm.bytes_per_second * hbm.max_utilization; "
                "complete hbm.latency_seconds after the last byte"});
   t.push_back({Opcode::DmaGather, "dma_gather", kDMA,
                {ap("dst", 0, kSbuf, "[P, F] destination"),

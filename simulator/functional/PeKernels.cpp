@@ -2,6 +2,8 @@
 // and the identity-matmul transpose (exact).
 #include "simulator/functional/Kernels.h"
 
+#include <cstring>
+
 namespace trnx {
 
 void runMatmul(KernelContext &ctx, const Instruction &inst) {
@@ -38,12 +40,22 @@ void runMatmul(KernelContext &ctx, const Instruction &inst) {
 void runTranspose(KernelContext &ctx, const Instruction &inst) {
   const AccessPattern &dst = inst.ap[0], &src = inst.ap[1];
   const size_t P = src.partitionCount, F = src.freeSize();
+  if (dst.dtype == src.dtype) { // same dtype: move bits (NaN payloads survive)
+    const size_t es = dtypeSize(src.dtype);
+    std::vector<uint8_t> in, out(P * F * es);
+    loadOperandBytes(ctx.mem, ctx.core, src, ctx.iv, in);
+    for (size_t p = 0; p < P; ++p)
+      for (size_t f = 0; f < F; ++f)
+        std::memcpy(out.data() + (f * P + p) * es, in.data() + (p * F + f) * es, es);
+    storeOperandBytes(ctx.mem, ctx.core, dst, ctx.iv, out);
+    return;
+  }
   std::vector<float> in, out(P * F);
   ctx.load(src, in);
   for (size_t p = 0; p < P; ++p)
     for (size_t f = 0; f < F; ++f)
       out[f * P + p] = in[p * F + f];
-  ctx.store(dst, out); // exact: same dtype, or widening to fp32
+  ctx.store(dst, out); // exact: widening to fp32
 }
 
 } // namespace trnx

@@ -5,6 +5,7 @@
 #include "isa/Error.h"
 
 #include <cstring>
+#include <limits>
 #include <sstream>
 
 namespace trnx {
@@ -136,19 +137,39 @@ HostArray parseNpy(const std::vector<uint8_t> &bytes, const std::string &origin)
   std::string fortran = headerField(header, "fortran_order", origin);
   if (fortran.find("True") != std::string::npos)
     fail(origin, ": Fortran-ordered arrays are not supported (use np.ascontiguousarray)");
+  // "(d0, d1, ...)" with an optional trailing comma; each size < 10^18 and
+  // the total byte count must not overflow.
   std::string shape = headerField(header, "shape", origin);
-  std::string digits;
-  for (char c : shape) {
-    if (c >= '0' && c <= '9') {
-      digits += c;
-    } else if (!digits.empty()) {
-      a.shape.push_back(std::stoll(digits));
-      digits.clear();
-    }
+  auto badShape = [&]() { fail(origin, ": malformed .npy shape '", shape, "'"); };
+  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')')
+    badShape();
+  const size_t close = shape.size() - 1;
+  size_t dataBytes = a.itemSize();
+  for (size_t i = 1;;) {
+    while (i < close && shape[i] == ' ')
+      ++i;
+    if (i == close)
+      break;
+    const size_t first = i;
+    while (i < close && shape[i] >= '0' && shape[i] <= '9')
+      ++i;
+    if (i == first || i - first > 18)
+      badShape();
+    const int64_t dim = std::stoll(shape.substr(first, i - first));
+    a.shape.push_back(dim);
+    if (dim != 0 && dataBytes > std::numeric_limits<size_t>::max() / static_cast<size_t>(dim))
+      fail(origin, ": .npy shape ", shape, " is too large");
+    dataBytes *= static_cast<size_t>(dim);
+    if (i < close && shape[i] == 'L') // Python 2 longs
+      ++i;
+    while (i < close && shape[i] == ' ')
+      ++i;
+    if (i == close)
+      break;
+    if (shape[i] != ',')
+      badShape();
+    ++i;
   }
-  if (!digits.empty())
-    a.shape.push_back(std::stoll(digits));
-  size_t dataBytes = a.elementCount() * a.itemSize();
   size_t offset = start + headerLen;
   if (bytes.size() - offset != dataBytes)
     fail(origin, ": .npy data is ", bytes.size() - offset, " bytes, its header describes ", dataBytes);

@@ -152,6 +152,7 @@ void Machine::issue(uint32_t e, SimTime now) {
            inst.signal.increment);
     r.cursor.next();
     now += c.busy;
+    busyEnd_ = std::max(busyEnd_, now); // run-ahead work can end after the last event
     if (executor_) {
       push(now, kReady, e);
       return;
@@ -264,7 +265,7 @@ RunStats Machine::run() {
   for (const EngineRun &r : engines_)
     if (!r.done)
       deadlock();
-  stats_.end = now;
+  stats_.end = std::max(now, busyEnd_);
   // Exact byte counts from the instructions (the DMA model integrates rates).
   for (const StreamStats &st : stats_.streams)
     stats_.total += st.actions;

@@ -117,6 +117,7 @@ private:
   std::vector<uint32_t> woken_; // scratch of signal()
   uint64_t sequence_ = 0;
   SimTime dmaNext_ = -1; // next DMA completion, -1 if none in flight
+  SimTime busyEnd_ = 0;  // latest end of an issued instruction's busy time
   RunStats stats_;
 };
 

@@ -13,9 +13,7 @@ void DmaModel::progress(SimTime now) {
     return;
   const double dt = static_cast<double>(now - last_) / kFemtosecondsPerSecond;
   for (Transfer &t : transfers_) {
-    double moved = std::min(t.remaining, t.rate * dt);
-    t.remaining -= moved;
-    hbmBytes_ += moved * t.hbmSides;
+    t.remaining -= std::min(t.remaining, t.rate * dt);
   }
   last_ = now;
 }
@@ -54,10 +52,8 @@ std::vector<uint32_t> DmaModel::advance(SimTime now) {
     return t.remaining <= 0 || (t.rate > 0 && t.remaining <= t.rate / kFemtosecondsPerSecond);
   };
   for (const Transfer &t : transfers_)
-    if (finished(t)) {
-      hbmBytes_ += t.remaining * t.hbmSides;
+    if (finished(t))
       done.push_back(t.owner);
-    }
   if (!done.empty()) {
     transfers_.erase(std::remove_if(transfers_.begin(), transfers_.end(), finished), transfers_.end());
     recomputeRates();

@@ -32,7 +32,6 @@ public:
   SimTime nextCompletion() const;
   size_t active() const { return transfers_.size(); }
 
-  double hbmBytes() const { return hbmBytes_; }
   // Current aggregate HBM payload rate, bytes/s (for trace counters).
   double hbmRate() const;
 
@@ -53,7 +52,6 @@ private:
   std::vector<Transfer> transfers_;
   std::vector<int> freeEngines_; // scratch of recomputeRates
   SimTime last_ = 0;
-  double hbmBytes_ = 0;
 };
 
 } // namespace trnx

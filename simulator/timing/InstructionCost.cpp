@@ -190,9 +190,15 @@ InstructionCost costOf(const Instruction &inst, EngineKind engine, const ChipCon
     cost.dma.hbm_sides = (dst.space == MemSpace::HBM) + (src.space == MemSpace::HBM);
     cost.dma.rows = dst.partitionCount;
     countAccess(cost.actions, dst);
-    countAccess(cost.actions, src);
-    if (inst.opcode == Opcode::DmaGather)
+    if (inst.opcode == Opcode::DmaGather) {
+      // Only the gathered rows of the table are read, not the whole table.
+      AccessPattern rowsRead = src;
+      rowsRead.partitionCount = dst.partitionCount;
+      countAccess(cost.actions, rowsRead);
       countAccess(cost.actions, inst.ap[2]);
+    } else {
+      countAccess(cost.actions, src);
+    }
     return cost;
   }
   case CostKind::Control:
