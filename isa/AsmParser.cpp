@@ -172,6 +172,10 @@ public:
         steps[level] = static_cast<int32_t>(step);
       } else {
         constant += neg ? -v : v;
+        // Terms are at most 2^62 each: bounding the sum keeps it in int64.
+        if (constant > std::numeric_limits<int64_t>::max() / 2 ||
+            constant < -(std::numeric_limits<int64_t>::max() / 2))
+          errorAt(at, std::string(what) + " is out of range");
       }
     }
     return constant;
@@ -209,7 +213,7 @@ public:
       } else if (directive == "loc") {
         parseLoc(p);
       } else if (directive == "stream") {
-        parseStream(p);
+        parseStream(p, at, lineNo);
       } else {
         p.errorAt(at, "unknown directive '." + std::string(directive) + "'");
       }
@@ -225,9 +229,10 @@ public:
   Program finish() {
     if (program_.numCores == 0)
       program_.numCores = 1;
-    for (const Stream &s : program_.streams)
-      if (s.core >= program_.numCores)
-        fail(file_, ": stream for core ", s.core, " but .cores is ", program_.numCores);
+    for (size_t i = 0; i < program_.streams.size(); ++i)
+      if (program_.streams[i].core >= program_.numCores)
+        fail(file_, ":", streamCoreAt_[i].first, ":", streamCoreAt_[i].second, ": stream for core ",
+             program_.streams[i].core, " but .cores is ", program_.numCores);
     return std::move(program_);
   }
 
@@ -302,10 +307,11 @@ private:
 
   void parseLoc(LineParser &p) {
     p.skipSpace();
+    size_t at = p.pos();
     int64_t id = p.integer(0, std::numeric_limits<uint32_t>::max() - 1, "location id");
     if (static_cast<size_t>(id) != program_.locs.size())
-      p.error("location ids must be numbered 0, 1, 2, ... in order; expected " +
-              std::to_string(program_.locs.size()));
+      p.errorAt(at, "location ids must be numbered 0, 1, 2, ... in order; expected " +
+                        std::to_string(program_.locs.size()));
     SourceLoc l;
     p.skipSpace();
     l.file = p.quoted();
@@ -318,14 +324,16 @@ private:
     program_.locs.push_back(std::move(l));
   }
 
-  void parseStream(LineParser &p) {
+  void parseStream(LineParser &p, size_t directiveAt, int lineNo) {
     int64_t core = -1;
+    size_t coreAt = directiveAt;
     std::optional<EngineId> engine;
     while (!p.atEnd()) {
       size_t at = p.pos();
       std::string_view key = p.ident();
       p.expect('=', "after the key");
       if (key == "core") {
+        coreAt = p.pos();
         core = p.integer(0, 1023, "core");
       } else if (key == "engine") {
         size_t eat = p.pos();
@@ -341,9 +349,10 @@ private:
       p.error(".stream needs core= and engine=");
     for (const Stream &s : program_.streams)
       if (s.core == core && s.engine == *engine)
-        p.error("stream core=" + std::to_string(core) + " engine=" + engine->name() +
-                " is already defined");
+        p.errorAt(directiveAt, "stream core=" + std::to_string(core) + " engine=" + engine->name() +
+                                   " is already defined");
     program_.streams.push_back(Stream{static_cast<uint16_t>(core), *engine, {}});
+    streamCoreAt_.emplace_back(lineNo, coreAt + 1);
     stream_ = &program_.streams.back();
   }
 
@@ -538,6 +547,7 @@ private:
   const std::string &file_;
   Program program_;
   Stream *stream_ = nullptr;
+  std::vector<std::pair<int, size_t>> streamCoreAt_; // line and column of each stream's core=
 };
 
 } // namespace

@@ -79,8 +79,9 @@ std::string printAccessPattern(const Program &program, const AccessPattern &a) {
   } else {
     os << a.partitionStart << ":" << (a.partitionStart + a.partitionCount);
   }
-  os << "]" << (a.offset < 0 ? "-" : "+")
-     << hex(static_cast<uint64_t>(a.offset < 0 ? -a.offset : a.offset));
+  // Magnitude in unsigned arithmetic: -INT64_MIN overflows int64.
+  const uint64_t magnitude = a.offset < 0 ? 0 - static_cast<uint64_t>(a.offset) : static_cast<uint64_t>(a.offset);
+  os << "]" << (a.offset < 0 ? "-" : "+") << hex(magnitude);
   printSteps(os, a.offsetStep);
   os << ":" << dtypeName(a.dtype) << "[";
   bool first = true;

@@ -142,6 +142,7 @@ AccessPattern decodeAp(Reader &r) {
   a.numDims = r.get<uint8_t>();
   if (a.numDims > kMaxFreeDims)
     r.bad(at, "access pattern has " + std::to_string(a.numDims) + " free dims (max 4)");
+  at = r.pos();
   a.partitionStart = r.get<uint16_t>();
   a.partitionCount = r.get<uint16_t>();
   if (a.space == MemSpace::HBM) {
@@ -330,7 +331,9 @@ void decodeMeta(Reader &r, Program &p) {
 }
 
 void decodeTensors(Reader &r, Program &p) {
-  uint32_t n = r.getCount(32, "tensor");
+  // Smallest tensor: empty name (4), role, dtype, rank (3), offset, size and
+  // data length (24) = 31 bytes.
+  uint32_t n = r.getCount(31, "tensor");
   p.tensors.resize(n);
   for (TensorInfo &t : p.tensors) {
     t.name = r.getString("tensor name");

@@ -16,12 +16,51 @@ struct LoopLevel {
   int64_t count;
 };
 
+// Operand extents and loop step ranges are computed in 128 bits: int32 steps
+// times int32 loop counts over four levels, or int32 strides times uint32
+// counts over four dims, overflow int64 (and a wrapped extent would let an
+// out-of-bounds operand through).
+__extension__ typedef __int128 Wide;
+
+std::string wideString(Wide v) {
+  if (v == 0)
+    return "0";
+  bool neg = v < 0;
+  std::string digits;
+  while (v != 0) {
+    int d = static_cast<int>(v % 10);
+    digits.insert(digits.begin(), static_cast<char>('0' + (d < 0 ? -d : d)));
+    v /= 10;
+  }
+  return neg ? "-" + digits : digits;
+}
+
+uint64_t saturatingMul(uint64_t a, uint64_t b) {
+  uint64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+uint64_t saturatingAdd(uint64_t a, uint64_t b) {
+  uint64_t r;
+  return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
 // Range of sum(step[l] * i_l) over the iterations of the enclosing loops.
 void stepRange(const std::array<int32_t, kMaxLoopDepth> &steps, const std::vector<LoopLevel> &loops,
-               int64_t &lo, int64_t &hi) {
+               Wide &lo, Wide &hi) {
   lo = hi = 0;
   for (size_t l = 0; l < loops.size() && l < kMaxLoopDepth; ++l) {
-    int64_t reach = static_cast<int64_t>(steps[l]) * (loops[l].count - 1);
+    Wide reach = static_cast<Wide>(steps[l]) * (loops[l].count - 1);
+    (reach < 0 ? lo : hi) += reach;
+  }
+}
+
+// Lowest and highest element offsets of the free dims (AccessPattern::freeExtent
+// without int64 overflow).
+void freeExtentWide(const AccessPattern &a, Wide &lo, Wide &hi) {
+  lo = hi = 0;
+  for (int d = 0; d < a.numDims && d < kMaxFreeDims; ++d) {
+    Wide reach = static_cast<Wide>(a.dims[d].stride) * (static_cast<Wide>(a.dims[d].count) - 1);
     (reach < 0 ? lo : hi) += reach;
   }
 }
@@ -54,10 +93,12 @@ private:
     fail(describeInstruction(p_, s_, index_), ": ", msg);
   }
 
+  // Iterations of the enclosing loop nest (saturating: four int32 counts
+  // overflow 64 bits).
   uint64_t tripProduct() const {
     uint64_t n = 1;
     for (const LoopLevel &l : loops_)
-      n *= static_cast<uint64_t>(l.count);
+      n = saturatingMul(n, static_cast<uint64_t>(l.count));
     return n;
   }
 
@@ -89,17 +130,20 @@ private:
         bad("semaphore s" + std::to_string(inst.wait.sem) + " exceeds the chip's " +
             std::to_string(limits_.semaphores) + " semaphores per core");
       checkSteps(inst.wait.step, "wait value");
-      int64_t lo, hi;
+      Wide lo, hi;
       stepRange(inst.wait.step, loops_, lo, hi);
-      if (static_cast<int64_t>(inst.wait.value) + lo < 0)
+      if (static_cast<Wide>(inst.wait.value) + lo < 0)
         bad("wait value becomes negative in a loop iteration");
-      waits.emplace_back(index_, static_cast<uint64_t>(inst.wait.value + hi));
+      Wide most = static_cast<Wide>(inst.wait.value) + hi;
+      waits.emplace_back(index_, most > static_cast<Wide>(UINT64_MAX) ? UINT64_MAX
+                                                                       : static_cast<uint64_t>(most));
     }
     if (inst.signal.present()) {
       if (inst.signal.sem >= limits_.semaphores)
         bad("semaphore s" + std::to_string(inst.signal.sem) + " exceeds the chip's " +
             std::to_string(limits_.semaphores) + " semaphores per core");
-      increments[inst.signal.sem] += inst.signal.increment * tripProduct();
+      uint64_t &total = increments[inst.signal.sem];
+      total = saturatingAdd(total, saturatingMul(inst.signal.increment, tripProduct()));
     }
   }
 
@@ -117,19 +161,19 @@ private:
     if (a.partitionCount == 0)
       bad(name + " covers zero partitions/rows");
     checkSteps(a.offsetStep, (name + " offset").c_str());
-    int64_t stepLo, stepHi, elemLo, elemHi;
+    Wide stepLo, stepHi, elemLo, elemHi;
     stepRange(a.offsetStep, loops_, stepLo, stepHi);
-    a.freeExtent(elemLo, elemHi);
+    freeExtentWide(a, elemLo, elemHi);
     const int64_t esize = dtypeSize(a.dtype);
     if (a.space == MemSpace::HBM) {
       if (a.tensor >= p_.tensors.size())
         bad(name + " names tensor #" + std::to_string(a.tensor) + ", not in the tensor table");
       const TensorInfo &t = p_.tensors[a.tensor];
-      int64_t rowReach = static_cast<int64_t>(a.partitionStride) * (a.partitionCount - 1);
-      int64_t lo = a.offset + stepLo + (elemLo + std::min<int64_t>(0, rowReach)) * esize;
-      int64_t hi = a.offset + stepHi + (elemHi + std::max<int64_t>(0, rowReach)) * esize + esize;
-      if (lo < 0 || hi > static_cast<int64_t>(t.sizeBytes))
-        bad(name + " reaches bytes [" + std::to_string(lo) + ", " + std::to_string(hi) +
+      Wide rowReach = static_cast<Wide>(a.partitionStride) * (a.partitionCount - 1);
+      Wide lo = a.offset + stepLo + (elemLo + std::min<Wide>(0, rowReach)) * esize;
+      Wide hi = a.offset + stepHi + (elemHi + std::max<Wide>(0, rowReach)) * esize + esize;
+      if (lo < 0 || hi > static_cast<Wide>(t.sizeBytes))
+        bad(name + " reaches bytes [" + wideString(lo) + ", " + wideString(hi) +
             ") of tensor '" + t.name + "' (" + std::to_string(t.sizeBytes) + " bytes)");
       return;
     }
@@ -149,13 +193,18 @@ private:
     }
     uint64_t capacity =
         a.space == MemSpace::SBUF ? limits_.sbufBytesPerPartition : limits_.psumBytesPerPartition;
-    int64_t lo = a.offset + stepLo + elemLo * esize;
-    int64_t hi = a.offset + stepHi + elemHi * esize + esize;
-    if (lo < 0 || hi > static_cast<int64_t>(capacity))
-      bad(name + " reaches bytes [" + std::to_string(lo) + ", " + std::to_string(hi) + ") of " +
+    Wide lo = a.offset + stepLo + elemLo * esize;
+    Wide hi = a.offset + stepHi + elemHi * esize + esize;
+    if (lo < 0 || hi > static_cast<Wide>(capacity))
+      bad(name + " reaches bytes [" + wideString(lo) + ", " + wideString(hi) + ") of " +
           std::string(spaceName(a.space)) + ", which has " + std::to_string(capacity) +
           " bytes per partition");
-    if (a.offset % esize != 0 || (stepLo | stepHi) % esize != 0)
+    // Every iteration's offset must be aligned, so each step on its own (a sum
+    // of steps can be aligned while a single iteration is not).
+    bool aligned = a.offset % esize == 0;
+    for (size_t l = 0; l < loops_.size() && l < kMaxLoopDepth; ++l)
+      aligned = aligned && (loops_[l].count == 1 || a.offsetStep[l] % esize == 0);
+    if (!aligned)
       bad(name + " offset is not aligned to its " + std::to_string(esize) + "-byte dtype");
   }
 
@@ -245,6 +294,9 @@ private:
             std::to_string(limits_.movingFreeMax));
       if (dst.partitionCount != m || dst.freeSize() != n)
         bad("dst must be [M=" + std::to_string(m) + ", N=" + std::to_string(n) + "]");
+      if (dst.partitionStart != 0)
+        bad("matmul dst must start at partition 0 (it starts at " +
+            std::to_string(dst.partitionStart) + ")");
       for (const AccessPattern *a : {&st, &mv})
         if (!(limits_.matmulInputTypes & dtypeBit(a->dtype)))
           bad("matmul operands of dtype " + std::string(dtypeName(a->dtype)) +
@@ -382,9 +434,11 @@ private:
       if (!inst.signal.present())
         bad("sem_signal needs signal=");
       break;
-    case Opcode::Barrier:
-      (inst.enums[0] == 0 ? coreBarriers : chipBarriers) += tripProduct();
+    case Opcode::Barrier: {
+      uint64_t &n = inst.enums[0] == 0 ? coreBarriers : chipBarriers;
+      n = saturatingAdd(n, tripProduct());
       break;
+    }
     case Opcode::Loop:
       if (inst.i32[0] < 1)
         bad("loop count must be at least 1");
@@ -423,13 +477,23 @@ void verifyTensors(const Program &p, const TargetLimits &limits) {
       fail("tensor '", t.name, "' has ", t.data.size(), " bytes of data for ", t.sizeBytes, " bytes");
     if (!t.data.empty() && t.role != TensorRole::Weight)
       fail("tensor '", t.name, "' has data but is not a weight");
+    if (t.hbmOffset + t.sizeBytes < t.hbmOffset)
+      fail("tensor '", t.name, "' at HBM offset ", t.hbmOffset, " with ", t.sizeBytes,
+           " bytes ends beyond the 64-bit address space");
   }
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return p.tensors[a].hbmOffset < p.tensors[b].hbmOffset; });
-  for (size_t k = 1; k < order.size(); ++k) {
-    const TensorInfo &a = p.tensors[order[k - 1]], &b = p.tensors[order[k]];
-    if (a.sizeBytes && b.sizeBytes && a.hbmOffset + a.sizeBytes > b.hbmOffset)
-      fail("tensors '", a.name, "' and '", b.name, "' overlap in HBM");
+  // Compare each tensor with the one reaching furthest among those before it
+  // (not just its neighbour: an empty tensor in between must not hide an overlap).
+  const TensorInfo *reach = nullptr;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const TensorInfo &b = p.tensors[order[k]];
+    if (!b.sizeBytes)
+      continue;
+    if (reach && reach->hbmOffset + reach->sizeBytes > b.hbmOffset)
+      fail("tensors '", reach->name, "' and '", b.name, "' overlap in HBM");
+    if (!reach || b.hbmOffset + b.sizeBytes > reach->hbmOffset + reach->sizeBytes)
+      reach = &b;
   }
   if (limits.hbmBytes && p.hbmExtent() > limits.hbmBytes)
     fail("the program needs ", p.hbmExtent(), " bytes of HBM; the chip has ", limits.hbmBytes);

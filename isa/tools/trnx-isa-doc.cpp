@@ -1,6 +1,6 @@
 // trnx-isa-doc: prints the instruction reference of docs/isa.md from the
 // instruction table, so the document cannot drift from the code
-// (tests/isa/isa_doc_test checks the committed copy).
+// (tests/isa/test_isa_doc.py checks the committed copy).
 #include "isa/AsmPrinter.h"
 #include "isa/InstructionSet.h"
 #include "isa/ToolMain.h"
