@@ -32,6 +32,13 @@ EwOp EwOp::scalar(AluOp op, int a, float imm) {
   o.imm = imm;
   return o;
 }
+EwOp EwOp::constant(float value) {
+  EwOp o;
+  o.kind = Kind::Const;
+  o.imm = value;
+  return o;
+}
+
 EwOp EwOp::select(int pred, int a, int b) {
   EwOp o;
   o.kind = Kind::Select;
@@ -318,6 +325,12 @@ int emitOrCount(CoreKernel *kernel, const EwProgram &prog, const std::vector<Acc
       inst.enums[1] = static_cast<uint8_t>(op.alu2);
       inst.f32[1] = op.alu2 == AluOp::None ? 0.0f : op.imm2;
       engine = balancer.pick(vector | engineBit(EngineKind::ACT), elements);
+      break;
+    case EwOp::Kind::Const:
+      inst = makeInstruction(Opcode::Memset);
+      inst.f32[0] = op.imm;
+      resultNarrow = id != prog.result && cols > 1; // a constant is the same in every column
+      engine = balancer.pick(vector, resultNarrow ? 1.0 : elements);
       break;
     case EwOp::Kind::Select:
       inst = makeInstruction(Opcode::Select);

@@ -18,6 +18,7 @@ struct EwOp {
     Binary, // a alu b
     Scalar, // a alu imm  (then optionally alu2 imm2)
     Select, // a != 0 ? b : c
+    Const,  // imm everywhere
   };
   Kind kind = Kind::Act;
   ActFunc func = ActFunc::Identity;
@@ -30,6 +31,7 @@ struct EwOp {
   static EwOp binary(AluOp op, int a, int b);
   static EwOp scalar(AluOp op, int a, float imm);
   static EwOp select(int pred, int a, int b);
+  static EwOp constant(float value);
 };
 
 struct EwProgram {

@@ -1,0 +1,221 @@
+// trn-fuse-elementwise: elementwise producers merge into their consumers,
+// elementwise consumers of a matmul become its epilogue, and splat constants
+// and duplicate inputs fold into the bodies, so intermediates stay on chip.
+#include "trnx/Dialect/Trn/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+
+namespace trnx::trn {
+#define GEN_PASS_DEF_TRNFUSEELEMENTWISE
+#include "trnx/Dialect/Trn/Passes.h.inc"
+} // namespace trnx::trn
+
+using namespace mlir;
+
+namespace trnx::trn {
+namespace {
+
+RankedTensorType typeOf(Value v) { return llvm::cast<RankedTensorType>(v.getType()); }
+
+// The value of a splat or single-element constant tensor.
+std::optional<double> splatValue(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !(attr.isSplat() || attr.getNumElements() == 1))
+    return std::nullopt;
+  Attribute e = attr.getSplatValue<Attribute>();
+  if (auto f = llvm::dyn_cast<FloatAttr>(e))
+    return f.getValueAsDouble();
+  if (auto i = llvm::dyn_cast<IntegerAttr>(e))
+    return static_cast<double>(i.getValue().getSExtValue());
+  return std::nullopt;
+}
+
+// Clones `src`'s body ops into `b` with `map`; returns the mapped yield value.
+Value cloneBody(OpBuilder &b, Block &src, IRMapping &map) {
+  for (Operation &op : src.without_terminator())
+    b.clone(op, map);
+  return map.lookup(llvm::cast<YieldOp>(src.getTerminator()).getValue());
+}
+
+// A new trn.ewise of `inputs`; `fill(builder, args)` builds the body and
+// returns the yielded value.
+EwiseOp buildEwise(OpBuilder &b, Location loc, Type result, ArrayRef<Value> inputs,
+                   const std::function<Value(OpBuilder &, ArrayRef<BlockArgument>)> &fill) {
+  auto ew = b.create<EwiseOp>(loc, result, inputs);
+  Block *block = new Block();
+  ew.getBody().push_back(block);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    block->addArgument(b.getF32Type(), loc);
+  OpBuilder body(ew.getContext());
+  body.setInsertionPointToStart(block);
+  Value y = fill(body, block->getArguments());
+  body.create<YieldOp>(loc, y);
+  return ew;
+}
+
+// Splat constants into the body, duplicate and unused inputs out.
+bool simplifyInputs(EwiseOp ew) {
+  Block &old = ew.getBody().front();
+  SmallVector<Value> inputs;
+  SmallVector<int> newIndex(ew.getInputs().size(), -1);
+  bool changed = false;
+  for (auto [i, in] : llvm::enumerate(ew.getInputs())) {
+    if (old.getArgument(i).use_empty() || splatValue(in)) {
+      changed = true;
+      continue;
+    }
+    auto dup = llvm::find(inputs, in);
+    if (dup != inputs.end()) {
+      newIndex[i] = static_cast<int>(dup - inputs.begin());
+      changed = true;
+      continue;
+    }
+    newIndex[i] = static_cast<int>(inputs.size());
+    inputs.push_back(in);
+  }
+  if (!changed)
+    return false;
+  OpBuilder b(ew);
+  auto fused = buildEwise(b, ew.getLoc(), ew.getType(), inputs, [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
+    IRMapping map;
+    for (auto [i, in] : llvm::enumerate(ew.getInputs())) {
+      if (newIndex[i] >= 0)
+        map.map(old.getArgument(i), args[newIndex[i]]);
+      else if (auto c = splatValue(in))
+        map.map(old.getArgument(i),
+                body.create<arith::ConstantOp>(ew.getLoc(), body.getF32FloatAttr(static_cast<float>(*c))));
+    }
+    return cloneBody(body, old, map);
+  });
+  ew.getResult().replaceAllUsesWith(fused.getResult());
+  ew.erase();
+  return true;
+}
+
+// Merges a single-use elementwise producer of the same shape into `ew`.
+bool fuseProducer(EwiseOp ew) {
+  for (auto [i, in] : llvm::enumerate(ew.getInputs())) {
+    auto producer = in.getDefiningOp<EwiseOp>();
+    if (!producer || !producer->hasOneUse() || typeOf(in).getShape() != ew.getType().getShape())
+      continue;
+    SmallVector<Value> inputs;
+    const size_t at = i;
+    for (size_t j = 0; j < ew.getInputs().size(); ++j)
+      if (j != at)
+        inputs.push_back(ew.getInputs()[j]);
+    const size_t producerStart = inputs.size();
+    inputs.append(producer.getInputs().begin(), producer.getInputs().end());
+    OpBuilder b(ew);
+    auto fused = buildEwise(b, ew.getLoc(), ew.getType(), inputs, [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
+      IRMapping pmap;
+      for (size_t j = 0; j < producer.getInputs().size(); ++j)
+        pmap.map(producer.getBody().front().getArgument(j), args[producerStart + j]);
+      Value pv = cloneBody(body, producer.getBody().front(), pmap);
+      IRMapping cmap;
+      for (size_t j = 0, k = 0; j < ew.getInputs().size(); ++j)
+        cmap.map(ew.getBody().front().getArgument(j), j == at ? pv : Value(args[k++]));
+      return cloneBody(body, ew.getBody().front(), cmap);
+    });
+    ew.getResult().replaceAllUsesWith(fused.getResult());
+    ew.erase();
+    producer.erase();
+    return true;
+  }
+  return false;
+}
+
+// Moves `ew` into the epilogue of a single-use matmul among its inputs
+// (looking through a reshape of the matmul result).
+bool fuseIntoMatmul(EwiseOp ew) {
+  for (auto [i, in] : llvm::enumerate(ew.getInputs())) {
+    Value mmValue = in;
+    ReshapeOp reshape = in.getDefiningOp<ReshapeOp>();
+    if (reshape) {
+      if (!reshape->hasOneUse())
+        continue;
+      mmValue = reshape.getInput();
+    }
+    auto mm = mmValue.getDefiningOp<MatmulOp>();
+    if (!mm || !mm->hasOneUse() || typeOf(in).getShape() != ew.getType().getShape())
+      continue;
+    auto mmShape = typeOf(mm.getResult()).getShape();
+    OpBuilder b(ew);
+    // The other inputs, broadcast to the matmul's shape.
+    SmallVector<Value> extras(mm.getEpilogueInputs().begin(), mm.getEpilogueInputs().end());
+    const size_t firstNew = extras.size();
+    bool ok = true;
+    for (size_t j = 0; j < ew.getInputs().size() && ok; ++j) {
+      if (j == i)
+        continue;
+      Value x = ew.getInputs()[j];
+      auto t = typeOf(x);
+      if (isBroadcastableTo(t.getShape(), mmShape)) {
+        extras.push_back(x);
+      } else if (t.getShape() == ew.getType().getShape()) {
+        extras.push_back(b.create<ReshapeOp>(ew.getLoc(), RankedTensorType::get(mmShape, t.getElementType()), x));
+      } else if (t.getNumElements() == mmShape.back()) {
+        extras.push_back(b.create<ReshapeOp>(ew.getLoc(), RankedTensorType::get({mmShape.back()}, t.getElementType()), x));
+      } else {
+        ok = false;
+      }
+    }
+    if (!ok)
+      continue;
+    auto resultType = RankedTensorType::get(mmShape, ew.getType().getElementType());
+    auto fused = b.create<MatmulOp>(mm.getLoc(), resultType, mm.getLhs(), mm.getRhs(), extras, mm.getOperandTypeAttr());
+    Block *block = new Block();
+    fused.getEpilogue().push_back(block);
+    Location loc = ew.getLoc();
+    Value acc = block->addArgument(b.getF32Type(), loc);
+    SmallVector<Value> extraArgs;
+    for (size_t j = 0; j < extras.size(); ++j)
+      extraArgs.push_back(block->addArgument(b.getF32Type(), loc));
+    OpBuilder body(fused.getContext());
+    body.setInsertionPointToStart(block);
+    Value accValue = acc;
+    if (!mm.getEpilogue().empty()) {
+      IRMapping m;
+      Block &old = mm.getEpilogue().front();
+      m.map(old.getArgument(0), acc);
+      for (size_t j = 0; j < firstNew; ++j)
+        m.map(old.getArgument(1 + j), extraArgs[j]);
+      accValue = cloneBody(body, old, m);
+    }
+    IRMapping cmap;
+    for (size_t j = 0, k = firstNew; j < ew.getInputs().size(); ++j)
+      cmap.map(ew.getBody().front().getArgument(j), j == i ? accValue : extraArgs[k++]);
+    body.create<YieldOp>(loc, cloneBody(body, ew.getBody().front(), cmap));
+    Value result = fused.getResult();
+    if (reshape)
+      result = b.create<ReshapeOp>(loc, ew.getType(), result);
+    ew.getResult().replaceAllUsesWith(result);
+    ew.erase();
+    if (reshape)
+      reshape.erase();
+    mm.erase();
+    return true;
+  }
+  return false;
+}
+
+struct FuseElementwisePass : impl::TrnFuseElementwiseBase<FuseElementwisePass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      SmallVector<EwiseOp> ops;
+      func.walk([&](EwiseOp ew) { ops.push_back(ew); });
+      for (EwiseOp ew : ops) {
+        if (simplifyInputs(ew) || fuseProducer(ew) || fuseIntoMatmul(ew)) {
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+};
+
+} // namespace
+} // namespace trnx::trn
