@@ -3,6 +3,7 @@
 // standard MLIR flags (--mlir-print-ir-after-all, --mlir-timing,
 // --mlir-print-debuginfo, ...) work.
 #include "trnx/Dialect/Trn/Passes.h"
+#include "trnx/Import/OnnxImporter.h"
 #include "trnx/Target/EmitProgram.h"
 
 #include "isa/AsmPrinter.h"
@@ -44,7 +45,7 @@ namespace cl = llvm::cl;
 namespace {
 
 cl::OptionCategory category("trnx-compile options");
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"), cl::init("-"), cl::cat(category));
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir or .onnx>"), cl::init("-"), cl::cat(category));
 cl::opt<std::string> outputFile("o", cl::desc("output file (default: INPUT.tnx for bin, stdout otherwise)"),
                                 cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> targetName("target", cl::desc("chip: trn2, trn3, trn4 or a chip YAML file"), cl::init("trn3"),
@@ -55,6 +56,11 @@ cl::opt<std::string> autoCast("auto-cast", cl::desc("none, matmul (default) or a
                               cl::cat(category));
 cl::opt<std::string> autoCastType("auto-cast-type", cl::desc("bf16 (default), fp16 or fp8e4m3"), cl::init("bf16"),
                                   cl::cat(category));
+cl::list<std::string> shapes("shape", cl::desc("ONNX: the shape of an input with dynamic dims, NAME=D0,D1,..."),
+                             cl::value_desc("NAME=D0,D1,..."), cl::cat(category));
+cl::opt<bool> weightsAsArgs("weights-as-args",
+                            cl::desc("ONNX: initializers become weight tensors without data (shape-only compiles)"),
+                            cl::init(false), cl::cat(category));
 cl::opt<std::string> entryName("entry", cl::desc("function to compile (default: the only public one, or main)"),
                                cl::cat(category));
 
@@ -152,14 +158,42 @@ int main(int argc, char **argv) {
   });
 
   std::string errorMessage;
-  auto file = openInputFile(inputFile, &errorMessage);
-  if (!file)
-    return fail(inputFile + ": " + errorMessage);
+  OwningOpRef<ModuleOp> module;
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return 1; // the parser reported the error
+  const bool onnxInput = llvm::StringRef(inputFile).ends_with(".onnx");
+  if (onnxInput) {
+    trnx::OnnxImportOptions options;
+    options.weightsAsArguments = weightsAsArgs;
+    for (const std::string &spec : shapes) {
+      size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return fail("--shape " + spec + ": expected NAME=D0,D1,...");
+      std::vector<int64_t> dims;
+      std::stringstream ss(spec.substr(eq + 1));
+      std::string d;
+      while (std::getline(ss, d, ',')) {
+        char *end = nullptr;
+        long long v = std::strtoll(d.c_str(), &end, 10);
+        if (d.empty() || *end || v <= 0)
+          return fail("--shape " + spec + ": '" + d + "' is not a positive dimension");
+        dims.push_back(v);
+      }
+      options.shapes[spec.substr(0, eq)] = dims;
+    }
+    module = trnx::importOnnx(context, inputFile, options);
+    if (!module)
+      return 1; // the importer reported the error
+  } else {
+    if (!shapes.empty())
+      return fail("--shape applies to ONNX inputs only");
+    auto file = openInputFile(inputFile, &errorMessage);
+    if (!file)
+      return fail(inputFile + ": " + errorMessage);
+    sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return 1; // the parser reported the error
+  }
   func::FuncOp entry = findEntry(*module);
   if (!entry)
     return fail(inputFile + ": no function to compile (name one with --entry, or call it main)");

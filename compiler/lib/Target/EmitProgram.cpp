@@ -700,8 +700,12 @@ FailureOr<Program> Emitter::run() {
       return func_.emitError() << "argument " << arg.getArgNumber() << " of type " << arg.getType()
                                << " is not supported (static shapes of f32, bf16, f16, f8, i1/i8/i32/i64)",
              failure();
-    std::string name = nameAttr(func_.getArgAttrDict(arg.getArgNumber()), "arg" + std::to_string(arg.getArgNumber()));
-    uint32_t t = pb_.addTensor(name, TensorRole::Input, *dt, shapeOf(arg));
+    DictionaryAttr attrs = func_.getArgAttrDict(arg.getArgNumber());
+    std::string name = nameAttr(attrs, "arg" + std::to_string(arg.getArgNumber()));
+    auto role = attrs ? attrs.getAs<StringAttr>("trnx.role") : StringAttr();
+    // A weight argument is a tensor of the program without data (shape-only).
+    const TensorRole r = role && role.getValue() == "weight" ? TensorRole::Weight : TensorRole::Input;
+    uint32_t t = pb_.addTensor(name, r, *dt, shapeOf(arg));
     bind(arg, cg::HbmView::contiguous(t, *dt, shapeOf(arg)), -1);
   }
   // Outputs: computed results write straight into their output tensor.

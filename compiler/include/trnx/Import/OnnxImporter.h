@@ -1,0 +1,27 @@
+// ONNX -> MLIR for trnx-compile: a model file becomes a func.func in the trn
+// dialect (graph inputs are arguments, outputs results, named after the
+// graph's values). See docs/onnx.md for the operators and their mapping.
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace trnx {
+
+struct OnnxImportOptions {
+  // Values for dynamic dimensions, by graph input name (--shape NAME=D0,D1,...).
+  std::map<std::string, std::vector<int64_t>> shapes;
+  // Initializers become weight arguments instead of constants with data (for
+  // models too large to carry their weights; chosen automatically above 1 GiB).
+  bool weightsAsArguments = false;
+};
+
+// Returns null after printing one "error: FILE: ..." line.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnx(mlir::MLIRContext &context, const std::string &path,
+                                             const OnnxImportOptions &options);
+
+} // namespace trnx

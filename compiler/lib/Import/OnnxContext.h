@@ -1,0 +1,106 @@
+// Internal state of the ONNX importer shared by the graph walker
+// (OnnxImporter.cpp) and the operator converters (OnnxOps.cpp).
+#pragma once
+
+#include "trnx/Dialect/Trn/TrnOps.h"
+
+#include "isa/Error.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace trnx::onnximport {
+
+// An ONNX value during import: an MLIR tensor value, and its elements when
+// they are known at import time (shape arithmetic is folded, not compiled).
+struct Tensor {
+  mlir::Value value; // null until a non-folding consumer needs it
+  std::vector<int64_t> shape;
+  mlir::Type element;
+  std::optional<std::vector<double>> constant;
+
+  int64_t count() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+  int rank() const { return static_cast<int>(shape.size()); }
+};
+
+// A scalar body builder for trn.ewise: receives the f32 arguments.
+using BodyFn = std::function<mlir::Value(mlir::OpBuilder &, mlir::Location, llvm::ArrayRef<mlir::Value>)>;
+
+class Context {
+public:
+  Context(mlir::MLIRContext &ctx, std::string file, int64_t opset)
+      : builder(&ctx), file(std::move(file)), opset(opset) {}
+
+  mlir::OpBuilder builder;
+  std::string file;
+  int64_t opset;
+  std::map<std::string, Tensor> values;
+  const onnx::NodeProto *node = nullptr; // the node being converted
+  mlir::Location loc = mlir::UnknownLoc::get(builder.getContext());
+
+  // --- errors: "FILE: node 'NAME' (OpType): message" -----------------------
+  [[noreturn]] void fail(const std::string &message) const;
+
+  // --- attributes and inputs -----------------------------------------------
+  const onnx::AttributeProto *attr(const std::string &name) const;
+  int64_t attrInt(const std::string &name, int64_t fallback) const;
+  float attrFloat(const std::string &name, float fallback) const;
+  std::string attrString(const std::string &name, const std::string &fallback) const;
+  std::vector<int64_t> attrInts(const std::string &name) const;
+  bool hasInput(int i) const;
+  Tensor &input(int i);
+  // An input whose elements must be known at import time (shapes, axes).
+  std::vector<int64_t> constantInts(int i);
+  void setOutput(int i, Tensor t);
+
+  // --- building --------------------------------------------------------------
+  mlir::RankedTensorType type(const std::vector<int64_t> &shape, mlir::Type element) const {
+    return mlir::RankedTensorType::get(shape, element);
+  }
+  mlir::Value value(Tensor &t); // materialises a known constant as arith.constant
+  Tensor make(mlir::Value v) const;
+  Tensor constantTensor(std::vector<double> values, std::vector<int64_t> shape, mlir::Type element) const;
+  // Elementwise program over inputs broadcast numpy-style (to `shape` when
+  // given, which the inputs must broadcast to).
+  Tensor ewise(std::vector<Tensor *> inputs, mlir::Type resultElement, const BodyFn &body,
+               const std::vector<int64_t> *shape = nullptr);
+  Tensor reshape(Tensor &t, const std::vector<int64_t> &shape);
+  Tensor transpose(Tensor &t, const std::vector<int64_t> &perm);
+  Tensor slice(Tensor &t, const std::vector<int64_t> &offsets, const std::vector<int64_t> &sizes,
+               const std::vector<int64_t> &strides);
+  Tensor concat(std::vector<Tensor *> parts, int64_t axis);
+  Tensor matmul(Tensor &a, Tensor &b);
+  Tensor reduce(Tensor &t, const std::string &kind, std::vector<int64_t> axes, bool keepDims);
+  mlir::Value f32(mlir::OpBuilder &b, double v) const {
+    return b.create<mlir::arith::ConstantOp>(loc, b.getF32FloatAttr(static_cast<float>(v)));
+  }
+  mlir::Type f32Type() { return builder.getF32Type(); }
+  mlir::Type i1Type() { return builder.getI1Type(); }
+};
+
+// Elements of an initializer or a Constant's tensor, raw or typed fields,
+// external data read relative to baseDir.
+std::vector<double> tensorElements(const onnx::TensorProto &t, const std::string &baseDir, const Context &c);
+
+std::vector<int64_t> broadcastShapes(const std::vector<int64_t> &a, const std::vector<int64_t> &b, const Context &c);
+// Normalises a possibly negative axis for a given rank.
+int64_t normalizeAxis(int64_t axis, int64_t rank, const Context &c);
+
+// The converter of one ONNX operator; returns false when the op type is unknown.
+bool convertNode(Context &c);
+
+} // namespace trnx::onnximport
