@@ -209,6 +209,11 @@ void MatmulEmitter::streamWeights(const std::vector<Job> &jobs) {
   const int64_t chunk = std::min<int64_t>(nMax, 4 * kSlice);
   const int64_t slices = ceilDiv(chunk, kSlice);
   const bool castA = s_.a.dtype != op_, castB = s_.b.dtype != op_;
+  // A^T stays resident for all of K next to the rotating B tiles.
+  const int64_t resident = kt_ * mMax * (es_ + (castA ? dtypeSize(s_.a.dtype) : 0)) +
+                           kStreamSlots * chunk * (es_ + (castB ? dtypeSize(s_.b.dtype) : 0));
+  if (resident > k_.sbufFree())
+    fail("matmul with K=", K_, " does not fit SBUF (needs K-splitting, not implemented)");
   OnChip aT = k_.allocSbuf(kt_ * mMax * es_);
   OnChip aStage = castA ? k_.allocSbuf(kt_ * mMax * dtypeSize(s_.a.dtype)) : OnChip{};
   std::vector<OnChip> bTiles, bStage;
@@ -290,7 +295,9 @@ void MatmulEmitter::residentB(const std::vector<Job> &jobs) {
     chunk = chunk / kSlice * kSlice;
   else if (chunk >= 128)
     chunk = chunk / 128 * 128;
-  if (chunk < std::min<int64_t>(nMax, 128))
+  else if (chunk >= 32) // long K: narrower B chunks (a less efficient moving operand) rather than failing
+    chunk = chunk / 32 * 32;
+  if (chunk < std::min<int64_t>(nMax, 32))
     fail("matmul with K=", K_, " does not fit SBUF (needs K-splitting, not implemented)");
   const int64_t slices = ceilDiv(chunk, kSlice);
   OnChip bPanel = k_.allocSbuf(kt_ * chunk * es_);

@@ -14,10 +14,15 @@ namespace {
 
 constexpr int kSlots = 2;
 
+bool isReduction(RowSpec::Kind k) {
+  return k == RowSpec::Kind::ReduceSum || k == RowSpec::Kind::ReduceMax || k == RowSpec::Kind::ReduceMin;
+}
+
 struct RowEmitter {
   CoreKernel &k;
   const RowSpec &s;
   int64_t D;
+  int64_t chunk; // reductions: columns per SBUF tile (D, or less when a row does not fit)
   int bnFree; // bn_stats elements per instruction
   EngineBalancer balance;
   QueueRotor loads, stores;
@@ -55,33 +60,56 @@ void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t o
   const int r = s.x.rank();
   const int64_t xRow = r >= 2 ? s.x.strides[r - 2] : 0, xCol = s.x.strides[r - 1];
   const int64_t oRow = r >= 2 ? s.out.strides[r - 2] : 0, oCol = s.out.strides[r - 1];
-  const bool reduce = s.kind == RowSpec::Kind::ReduceSum || s.kind == RowSpec::Kind::ReduceMax ||
-                      s.kind == RowSpec::Kind::ReduceMin;
+  const bool reduce = isReduction(s.kind);
   const int64_t outCols = reduce ? 1 : D;
-  AccessPattern x = rowsAp(xTiles[slot], s.x.dtype, rows, D);
-  k.emit(loads.next(), dmaCopy(x, hbm(s.x.tensor, (Affine(xBase) + row0 * xRow) * dtypeSize(s.x.dtype), s.x.dtype,
-                                      xRow, static_cast<int>(rows), {Dim{static_cast<int32_t>(xCol), static_cast<uint32_t>(D)}})));
+  auto load = [&](const OnChip &tile, int64_t c0, int64_t cols) {
+    AccessPattern x = rowsAp(tile, s.x.dtype, rows, cols);
+    k.emit(loads.next(), dmaCopy(x, hbm(s.x.tensor, (Affine(xBase) + row0 * xRow + Affine(c0 * xCol)) * dtypeSize(s.x.dtype),
+                                        s.x.dtype, xRow, static_cast<int>(rows),
+                                        {Dim{static_cast<int32_t>(xCol), static_cast<uint32_t>(cols)}}),
+                                 // Rows along a contiguous axis (a reduction over a leading axis): transpose unit.
+                                 wantsTransposeUnit(xRow, xCol, s.x.dtype, cols)));
+    return x;
+  };
   AccessPattern y = rowsAp(yTiles[slot], s.out.dtype, rows, outCols);
   const double d = static_cast<double>(D);
+  if (reduce) {
+    // Chunks of the row, reduced one by one into an fp32 accumulator (the
+    // row itself when it fits in one chunk).
+    const AluOp alu = s.kind == RowSpec::Kind::ReduceSum   ? AluOp::Add
+                      : s.kind == RowSpec::Kind::ReduceMax ? AluOp::Max
+                                                           : AluOp::Min;
+    const int64_t chunks = (D + chunk - 1) / chunk;
+    AccessPattern acc = scalarAp(slot, 0, rows), part = scalarAp(slot, 1, rows);
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t c0 = c * chunk, cols = std::min(chunk, D - c0);
+      AccessPattern in = load(xTiles[(slot + c) % kSlots], c0, cols);
+      if (!s.prologue.ops.empty()) {
+        AccessPattern pre = rowsAp(temps[0], DType::FP32, rows, cols);
+        emitEwProgram(k, s.prologue, {in}, pre, {temps.begin() + 1, temps.end()}, static_cast<int>(rows), cols, balance);
+        in = pre;
+      }
+      Instruction red = makeInstruction(Opcode::TensorReduce);
+      red.ap[0] = chunks == 1 ? y : c == 0 ? acc : part;
+      red.ap[1] = in;
+      red.enums[0] = static_cast<uint8_t>(alu);
+      emitOn(kVector, static_cast<double>(cols), red);
+      if (c > 0) {
+        Instruction combine = makeInstruction(Opcode::TensorTensor);
+        combine.ap[0] = c + 1 == chunks ? y : acc;
+        combine.ap[1] = acc;
+        combine.ap[2] = part;
+        combine.enums[0] = static_cast<uint8_t>(alu);
+        emitOn(kVector, 1, combine);
+      }
+    }
+  }
+  AccessPattern x = reduce ? AccessPattern{} : load(xTiles[slot], 0, D);
   switch (s.kind) {
   case RowSpec::Kind::ReduceSum:
   case RowSpec::Kind::ReduceMax:
-  case RowSpec::Kind::ReduceMin: {
-    AccessPattern in = x;
-    if (!s.prologue.ops.empty()) {
-      AccessPattern pre = rowsAp(temps[0], DType::FP32, rows, D);
-      emitEwProgram(k, s.prologue, {x}, pre, {temps.begin() + 1, temps.end()}, static_cast<int>(rows), D, balance);
-      in = pre;
-    }
-    Instruction red = makeInstruction(Opcode::TensorReduce);
-    red.ap[0] = y;
-    red.ap[1] = in;
-    red.enums[0] = static_cast<uint8_t>(s.kind == RowSpec::Kind::ReduceSum   ? AluOp::Add
-                                        : s.kind == RowSpec::Kind::ReduceMax ? AluOp::Max
-                                                                             : AluOp::Min);
-    emitOn(kVector, d, red);
+  case RowSpec::Kind::ReduceMin:
     break;
-  }
   case RowSpec::Kind::Softmax:
   case RowSpec::Kind::LogSoftmax: {
     AccessPattern mx = scalarAp(slot, 0, rows), sum = scalarAp(slot, 1, rows);
@@ -240,26 +268,40 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
     }
   }
   const int64_t es = std::max<int64_t>(4, dtypeSize(spec.x.dtype));
-  const int64_t need = (2 * kSlots + 2 + 3) * D * es + 2 * D * 4;
-  if (need > target.sbufBytes())
-    fail("row operation over ", D, " elements does not fit SBUF (", need, " bytes per partition needed)");
+  const bool reduce = isReduction(spec.kind);
+  const int tempCount = spec.prologue.ops.empty() ? 1 : 1 + temporariesFor(spec.prologue, {AccessPattern{}}, D);
+  // A reduction streams its row through SBUF in chunks; softmax and the
+  // norms keep a whole row on chip.
+  int64_t chunk = D;
+  if (reduce) {
+    const int64_t perColumn = kSlots * dtypeSize(spec.x.dtype) + tempCount * 4;
+    const int64_t fixed = kSlots * (64 + 64 + 64) + 4096;
+    chunk = std::min<int64_t>(D, std::max<int64_t>(1, (target.sbufBytes() - fixed) / perColumn / 64 * 64));
+  } else {
+    const int64_t need = (2 * kSlots + 2 + 3) * D * es + 2 * D * 4;
+    if (need > target.sbufBytes())
+      fail("a row of ", D, " elements does not fit SBUF for ", spec.kind == RowSpec::Kind::LayerNorm ? "layernorm"
+                                                                : spec.kind == RowSpec::Kind::RmsNorm ? "rmsnorm"
+                                                                                                      : "softmax",
+           " (", need, " bytes per partition needed, ", target.sbufBytes(), " available)");
+  }
 
   std::vector<CoreKernel> kernels = pb.newKernel(cores);
   for (int c = 0; c < cores; ++c) {
     if (perCore[c].empty())
       continue;
     CoreKernel &k = kernels[c];
-    RowEmitter e{k, spec, D, target.limits.bnStatsFreeMax, {}, QueueRotor(0, std::min(8, target.limits.dmaQueues)),
+    RowEmitter e{k, spec, D, chunk, target.limits.bnStatsFreeMax, {},
+                 QueueRotor(0, std::min(8, target.limits.dmaQueues)),
                  QueueRotor(std::min(8, target.limits.dmaQueues - 1), std::max(1, target.limits.dmaQueues - 8)),
                  {}, {}, {}, {}, {}, {}};
     for (int s = 0; s < kSlots; ++s) {
-      e.xTiles.push_back(k.allocSbuf(D * dtypeSize(spec.x.dtype)));
-      e.yTiles.push_back(k.allocSbuf(D * dtypeSize(spec.out.dtype)));
-      e.small.push_back(k.allocSbuf(16 + 12 * ((D + e.bnFree - 1) / e.bnFree)));
+      e.xTiles.push_back(k.allocSbuf(chunk * dtypeSize(spec.x.dtype)));
+      e.yTiles.push_back(k.allocSbuf((reduce ? 1 : D) * dtypeSize(spec.out.dtype)));
+      e.small.push_back(k.allocSbuf(reduce ? 16 : 16 + 12 * ((D + e.bnFree - 1) / e.bnFree)));
     }
-    const int tempCount = spec.prologue.ops.empty() ? 1 : 1 + temporariesFor(spec.prologue, {AccessPattern{}}, D);
     for (int t = 0; t < tempCount; ++t)
-      e.temps.push_back(k.allocSbuf(D * 4));
+      e.temps.push_back(k.allocSbuf(chunk * 4));
     auto loadRow = [&](const HbmView &v, OnChip &tile) {
       if (v.tensor == kNoTensor)
         return;

@@ -381,8 +381,9 @@ LogicalResult Emitter::emitOp(Operation *op) {
           if (failed(d))
             return failure();
           Attribute s = dense.getSplatValue<Attribute>();
-          double v = llvm::isa<FloatAttr>(s) ? llvm::cast<FloatAttr>(s).getValueAsDouble()
-                                             : static_cast<double>(llvm::cast<IntegerAttr>(s).getValue().getSExtValue());
+          double v = llvm::isa<FloatAttr>(s)          ? llvm::cast<FloatAttr>(s).getValueAsDouble()
+                     : dense.getElementType().isInteger(1) ? static_cast<double>(llvm::cast<IntegerAttr>(s).getValue().getZExtValue())
+                                                           : static_cast<double>(llvm::cast<IntegerAttr>(s).getValue().getSExtValue());
           cg::emitFill(pb_, *d, static_cast<float>(v), loc(op));
           return success();
         }
@@ -735,8 +736,13 @@ FailureOr<Program> Emitter::run() {
   }
   try {
     for (Operation &op : body) {
-      if (failed(emitOp(&op)))
-        return failure();
+      // A kernel generator's limit (e.g. SBUF capacity) is reported at its op.
+      try {
+        if (failed(emitOp(&op)))
+          return failure();
+      } catch (const Error &e) {
+        return op.emitError() << e.what(), failure();
+      }
       for (Value v : op.getOperands())
         if (lastUse_.lookup(v) == index_[&op])
           release(v);
@@ -746,8 +752,8 @@ FailureOr<Program> Emitter::run() {
       FailureOr<cg::HbmView> src = viewOf(v, ret);
       if (failed(src))
         return failure();
-      if (src->tensor == outputs[n] && src->offset == 0 && src->isContiguous())
-        continue; // computed in place
+      if ((src->tensor == outputs[n] && src->offset == 0 && src->isContiguous()) || src->elementCount() == 0)
+        continue; // computed in place, or nothing to copy
       cg::emitCopy(pb_, *src, cg::HbmView::contiguous(outputs[n], src->dtype, src->shape), loc(ret));
     }
     Program p = pb_.finish();

@@ -76,6 +76,7 @@ double check(const std::vector<Operand> &ins, const std::vector<int64_t> &outSha
           x = applyAlu(op.alu2, x, op.imm2);
         break;
       case EwOp::Kind::Select: x = v[op.a] != 0 ? v[op.b] : v[op.c]; break;
+      case EwOp::Kind::Const: x = static_cast<float>(op.imm); break;
       }
       v.push_back(x);
     }

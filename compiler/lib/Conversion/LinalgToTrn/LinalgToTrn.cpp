@@ -52,6 +52,9 @@ private:
   LogicalResult convertLinalg(linalg::LinalgOp op);
   LogicalResult convertElementwise(linalg::LinalgOp op);
   LogicalResult convertContraction(linalg::LinalgOp op);
+  bool isMultiplyAccumulate(linalg::LinalgOp op);
+  // r combined (sum, max or min) with the init of a contraction or reduction.
+  Value combineWithInit(Location loc, Value r, Value init, RankedTensorType outType, StringRef kind);
   LogicalResult convertReduction(linalg::LinalgOp op);
   LogicalResult convertGather(linalg::LinalgOp op);
 
@@ -71,11 +74,24 @@ private:
   // Clones scalar ops into the f32 domain; fails on an unsupported op.
   LogicalResult cloneScalar(Operation *op, IRMapping &map, OpBuilder &body);
   Value scalarConstant(OpBuilder &body, Location loc, double v);
+  // math.roundeven is the identity when every use only converts the value
+  // to an integer, which the store does with round-to-nearest-even.
+  bool roundingIsImplicit(Value v);
+  bool isRoundedToInteger(Value v);
   bool isFillOf(Value v, double expected);
   std::optional<double> fillValue(Value v);
 
   LogicalResult unsupported(Operation *op) {
-    return op->emitError() << "'" << originName(op) << "' is not supported on " << target_;
+    InFlightDiagnostic diag = op->emitError() << "'" << originName(op) << "' is not supported on " << target_;
+    // Say why when a tensor type is the reason.
+    SmallVector<Type> types(op->getOperandTypes());
+    llvm::append_range(types, op->getResultTypes());
+    for (Type t : types)
+      if (auto shaped = llvm::dyn_cast<ShapedType>(t); shaped && !shaped.hasStaticShape()) {
+        diag << " (dynamic shape " << t << ")";
+        break;
+      }
+    return diag;
   }
 
   func::FuncOp func_;
@@ -156,8 +172,12 @@ FailureOr<Value> Converter::toOutput(Value iterValue, AffineMap outMap, RankedTe
   for (unsigned d = 0; d < outMap.getNumDims(); ++d)
     if (!reduced || !isReduced[d])
       keptDims.push_back(d);
-  SmallVector<int64_t> perm, outDimOf;
+  SmallVector<int64_t> perm;
   for (unsigned i = 0; i < outMap.getNumResults(); ++i) {
+    // A constant 0 is a unit dim of the output (a reduced dim kept).
+    if (auto c = llvm::dyn_cast<AffineConstantExpr>(outMap.getResult(i)); c && c.getValue() == 0 &&
+                                                                           outType.getDimSize(i) == 1)
+      continue;
     auto d = llvm::dyn_cast<AffineDimExpr>(outMap.getResult(i));
     if (!d)
       return failure();
@@ -170,6 +190,52 @@ FailureOr<Value> Converter::toOutput(Value iterValue, AffineMap outMap, RankedTe
     return failure();
   Value v = transpose(iterValue, perm);
   return reshape(v, outType.getShape());
+}
+
+// An integral-valued scalar constant (|c| >= 2^23 when `large`: every f32
+// value that large is an integer, so rounding cannot change a comparison).
+static bool isIntegralConstant(Value v, bool large = false) {
+  FloatAttr f;
+  if (!matchPattern(v, m_Constant(&f)))
+    return false;
+  double c = f.getValueAsDouble();
+  return std::isfinite(c) && c == std::nearbyint(c) && (!large || std::fabs(c) >= 8388608.0);
+}
+
+// Clamping an integer by integral bounds keeps it an integer.
+static bool isIntegralClamp(Operation *op, Value &input) {
+  if (!llvm::isa<arith::MaximumFOp, arith::MinimumFOp, arith::MaxNumFOp, arith::MinNumFOp>(op))
+    return false;
+  for (int i = 0; i < 2; ++i)
+    if (isIntegralConstant(op->getOperand(1 - i))) {
+      input = op->getOperand(i);
+      return true;
+    }
+  return false;
+}
+
+bool Converter::isRoundedToInteger(Value v) {
+  if (v.getDefiningOp<math::RoundEvenOp>() || v.getDefiningOp<arith::SIToFPOp>())
+    return true;
+  Value input;
+  if (Operation *def = v.getDefiningOp(); def && isIntegralClamp(def, input))
+    return isRoundedToInteger(input);
+  return false;
+}
+
+bool Converter::roundingIsImplicit(Value v) {
+  for (Operation *user : v.getUsers()) {
+    Value input;
+    if (llvm::isa<arith::FPToSIOp>(user))
+      continue;
+    if (auto cmp = llvm::dyn_cast<arith::CmpFOp>(user);
+        cmp && isIntegralConstant(cmp.getLhs() == v ? cmp.getRhs() : cmp.getLhs(), /*large=*/true))
+      continue;
+    if (isIntegralClamp(user, input) && input == v && roundingIsImplicit(user->getResult(0)))
+      continue;
+    return false;
+  }
+  return true;
 }
 
 Value Converter::scalarConstant(OpBuilder &body, Location loc, double v) {
@@ -228,7 +294,13 @@ LogicalResult Converter::cloneScalar(Operation *op, IRMapping &map, OpBuilder &b
       .Case<arith::MinimumFOp, arith::MinNumFOp, arith::MinSIOp>(
           [&](auto) { result = body.create<arith::MinimumFOp>(loc, ops[0], ops[1]); })
       .Case<arith::NegFOp>([&](auto) { result = body.create<arith::NegFOp>(loc, ops[0]); })
-      .Case<arith::SelectOp>([&](auto) { result = body.create<arith::SelectOp>(loc, ops[0], ops[1], ops[2]); })
+      .Case<arith::SelectOp>([&](auto) {
+        // A condition read from an i1 tensor is an f32 0/1 inside the body.
+        Value cond = ops[0];
+        if (cond.getType().isF32())
+          cond = body.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, cond, scalarConstant(body, loc, 0.0));
+        result = body.create<arith::SelectOp>(loc, cond, ops[1], ops[2]);
+      })
       .Case<arith::CmpFOp>([&](arith::CmpFOp c) { cmp(c.getPredicate()); })
       .Case<arith::CmpIOp>([&](arith::CmpIOp c) {
         using P = arith::CmpIPredicate;
@@ -248,6 +320,17 @@ LogicalResult Converter::cloneScalar(Operation *op, IRMapping &map, OpBuilder &b
         result = ops[0].getType().isInteger(1) ? body.create<arith::SelectOp>(loc, ops[0], scalarConstant(body, loc, 1.0),
                                                                                 scalarConstant(body, loc, 0.0)).getResult()
                                                 : ops[0];
+      })
+      // Float to integer: the store rounds to nearest even and saturates, so
+      // an fptosi is free when its operand was rounded that way already
+      // (TOSA's cast lowers to roundeven, clamps, fptosi).
+      .Case<math::RoundEvenOp>([&](math::RoundEvenOp r) {
+        if (roundingIsImplicit(r.getResult()))
+          result = ops[0];
+      })
+      .Case<arith::FPToSIOp>([&](arith::FPToSIOp c) {
+        if (isRoundedToInteger(c.getIn()))
+          result = ops[0];
       })
       .Case<math::ExpOp>([&](auto) { result = body.create<math::ExpOp>(loc, ops[0]); })
       .Case<math::LogOp>([&](auto) { result = body.create<math::LogOp>(loc, ops[0]); })
@@ -281,7 +364,19 @@ FailureOr<Value> Converter::ewiseFromBody(Location loc, linalg::LinalgOp op, Arr
     map.map(arg, block->addArgument(body.getF32Type(), loc));
   Block &src = op->getRegion(0).front();
   Value yielded = yieldOverride ? yieldOverride : src.getTerminator()->getOperand(0);
+  // Only what the yielded value depends on (a reduction's prologue leaves
+  // out the accumulation).
+  llvm::SmallPtrSet<Operation *, 16> needed;
+  SmallVector<Value> work{yielded};
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val().getDefiningOp();
+    if (!def || def->getBlock() != &src || !needed.insert(def).second)
+      continue;
+    work.append(def->operand_begin(), def->operand_end());
+  }
   for (Operation &inner : src.without_terminator()) {
+    if (!needed.count(&inner))
+      continue;
     if (failed(cloneScalar(&inner, map, body))) {
       ew.erase();
       return failure();
@@ -363,6 +458,35 @@ LogicalResult Converter::convertElementwise(linalg::LinalgOp op) {
   return success();
 }
 
+// acc + a * b of the two inputs, looking through conversions only. Upstream's
+// contraction test also looks through any unary op (exp(a) * b counts), which
+// trn.matmul cannot apply; those bodies are reductions with a prologue.
+bool Converter::isMultiplyAccumulate(linalg::LinalgOp op) {
+  Block &body = op->getRegion(0).front();
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
+    return false;
+  auto skipCasts = [](Value v) {
+    while (Operation *def = v.getDefiningOp()) {
+      if (!llvm::isa<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp, arith::ExtSIOp>(def))
+        break;
+      v = def->getOperand(0);
+    }
+    return v;
+  };
+  Operation *add = body.getTerminator()->getOperand(0).getDefiningOp();
+  if (!add || !llvm::isa<arith::AddFOp, arith::AddIOp>(add))
+    return false;
+  Value acc = body.getArgument(2);
+  Value other = add->getOperand(0) == acc ? add->getOperand(1) : add->getOperand(0);
+  if (other == acc || (add->getOperand(0) != acc && add->getOperand(1) != acc))
+    return false;
+  Operation *mul = skipCasts(other).getDefiningOp();
+  if (!mul || !llvm::isa<arith::MulFOp, arith::MulIOp>(mul))
+    return false;
+  Value x = skipCasts(mul->getOperand(0)), y = skipCasts(mul->getOperand(1));
+  return (x == body.getArgument(0) && y == body.getArgument(1)) || (x == body.getArgument(1) && y == body.getArgument(0));
+}
+
 LogicalResult Converter::convertContraction(linalg::LinalgOp op) {
   FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
   if (failed(dims) || op.getNumDpsInputs() != 2)
@@ -434,16 +558,8 @@ LogicalResult Converter::convertContraction(linalg::LinalgOp op) {
   }
   r = reshape(transpose(r, perm), outType.getShape());
   // A non-zero init accumulates: result = init + a @ b.
-  if (!isFillOf(init->get(), 0.0) && !init->get().getDefiningOp<tensor::EmptyOp>()) {
-    auto ew = b_.create<EwiseOp>(loc, outType, ValueRange{r, init->get()});
-    Block *blk = new Block();
-    ew.getBody().push_back(blk);
-    OpBuilder body(ew.getContext());
-    body.setInsertionPointToStart(blk);
-    Value x = blk->addArgument(body.getF32Type(), loc), y = blk->addArgument(body.getF32Type(), loc);
-    body.create<YieldOp>(loc, body.create<arith::AddFOp>(loc, x, y));
-    r = ew.getResult();
-  }
+  if (!isFillOf(init->get(), 0.0) && !init->get().getDefiningOp<tensor::EmptyOp>())
+    r = combineWithInit(loc, r, init->get(), outType, "sum");
   op->getResult(0).replaceAllUsesWith(r);
   return success();
 }
@@ -522,24 +638,38 @@ LogicalResult Converter::convertReduction(linalg::LinalgOp op) {
   const bool identityInit = (fill && (*fill == identity || (kind == "max" && *fill <= -3.4e38) ||
                                       (kind == "min" && *fill >= 3.4e38))) ||
                             init->get().getDefiningOp<tensor::EmptyOp>();
-  if (!identityInit) {
-    auto ew = b_.create<EwiseOp>(loc, outType, ValueRange{r, init->get()});
-    Block *blk = new Block();
-    ew.getBody().push_back(blk);
-    OpBuilder bb(ew.getContext());
-    bb.setInsertionPointToStart(blk);
-    Value x = blk->addArgument(bb.getF32Type(), loc), y = blk->addArgument(bb.getF32Type(), loc);
-    Value c = kind == "sum" ? bb.create<arith::AddFOp>(loc, x, y).getResult()
-              : kind == "max" ? bb.create<arith::MaximumFOp>(loc, x, y).getResult()
-                              : bb.create<arith::MinimumFOp>(loc, x, y).getResult();
-    bb.create<YieldOp>(loc, c);
-    r = ew.getResult();
-  }
+  if (!identityInit)
+    r = combineWithInit(loc, r, init->get(), outType, kind);
   op->getResult(0).replaceAllUsesWith(r);
   return success();
 }
 
-// tosa.gather's lowering: out[n, w, c] = values[n, index[n, w], c] with n = 1.
+Value Converter::combineWithInit(Location loc, Value r, Value init, RankedTensorType outType, StringRef kind) {
+  // A constant fill stays a fill until its users are converted (it is only
+  // an init), so its value goes into the body instead.
+  std::optional<double> fill = fillValue(init);
+  SmallVector<Value> inputs{r};
+  if (!fill)
+    inputs.push_back(init);
+  auto ew = b_.create<EwiseOp>(loc, outType, inputs);
+  Block *blk = new Block();
+  ew.getBody().push_back(blk);
+  OpBuilder bb(ew.getContext());
+  bb.setInsertionPointToStart(blk);
+  Value x = blk->addArgument(bb.getF32Type(), loc);
+  Value y = fill ? scalarConstant(bb, loc, *fill) : blk->addArgument(bb.getF32Type(), loc);
+  Value c = kind == "sum"   ? bb.create<arith::AddFOp>(loc, x, y).getResult()
+            : kind == "max" ? bb.create<arith::MaximumFOp>(loc, x, y).getResult()
+                            : bb.create<arith::MinimumFOp>(loc, x, y).getResult();
+  bb.create<YieldOp>(loc, c);
+  return ew.getResult();
+}
+
+// A row gather: out[i..., j...] = table[1..., indices[i...], j...], where
+// the indices input covers the leading output dims and the table's dims after
+// the gathered one are the trailing output dims, in order. That is
+// tosa.gather's lowering (table [1, K, C], indices [1, W]) and an embedding
+// lookup written directly (table [V, D], indices [S...]).
 LogicalResult Converter::convertGather(linalg::LinalgOp op) {
   Block &body = op->getRegion(0).front();
   tensor::ExtractOp extract;
@@ -551,21 +681,51 @@ LogicalResult Converter::convertGather(linalg::LinalgOp op) {
   auto table = tensorOf(extract.getTensor());
   auto outType = llvm::cast<RankedTensorType>(op->getResult(0).getType());
   Value indices = op.getDpsInputOperand(0)->get();
-  auto idxType = tensorOf(indices);
-  if (table.getRank() != 3 || table.getDimSize(0) != 1 || idxType.getRank() != 2 || idxType.getDimSize(0) != 1 ||
-      outType.getRank() != 3)
+  auto idxType = llvm::dyn_cast<RankedTensorType>(indices.getType());
+  if (!idxType || !(idxType.getElementType().isInteger(32) || idxType.getElementType().isInteger(64)))
     return failure();
-  // Check the access is [index 0, the index input, index 2].
-  auto idx = extract.getIndices();
-  auto cast = idx[1].getDefiningOp<arith::IndexCastOp>();
-  auto i0 = idx[0].getDefiningOp<linalg::IndexOp>(), i2 = idx[2].getDefiningOp<linalg::IndexOp>();
-  if (!cast || cast.getIn() != body.getArgument(0) || !i0 || i0.getDim() != 0 || !i2 || i2.getDim() != 2)
+  // The indices input: the leading output dims, in order.
+  AffineMap idxMap = op.getIndexingMapsArray()[0];
+  const int64_t lead = idxMap.getNumResults();
+  for (int64_t i = 0; i < lead; ++i) {
+    auto d = llvm::dyn_cast<AffineDimExpr>(idxMap.getResult(i));
+    if (!d || d.getPosition() != i || idxType.getDimSize(i) != outType.getDimSize(i))
+      return failure();
+  }
+  // The table access: unit dims, the gathered dim, then the trailing output dims.
+  auto access = extract.getIndices();
+  int64_t gathered = -1;
+  for (int64_t t = 0; t < table.getRank(); ++t) {
+    Value v = access[t];
+    if (auto cast = v.getDefiningOp<arith::IndexCastOp>(); cast && cast.getIn() == body.getArgument(0) && gathered < 0) {
+      gathered = t;
+      continue;
+    }
+    auto index = v.getDefiningOp<linalg::IndexOp>();
+    if (gathered < 0) {
+      // Before the gathered dim: size 1, indexed by a constant 0 or a unit loop.
+      std::optional<int64_t> c = getConstantIntValue(v);
+      const bool unitLoop = index && outType.getDimSize(index.getDim()) == 1;
+      if (table.getDimSize(t) != 1 || !((c && *c == 0) || unitLoop))
+        return failure();
+      continue;
+    }
+    const int64_t outDim = lead + (t - gathered - 1);
+    if (!index || static_cast<int64_t>(index.getDim()) != outDim || outDim >= outType.getRank() ||
+        outType.getDimSize(outDim) != table.getDimSize(t))
+      return failure();
+  }
+  if (gathered < 0 || lead + (table.getRank() - gathered - 1) != outType.getRank())
     return failure();
+  int64_t rows = 1, rowSize = 1;
+  for (int64_t i = 0; i < lead; ++i)
+    rows *= idxType.getDimSize(i);
+  for (int64_t t = gathered + 1; t < table.getRank(); ++t)
+    rowSize *= table.getDimSize(t);
   Location loc = op.getLoc();
-  Value t2 = reshape(extract.getTensor(), {table.getDimSize(1), table.getDimSize(2)});
-  Value i1 = reshape(indices, {idxType.getDimSize(1)});
-  auto g = b_.create<GatherOp>(loc, RankedTensorType::get({idxType.getDimSize(1), table.getDimSize(2)}, outType.getElementType()),
-                               t2, i1);
+  Value t2 = reshape(extract.getTensor(), {table.getDimSize(gathered), rowSize});
+  Value i1 = reshape(indices, {rows});
+  auto g = b_.create<GatherOp>(loc, RankedTensorType::get({rows, rowSize}, outType.getElementType()), t2, i1);
   op->getResult(0).replaceAllUsesWith(reshape(g.getResult(), outType.getShape()));
   return success();
 }
@@ -616,7 +776,7 @@ LogicalResult Converter::convertLinalg(linalg::LinalgOp op) {
     return convertGather(op);
   if (allParallel)
     return convertElementwise(op);
-  if (linalg::isaContractionOpInterface(op))
+  if (linalg::isaContractionOpInterface(op) && isMultiplyAccumulate(op))
     return convertContraction(op);
   return convertReduction(op);
 }
@@ -626,6 +786,26 @@ LogicalResult Converter::convert(Operation *op) {
   Location loc = op->getLoc();
   if (auto l = llvm::dyn_cast<linalg::LinalgOp>(op))
     return convertLinalg(l);
+  if (auto sm = llvm::dyn_cast<linalg::SoftmaxOp>(op)) {
+    // Along any dimension: moved last (a view) and back.
+    auto in = llvm::dyn_cast<RankedTensorType>(sm.getInput().getType());
+    auto out = llvm::dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!in || !out || !in.hasStaticShape() || in.getRank() < 1 || !sm.hasPureTensorSemantics())
+      return failure();
+    const int64_t rank = in.getRank(), dim = static_cast<int64_t>(sm.getDimension());
+    SmallVector<int64_t> perm, inverse(rank);
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != dim)
+        perm.push_back(d);
+    perm.push_back(dim);
+    for (int64_t d = 0; d < rank; ++d)
+      inverse[perm[d]] = d;
+    Value x = transpose(sm.getInput(), perm);
+    auto type = RankedTensorType::get(tensorOf(x).getShape(), out.getElementType());
+    Value y = b_.create<SoftmaxOp>(loc, type, x, b_.getBoolAttr(false));
+    op->getResult(0).replaceAllUsesWith(transpose(y, inverse));
+    return success();
+  }
   if (auto e = llvm::dyn_cast<tensor::ExpandShapeOp>(op)) {
     e.getResult().replaceAllUsesWith(reshape(e.getSrc(), e.getResultType().getShape()));
     return success();

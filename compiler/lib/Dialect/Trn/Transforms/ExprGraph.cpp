@@ -66,9 +66,17 @@ const Expr *ExprGraph::build(Value v) {
   };
   auto arg = [&](unsigned i) { return of(def->getOperand(i)); };
   return llvm::TypeSwitch<Operation *, const Expr *>(def)
-      .Case<EwiseOp>([&](EwiseOp ew) {
+      .Case<EwiseOp>([&](EwiseOp ew) -> const Expr * {
         auto yield = llvm::cast<YieldOp>(ew.getBody().front().getTerminator());
-        return of(yield.getValue());
+        const Expr *inner = of(yield.getValue());
+        // The node stands for the tensor: matchers hand its value to new ops
+        // (softmax of x * scale needs x * scale as a tensor, not the scalar
+        // inside the body).
+        if (inner->kind == Expr::Kind::Leaf)
+          return llvm::isa<RankedTensorType>(inner->value.getType()) ? inner : leaf(v);
+        Expr e = *inner;
+        e.value = v;
+        return make(e);
       })
       .Case<ReshapeOp>([&](ReshapeOp r) {
         if (onlyUnitDimsDiffer(llvm::cast<RankedTensorType>(r.getInput().getType()),

@@ -112,6 +112,13 @@ bool fuseProducer(EwiseOp ew) {
       for (size_t j = 0; j < producer.getInputs().size(); ++j)
         pmap.map(producer.getBody().front().getArgument(j), args[producerStart + j]);
       Value pv = cloneBody(body, producer.getBody().front(), pmap);
+      // A producer yielding i1 (a comparison) stores 0/1, which the consumer reads as f32.
+      if (pv.getType().isInteger(1)) {
+        Location loc = producer.getLoc();
+        Value one = body.create<arith::ConstantOp>(loc, body.getF32FloatAttr(1.0f));
+        Value zero = body.create<arith::ConstantOp>(loc, body.getF32FloatAttr(0.0f));
+        pv = body.create<arith::SelectOp>(loc, pv, one, zero);
+      }
       IRMapping cmap;
       for (size_t j = 0, k = 0; j < ew.getInputs().size(); ++j)
         cmap.map(ew.getBody().front().getArgument(j), j == at ? pv : Value(args[k++]));
