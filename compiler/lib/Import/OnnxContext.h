@@ -20,6 +20,12 @@
 
 namespace trnx::onnximport {
 
+// The importer is designed for opsets 13-18: every operator version in effect
+// there is handled. Older models load when each node's operator version is
+// one the importer knows (most operators have not changed since long before
+// opset 13); newer opsets are refused.
+constexpr int64_t kMaxOpset = 18;
+
 // An ONNX value during import: an MLIR tensor value, and its elements when
 // they are known at import time (shape arithmetic is folded, not compiled).
 struct Tensor {
@@ -47,7 +53,8 @@ public:
 
   mlir::OpBuilder builder;
   std::string file;
-  int64_t opset;
+  int64_t opset;       // the model's default-domain opset
+  int64_t version = 0; // the operator version of the node being converted
   std::map<std::string, Tensor> values;
   const onnx::NodeProto *node = nullptr; // the node being converted
   mlir::Location loc = mlir::UnknownLoc::get(builder.getContext());
@@ -62,6 +69,7 @@ public:
   std::string attrString(const std::string &name, const std::string &fallback) const;
   std::vector<int64_t> attrInts(const std::string &name) const;
   bool hasInput(int i) const;
+  bool hasOutput(int i) const;
   Tensor &input(int i);
   // An input whose elements must be known at import time (shapes, axes).
   std::vector<int64_t> constantInts(int i);
@@ -74,15 +82,26 @@ public:
   mlir::Value value(Tensor &t); // materialises a known constant as arith.constant
   Tensor make(mlir::Value v) const;
   Tensor constantTensor(std::vector<double> values, std::vector<int64_t> shape, mlir::Type element) const;
+  // A tensor of one value: folded when small, an elementwise fill when large.
+  Tensor splat(double v, const std::vector<int64_t> &shape, mlir::Type element);
+  // Fails for shapes with negative dims or more than 2^40 elements.
+  void checkShape(const std::vector<int64_t> &shape) const;
   // Elementwise program over inputs broadcast numpy-style (to `shape` when
   // given, which the inputs must broadcast to).
   Tensor ewise(std::vector<Tensor *> inputs, mlir::Type resultElement, const BodyFn &body,
                const std::vector<int64_t> *shape = nullptr);
+  // A copy of t broadcast to shape, or converted to another element type.
+  Tensor broadcastTo(Tensor &t, const std::vector<int64_t> &shape);
+  Tensor convert(Tensor &t, mlir::Type element);
   Tensor reshape(Tensor &t, const std::vector<int64_t> &shape);
   Tensor transpose(Tensor &t, const std::vector<int64_t> &perm);
+  // Strided slice; a negative stride walks the axis backwards from offset.
   Tensor slice(Tensor &t, const std::vector<int64_t> &offsets, const std::vector<int64_t> &sizes,
                const std::vector<int64_t> &strides);
+  // Rows of `axis` picked by integer indices (non-negative, in range).
+  Tensor gatherAxis(Tensor &data, Tensor &indices, int64_t axis);
   Tensor concat(std::vector<Tensor *> parts, int64_t axis);
+  Tensor pad(Tensor &t, const std::vector<int64_t> &low, const std::vector<int64_t> &high, double value);
   Tensor matmul(Tensor &a, Tensor &b);
   Tensor reduce(Tensor &t, const std::string &kind, std::vector<int64_t> axes, bool keepDims);
   mlir::Value f32(mlir::OpBuilder &b, double v) const {
@@ -92,6 +111,12 @@ public:
   mlir::Type i1Type() { return builder.getI1Type(); }
 };
 
+// The MLIR element type of an ONNX tensor element type: float, double (held
+// as f32), f16, bf16, int8, bool, and the other integers (held as i32 or i64,
+// which the chip stores as int32). Fails for strings and complex numbers.
+mlir::Type elementType(const Context &c, int onnxType, const std::string &what);
+std::string onnxTypeName(int onnxType);
+
 // Elements of an initializer or a Constant's tensor, raw or typed fields,
 // external data read relative to baseDir.
 std::vector<double> tensorElements(const onnx::TensorProto &t, const std::string &baseDir, const Context &c);
@@ -99,8 +124,18 @@ std::vector<double> tensorElements(const onnx::TensorProto &t, const std::string
 std::vector<int64_t> broadcastShapes(const std::vector<int64_t> &a, const std::vector<int64_t> &b, const Context &c);
 // Normalises a possibly negative axis for a given rank.
 int64_t normalizeAxis(int64_t axis, int64_t rank, const Context &c);
+// A double holding an ONNX int64 as an int64 (saturating: INT64_MAX survives).
+int64_t toInt64(double d);
 
-// The converter of one ONNX operator; returns false when the op type is unknown.
-bool convertNode(Context &c);
+// Scalar helpers for trn.ewise bodies (f32 in, f32 out).
+mlir::Value roundF(mlir::OpBuilder &b, mlir::Location l, mlir::Value x); // half to even
+mlir::Value floorF(mlir::OpBuilder &b, mlir::Location l, mlir::Value x);
+mlir::Value truncF(mlir::OpBuilder &b, mlir::Location l, mlir::Value x);
+
+// The operator version a node of `op` has in a model of opset `opset` (the
+// newest version not after it), or 0 when the importer does not handle it.
+int64_t supportedVersion(const std::string &op, int64_t opset);
+// The converter of one ONNX operator (supportedVersion(op) != 0).
+void convertNode(Context &c);
 
 } // namespace trnx::onnximport

@@ -9,13 +9,16 @@
 #include "isa/DType.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <numeric>
+#include <set>
 
 using namespace mlir;
 
@@ -57,6 +60,8 @@ std::vector<int64_t> Context::attrInts(const std::string &name) const {
 
 bool Context::hasInput(int i) const { return i < node->input_size() && !node->input(i).empty(); }
 
+bool Context::hasOutput(int i) const { return i < node->output_size() && !node->output(i).empty(); }
+
 Tensor &Context::input(int i) {
   if (!hasInput(i))
     fail("missing input " + std::to_string(i));
@@ -66,18 +71,28 @@ Tensor &Context::input(int i) {
   return it->second;
 }
 
+int64_t toInt64(double d) {
+  if (std::isnan(d))
+    return 0;
+  if (d >= 9.2233720368547758e18)
+    return std::numeric_limits<int64_t>::max();
+  if (d <= -9.2233720368547758e18)
+    return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(d);
+}
+
 std::vector<int64_t> Context::constantInts(int i) {
   Tensor &t = input(i);
   if (!t.constant)
     fail("input '" + node->input(i) + "' must be known at compile time (a constant or a static shape)");
   std::vector<int64_t> out;
   for (double d : *t.constant)
-    out.push_back(static_cast<int64_t>(d));
+    out.push_back(toInt64(d));
   return out;
 }
 
 void Context::setOutput(int i, Tensor t) {
-  if (i < node->output_size() && !node->output(i).empty())
+  if (hasOutput(i))
     values[node->output(i)] = std::move(t);
 }
 
@@ -86,6 +101,9 @@ Value Context::value(Tensor &t) {
     return t.value;
   if (!t.constant)
     fail("internal: value without data");
+  if (static_cast<int64_t>(t.constant->size()) != t.count())
+    fail("internal: constant of " + std::to_string(t.constant->size()) + " elements for shape of " +
+         std::to_string(t.count()));
   auto ty = type(t.shape, t.element);
   Attribute attr;
   if (llvm::isa<FloatType>(t.element)) {
@@ -102,11 +120,22 @@ Value Context::value(Tensor &t) {
     std::vector<APInt> vals;
     const unsigned width = t.element.getIntOrFloatBitWidth();
     for (double d : *t.constant)
-      vals.emplace_back(width, static_cast<uint64_t>(static_cast<int64_t>(d)), /*isSigned=*/true);
+      vals.emplace_back(width, static_cast<uint64_t>(width == 1 ? (d != 0) : toInt64(d)), /*isSigned=*/width > 1);
     attr = DenseElementsAttr::get(ty, vals);
   }
   t.value = builder.create<arith::ConstantOp>(loc, llvm::cast<TypedAttr>(attr));
   return t.value;
+}
+
+void Context::checkShape(const std::vector<int64_t> &shape) const {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      fail("a tensor would have a negative dimension");
+    if (d > 0 && n > (int64_t(1) << 40) / d)
+      fail("a tensor would have more than 2^40 elements");
+    n *= d;
+  }
 }
 
 Tensor Context::make(Value v) const {
@@ -115,7 +144,28 @@ Tensor Context::make(Value v) const {
   auto ty = llvm::cast<RankedTensorType>(v.getType());
   t.shape.assign(ty.getShape().begin(), ty.getShape().end());
   t.element = ty.getElementType();
+  checkShape(t.shape);
   return t;
+}
+
+Tensor Context::splat(double v, const std::vector<int64_t> &shape, Type element) {
+  checkShape(shape);
+  const int64_t n = std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<int64_t>());
+  if (n <= (int64_t(1) << 16))
+    return constantTensor(std::vector<double>(static_cast<size_t>(n), v), shape, element);
+  // A splat attribute holds one element, however large the tensor.
+  Attribute one;
+  if (auto ft = llvm::dyn_cast<FloatType>(element)) {
+    APFloat f(v);
+    bool lost;
+    f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    one = builder.getFloatAttr(element, f);
+  } else {
+    const unsigned width = element.getIntOrFloatBitWidth();
+    one = builder.getIntegerAttr(element, APInt(width, static_cast<uint64_t>(width == 1 ? (v != 0) : toInt64(v)),
+                                                width > 1));
+  }
+  return make(builder.create<arith::ConstantOp>(loc, SplatElementsAttr::get(type(shape, element), one)));
 }
 
 Tensor Context::constantTensor(std::vector<double> vals, std::vector<int64_t> shape, Type element) const {
@@ -131,8 +181,15 @@ std::vector<int64_t> broadcastShapes(const std::vector<int64_t> &a, const std::v
   for (size_t i = 0; i < out.size(); ++i) {
     int64_t x = i < out.size() - a.size() ? 1 : a[i - (out.size() - a.size())];
     int64_t y = i < out.size() - b.size() ? 1 : b[i - (out.size() - b.size())];
-    if (x != y && x != 1 && y != 1)
-      c.fail("shapes do not broadcast");
+    if (x != y && x != 1 && y != 1) {
+      auto text = [](const std::vector<int64_t> &s) {
+        std::string r = "[";
+        for (size_t k = 0; k < s.size(); ++k)
+          r += (k ? "," : "") + std::to_string(s[k]);
+        return r + "]";
+      };
+      c.fail("shapes " + text(a) + " and " + text(b) + " do not broadcast");
+    }
     out[i] = x == 1 ? y : x;
   }
   return out;
@@ -142,6 +199,33 @@ int64_t normalizeAxis(int64_t axis, int64_t rank, const Context &c) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
     c.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
   return axis < 0 ? axis + rank : axis;
+}
+
+// Rounding in f32 arithmetic: adding and subtracting 2^23 rounds |x| < 2^23
+// to the nearest integer, ties to even (the chip's f32 add); |x| >= 2^23 is
+// already integral.
+Value roundF(OpBuilder &b, Location l, Value x) {
+  auto cst = [&](double v) -> Value { return b.create<arith::ConstantOp>(l, b.getF32FloatAttr(static_cast<float>(v))); };
+  Value two23 = cst(8388608.0);
+  Value up = b.create<arith::SubFOp>(l, b.create<arith::AddFOp>(l, x, two23), two23);
+  Value down = b.create<arith::AddFOp>(l, b.create<arith::SubFOp>(l, x, two23), two23);
+  Value r = b.create<arith::SelectOp>(l, b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGE, x, cst(0.0)), up, down);
+  Value big = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGE, b.create<math::AbsFOp>(l, x), two23);
+  return b.create<arith::SelectOp>(l, big, x, r);
+}
+
+// floor: the rounded value, one less where that rounded up.
+Value floorF(OpBuilder &b, Location l, Value x) {
+  Value r = roundF(b, l, x);
+  Value down = b.create<arith::SubFOp>(l, r, b.create<arith::ConstantOp>(l, b.getF32FloatAttr(1.0f)));
+  return b.create<arith::SelectOp>(l, b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, r, x), down, r);
+}
+
+Value truncF(OpBuilder &b, Location l, Value x) {
+  Value zero = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(0.0f));
+  Value t = floorF(b, l, b.create<math::AbsFOp>(l, x));
+  return b.create<arith::SelectOp>(l, b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLT, x, zero),
+                                   b.create<arith::NegFOp>(l, t), t);
 }
 
 Tensor Context::ewise(std::vector<Tensor *> inputs, Type resultElement, const BodyFn &body,
@@ -167,6 +251,37 @@ Tensor Context::ewise(std::vector<Tensor *> inputs, Type resultElement, const Bo
   return make(ew.getResult());
 }
 
+Tensor Context::broadcastTo(Tensor &t, const std::vector<int64_t> &shape) {
+  if (t.shape == shape)
+    return t;
+  if (t.constant && t.count() == 1)
+    return splat((*t.constant)[0], shape, t.element);
+  return ewise({&t}, t.element, [](OpBuilder &, Location, ArrayRef<Value> x) { return x[0]; }, &shape);
+}
+
+Tensor Context::convert(Tensor &t, Type element) {
+  if (t.element == element)
+    return t;
+  if (t.constant) {
+    Tensor out = t;
+    out.value = Value();
+    out.element = element;
+    if (llvm::isa<IntegerType>(element))
+      for (double &d : *out.constant)
+        d = element.isInteger(1) ? (d != 0) : std::trunc(d);
+    return out;
+  }
+  const bool toBool = element.isInteger(1), toInt = llvm::isa<IntegerType>(element) && !toBool,
+             fromFloat = llvm::isa<FloatType>(t.element);
+  return ewise({&t}, element, [&](OpBuilder &b, Location l, ArrayRef<Value> a) -> Value {
+    if (toBool)
+      return b.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNE, a[0], f32(b, 0.0));
+    if (toInt && fromFloat) // ONNX truncates toward zero; stores round to nearest
+      return truncF(b, l, a[0]);
+    return a[0];
+  });
+}
+
 Tensor Context::reshape(Tensor &t, const std::vector<int64_t> &shape) {
   Tensor out;
   if (t.constant) {
@@ -189,16 +304,32 @@ Tensor Context::transpose(Tensor &t, const std::vector<int64_t> &perm) {
   std::vector<int64_t> shape;
   for (int64_t p : perm)
     shape.push_back(t.shape[p]);
+  if (t.constant && t.count() <= (1 << 16)) {
+    std::vector<int64_t> inStrides(t.rank(), 1);
+    for (int d = t.rank() - 2; d >= 0; --d)
+      inStrides[d] = inStrides[d + 1] * t.shape[d + 1];
+    std::vector<double> vals;
+    std::vector<int64_t> idx(shape.size(), 0);
+    for (int64_t n = 0; n < t.count(); ++n) {
+      int64_t flat = 0;
+      for (size_t d = 0; d < shape.size(); ++d)
+        flat += idx[d] * inStrides[perm[d]];
+      vals.push_back((*t.constant)[flat]);
+      for (int d = static_cast<int>(shape.size()) - 1; d >= 0 && ++idx[d] == shape[d]; --d)
+        idx[d] = 0;
+    }
+    return constantTensor(vals, shape, t.element);
+  }
   return make(builder.create<trn::TransposeOp>(loc, type(shape, t.element), value(t), perm));
 }
 
 Tensor Context::slice(Tensor &t, const std::vector<int64_t> &offsets, const std::vector<int64_t> &sizes,
                       const std::vector<int64_t> &strides) {
-  if (t.constant) {
+  const int64_t total = std::accumulate(sizes.begin(), sizes.end(), int64_t(1), std::multiplies<int64_t>());
+  if (t.constant || total == 0) {
     // Fold: walk the sliced index space.
     std::vector<double> vals;
     std::vector<int64_t> idx(sizes.size(), 0);
-    int64_t total = std::accumulate(sizes.begin(), sizes.end(), int64_t(1), std::multiplies<int64_t>());
     for (int64_t n = 0; n < total; ++n) {
       int64_t flat = 0;
       for (size_t d = 0; d < sizes.size(); ++d)
@@ -209,7 +340,88 @@ Tensor Context::slice(Tensor &t, const std::vector<int64_t> &offsets, const std:
     }
     return constantTensor(vals, sizes, t.element);
   }
-  return make(builder.create<trn::SliceOp>(loc, type(sizes, t.element), value(t), offsets, strides));
+  bool identity = true;
+  std::vector<int64_t> off = offsets, st = strides;
+  std::vector<int> reversed;
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    if (st[d] < 0) { // the same elements walked forwards, then reversed
+      off[d] += (sizes[d] - 1) * st[d];
+      st[d] = -st[d];
+      if (sizes[d] > 1)
+        reversed.push_back(static_cast<int>(d));
+    }
+    if (sizes[d] == 1)
+      st[d] = 1;
+    identity = identity && off[d] == 0 && st[d] == 1 && sizes[d] == t.shape[d];
+  }
+  Tensor out = identity ? t : make(builder.create<trn::SliceOp>(loc, type(sizes, t.element), value(t), off, st));
+  for (int d : reversed) {
+    std::vector<double> idx;
+    for (int64_t i = sizes[d] - 1; i >= 0; --i)
+      idx.push_back(static_cast<double>(i));
+    Tensor ids = constantTensor(idx, {sizes[d]}, builder.getI32Type());
+    out = gatherAxis(out, ids, d);
+  }
+  return out;
+}
+
+Tensor Context::gatherAxis(Tensor &data, Tensor &indices, int64_t axis) {
+  std::vector<int64_t> shape(data.shape.begin(), data.shape.begin() + axis);
+  shape.insert(shape.end(), indices.shape.begin(), indices.shape.end());
+  shape.insert(shape.end(), data.shape.begin() + axis + 1, data.shape.end());
+  const int64_t n = data.shape[axis];
+  if (indices.constant)
+    for (double i : *indices.constant)
+      if (i < 0 || i >= static_cast<double>(n))
+        fail("index " + std::to_string(toInt64(i)) + " is out of range for an axis of " + std::to_string(n));
+  if (data.constant && indices.constant && data.count() <= (1 << 20)) { // shape arithmetic
+    std::vector<double> out;
+    const int64_t outer = std::accumulate(data.shape.begin(), data.shape.begin() + axis, int64_t(1),
+                                          std::multiplies<int64_t>()),
+                  inner = std::accumulate(data.shape.begin() + axis + 1, data.shape.end(), int64_t(1),
+                                          std::multiplies<int64_t>());
+    for (int64_t o = 0; o < outer; ++o)
+      for (double i : *indices.constant)
+        for (int64_t j = 0; j < inner; ++j)
+          out.push_back((*data.constant)[(o * n + static_cast<int64_t>(i)) * inner + j]);
+    return constantTensor(out, shape, data.element);
+  }
+  if (data.count() == 0 || indices.count() == 0)
+    return constantTensor({}, shape, data.element);
+  // Rows of the gathered axis: move it first, flatten the rest into a row.
+  std::vector<int64_t> perm;
+  perm.push_back(axis);
+  for (int64_t d = 0; d < data.rank(); ++d)
+    if (d != axis)
+      perm.push_back(d);
+  Tensor moved = transpose(data, perm);
+  const int64_t row = data.count() / std::max<int64_t>(1, n);
+  Tensor table = reshape(moved, {n, row});
+  Tensor ids = indices;
+  if (!ids.element.isInteger(32) && !ids.element.isInteger(64))
+    ids = convert(ids, builder.getI32Type());
+  std::vector<int64_t> gshape = ids.shape;
+  gshape.push_back(row);
+  Tensor gathered = make(builder.create<trn::GatherOp>(loc, type(gshape, data.element), value(table), value(ids)));
+  // [ids..., rest of data] then back to the data's order around the axis.
+  std::vector<int64_t> full = ids.shape;
+  for (int64_t d = 0; d < data.rank(); ++d)
+    if (d != axis)
+      full.push_back(data.shape[d]);
+  Tensor y = reshape(gathered, full);
+  if (axis > 0) {
+    // y dims: [ids (q), before (axis), after]; want [before, ids, after].
+    const int64_t q = ids.rank();
+    std::vector<int64_t> p;
+    for (int64_t d = 0; d < axis; ++d)
+      p.push_back(q + d);
+    for (int64_t d = 0; d < q; ++d)
+      p.push_back(d);
+    for (int64_t d = q + axis; d < static_cast<int64_t>(full.size()); ++d)
+      p.push_back(d);
+    y = transpose(y, p);
+  }
+  return y;
 }
 
 Tensor Context::concat(std::vector<Tensor *> parts, int64_t axis) {
@@ -217,6 +429,11 @@ Tensor Context::concat(std::vector<Tensor *> parts, int64_t axis) {
   shape[axis] = 0;
   bool allConstant = true;
   for (Tensor *p : parts) {
+    if (p->rank() != static_cast<int>(shape.size()))
+      fail("concatenated tensors differ in rank");
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (static_cast<int64_t>(d) != axis && p->shape[d] != shape[d])
+        fail("concatenated tensors differ outside the axis");
     shape[axis] += p->shape[axis];
     allConstant = allConstant && p->constant;
   }
@@ -226,6 +443,8 @@ Tensor Context::concat(std::vector<Tensor *> parts, int64_t axis) {
       vals.insert(vals.end(), p->constant->begin(), p->constant->end());
     return constantTensor(vals, shape, parts[0]->element);
   }
+  if (parts.size() == 1)
+    return *parts[0];
   std::vector<Value> operands;
   for (Tensor *p : parts)
     operands.push_back(value(*p));
@@ -233,27 +452,50 @@ Tensor Context::concat(std::vector<Tensor *> parts, int64_t axis) {
                                             builder.getI64IntegerAttr(axis)));
 }
 
+Tensor Context::pad(Tensor &t, const std::vector<int64_t> &low, const std::vector<int64_t> &high, double v) {
+  bool any = false;
+  std::vector<int64_t> shape = t.shape;
+  for (int d = 0; d < t.rank(); ++d) {
+    any = any || low[d] || high[d];
+    shape[d] += low[d] + high[d];
+  }
+  if (!any)
+    return t;
+  return make(builder.create<trn::PadOp>(loc, type(shape, t.element), value(t), builder.getDenseI64ArrayAttr(low),
+                                         builder.getDenseI64ArrayAttr(high),
+                                         builder.getF32FloatAttr(static_cast<float>(v))));
+}
+
 Tensor Context::matmul(Tensor &a0, Tensor &b0) {
   // numpy matmul: 1-D operands are promoted, batch dims broadcast.
   Tensor a = a0, b = b0;
+  if (a.rank() == 0 || b.rank() == 0)
+    fail("matmul operands must have rank 1 or more");
+  // Integer matmuls run on the PE in f32 (exact while products stay below 2^24).
+  const Type element = a.element;
+  if (llvm::isa<IntegerType>(element)) {
+    a = convert(a, f32Type());
+    b = convert(b, f32Type());
+  }
   const bool vecA = a.rank() == 1, vecB = b.rank() == 1;
   if (vecA)
     a = reshape(a, {1, a.shape[0]});
   if (vecB)
     b = reshape(b, {b.shape[0], 1});
   if (a.shape.back() != b.shape[b.rank() - 2])
-    fail("matmul contraction sizes differ");
+    fail("matmul contraction sizes differ (" + std::to_string(a.shape.back()) + " vs " +
+         std::to_string(b.shape[b.rank() - 2]) + ")");
   const int64_t M = a.shape[a.rank() - 2], K = a.shape.back(), N = b.shape.back();
   std::vector<int64_t> aBatch(a.shape.begin(), a.shape.end() - 2), bBatch(b.shape.begin(), b.shape.end() - 2);
   std::vector<int64_t> batch = broadcastShapes(aBatch, bBatch, *this);
   const int64_t bCount = std::accumulate(bBatch.begin(), bBatch.end(), int64_t(1), std::multiplies<int64_t>());
   Tensor result;
-  Type element = a.element;
+  const Type mmType = a.element;
   if (bCount == 1) {
     // Shared weights: fold a's batch into M.
     const int64_t rows = std::accumulate(aBatch.begin(), aBatch.end(), int64_t(1), std::multiplies<int64_t>()) * M;
     Tensor a2 = reshape(a, {rows, K}), b2 = reshape(b, {K, N});
-    Value mm = builder.create<trn::MatmulOp>(loc, type({rows, N}, element), value(a2), value(b2), ValueRange{},
+    Value mm = builder.create<trn::MatmulOp>(loc, type({rows, N}, mmType), value(a2), value(b2), ValueRange{},
                                              TypeAttr());
     result = make(mm);
   } else {
@@ -261,12 +503,11 @@ Tensor Context::matmul(Tensor &a0, Tensor &b0) {
     std::vector<int64_t> aFull = batch, bFull = batch;
     aFull.insert(aFull.end(), {M, K});
     bFull.insert(bFull.end(), {K, N});
-    auto copy = [](OpBuilder &, Location, ArrayRef<Value> x) { return x[0]; };
-    Tensor ab = a.shape == aFull ? a : ewise({&a}, a.element, copy, &aFull);
-    Tensor bb = b.shape == bFull ? b : ewise({&b}, b.element, copy, &bFull);
+    Tensor ab = broadcastTo(a, aFull);
+    Tensor bb = broadcastTo(b, bFull);
     const int64_t count = std::accumulate(batch.begin(), batch.end(), int64_t(1), std::multiplies<int64_t>());
     Tensor a3 = reshape(ab, {count, M, K}), b3 = reshape(bb, {count, K, N});
-    Value mm = builder.create<trn::MatmulOp>(loc, type({count, M, N}, element), value(a3), value(b3), ValueRange{},
+    Value mm = builder.create<trn::MatmulOp>(loc, type({count, M, N}, mmType), value(a3), value(b3), ValueRange{},
                                              TypeAttr());
     result = make(mm);
   }
@@ -275,7 +516,8 @@ Tensor Context::matmul(Tensor &a0, Tensor &b0) {
     shape.push_back(M);
   if (!vecB)
     shape.push_back(N);
-  return reshape(result, shape);
+  result = reshape(result, shape);
+  return convert(result, element);
 }
 
 Tensor Context::reduce(Tensor &t, const std::string &kind, std::vector<int64_t> axes, bool keepDims) {
@@ -291,73 +533,96 @@ Tensor Context::reduce(Tensor &t, const std::string &kind, std::vector<int64_t> 
     else if (keepDims)
       shape.push_back(1);
   }
+  if (axes.empty())
+    return t;
   return make(builder.create<trn::ReduceOp>(loc, type(shape, t.element), value(t), builder.getStringAttr(kind),
                                             builder.getDenseI64ArrayAttr(axes), builder.getBoolAttr(keepDims)));
 }
 
-namespace {
+std::string onnxTypeName(int onnxType) {
+  if (onnx::TensorProto_DataType_IsValid(onnxType))
+    return onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(onnxType));
+  return "type " + std::to_string(onnxType);
+}
 
-Type elementType(MLIRContext *ctx, int onnxType, const Context &c, const std::string &what) {
-  Builder b(ctx);
+Type elementType(const Context &c, int onnxType, const std::string &what) {
+  Builder b(c.builder.getContext());
   switch (onnxType) {
   case onnx::TensorProto::FLOAT: return b.getF32Type();
   case onnx::TensorProto::DOUBLE: return b.getF32Type(); // computed in fp32
   case onnx::TensorProto::FLOAT16: return b.getF16Type();
   case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
-  case onnx::TensorProto::INT8:
-  case onnx::TensorProto::UINT8: return b.getIntegerType(8);
-  case onnx::TensorProto::INT32: return b.getI32Type();
-  case onnx::TensorProto::INT64: return b.getI64Type();
+  case onnx::TensorProto::INT8: return b.getIntegerType(8);
+  case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16:
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::UINT32: return b.getI32Type();
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT64: return b.getI64Type();
   case onnx::TensorProto::BOOL: return b.getI1Type();
-  default: c.fail(what + " has an unsupported element type (ONNX type " + std::to_string(onnxType) + ")");
+  default: c.fail(what + " has element type " + onnxTypeName(onnxType) + ", which is not supported");
   }
 }
 
-} // namespace
-
 std::vector<double> tensorElements(const onnx::TensorProto &t, const std::string &baseDir, const Context &c) {
   int64_t count = 1;
-  for (int64_t d : t.dims())
+  for (int64_t d : t.dims()) {
+    if (d < 0 || (d > 0 && count > (int64_t(1) << 40) / d))
+      c.fail("tensor '" + t.name() + "' has an invalid shape");
     count *= d;
+  }
+  if (t.data_type() == onnx::TensorProto::STRING)
+    c.fail("tensor '" + t.name() + "' holds strings, which are not supported");
   std::string raw;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     std::string location;
     int64_t offset = 0, length = -1;
     for (const auto &kv : t.external_data()) {
-      if (kv.key() == "location")
+      char *end = nullptr;
+      if (kv.key() == "location") {
         location = kv.value();
-      else if (kv.key() == "offset")
-        offset = std::stoll(kv.value());
-      else if (kv.key() == "length")
-        length = std::stoll(kv.value());
+      } else if (kv.key() == "offset" || kv.key() == "length") {
+        long long v = std::strtoll(kv.value().c_str(), &end, 10);
+        if (kv.value().empty() || *end || v < 0)
+          c.fail("external data of tensor '" + t.name() + "' has an invalid " + kv.key() + " '" + kv.value() + "'");
+        (kv.key() == "offset" ? offset : length) = v;
+      }
     }
+    if (location.empty())
+      c.fail("external data of tensor '" + t.name() + "' has no location");
     std::filesystem::path path = std::filesystem::path(baseDir) / location;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+      c.fail("external data file '" + path.string() + "' of tensor '" + t.name() + "' cannot be read");
     std::ifstream in(path, std::ios::binary);
     if (!in)
-      c.fail("external data file '" + path.string() + "' of initializer '" + t.name() + "' cannot be read");
+      c.fail("external data file '" + path.string() + "' of tensor '" + t.name() + "' cannot be read");
+    in.seekg(0, std::ios::end);
+    const int64_t fileSize = static_cast<int64_t>(in.tellg());
+    if (length < 0)
+      length = fileSize - offset;
+    if (offset > fileSize || length > fileSize - offset)
+      c.fail("external data file '" + path.string() + "' is too short for tensor '" + t.name() + "'");
     in.seekg(offset);
-    if (length < 0) {
-      in.seekg(0, std::ios::end);
-      length = static_cast<int64_t>(in.tellg()) - offset;
-      in.seekg(offset);
-    }
     raw.resize(static_cast<size_t>(std::max<int64_t>(0, length)));
     if (!in.read(raw.data(), static_cast<std::streamsize>(raw.size())))
-      c.fail("external data of initializer '" + t.name() + "' is truncated");
+      c.fail("external data of tensor '" + t.name() + "' is truncated");
   } else {
     raw = t.raw_data();
   }
   std::vector<double> out;
-  out.reserve(static_cast<size_t>(count));
   auto fromRaw = [&](size_t size, auto convert) {
     if (raw.size() != size * static_cast<size_t>(count))
-      c.fail("initializer '" + t.name() + "' has " + std::to_string(raw.size()) + " bytes of data for " +
+      c.fail("tensor '" + t.name() + "' has " + std::to_string(raw.size()) + " bytes of data for " +
              std::to_string(count) + " elements");
+    out.reserve(static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i)
       out.push_back(convert(raw.data() + i * size));
   };
   const bool hasRaw = !raw.empty() || t.data_location() == onnx::TensorProto::EXTERNAL;
-  switch (t.data_type()) {
+  const int type = t.data_type();
+  switch (type) {
   case onnx::TensorProto::FLOAT:
     if (hasRaw)
       fromRaw(4, [](const char *p) { float f; std::memcpy(&f, p, 4); return static_cast<double>(f); });
@@ -377,19 +642,34 @@ std::vector<double> tensorElements(const onnx::TensorProto &t, const std::string
       for (int64_t v : t.int64_data())
         out.push_back(static_cast<double>(v));
     break;
+  case onnx::TensorProto::UINT32:
+  case onnx::TensorProto::UINT64:
+    if (hasRaw && type == onnx::TensorProto::UINT32)
+      fromRaw(4, [](const char *p) { uint32_t v; std::memcpy(&v, p, 4); return static_cast<double>(v); });
+    else if (hasRaw)
+      fromRaw(8, [](const char *p) { uint64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); });
+    else
+      for (uint64_t v : t.uint64_data())
+        out.push_back(static_cast<double>(v));
+    break;
   case onnx::TensorProto::INT32:
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16:
   case onnx::TensorProto::INT8:
   case onnx::TensorProto::UINT8:
   case onnx::TensorProto::BOOL:
   case onnx::TensorProto::FLOAT16:
   case onnx::TensorProto::BFLOAT16: {
-    const int type = t.data_type();
     const size_t size = type == onnx::TensorProto::INT32 ? 4
-                        : (type == onnx::TensorProto::FLOAT16 || type == onnx::TensorProto::BFLOAT16) ? 2
-                                                                                                      : 1;
+                        : (type == onnx::TensorProto::INT8 || type == onnx::TensorProto::UINT8 ||
+                           type == onnx::TensorProto::BOOL)
+                            ? 1
+                            : 2;
     auto convert = [&](const char *p) -> double {
       switch (type) {
       case onnx::TensorProto::INT32: { int32_t v; std::memcpy(&v, p, 4); return v; }
+      case onnx::TensorProto::INT16: { int16_t v; std::memcpy(&v, p, 2); return v; }
+      case onnx::TensorProto::UINT16: { uint16_t v; std::memcpy(&v, p, 2); return v; }
       case onnx::TensorProto::INT8: return static_cast<int8_t>(*p);
       case onnx::TensorProto::UINT8: return static_cast<uint8_t>(*p);
       case onnx::TensorProto::BOOL: return *p ? 1.0 : 0.0;
@@ -400,12 +680,14 @@ std::vector<double> tensorElements(const onnx::TensorProto &t, const std::string
     if (hasRaw) {
       fromRaw(size, convert);
     } else {
-      // int32_data holds int32/int8/uint8/bool/fp16/bf16 values (fp16/bf16 as bits).
+      // int32_data holds the narrower integers, bools and fp16/bf16 bits.
       for (int32_t v : t.int32_data()) {
         if (type == onnx::TensorProto::FLOAT16)
-          out.push_back(trnx::decode(trnx::DType::FP16, static_cast<uint32_t>(v)));
+          out.push_back(trnx::decode(trnx::DType::FP16, static_cast<uint32_t>(v) & 0xffff));
         else if (type == onnx::TensorProto::BFLOAT16)
-          out.push_back(trnx::decode(trnx::DType::BF16, static_cast<uint32_t>(v)));
+          out.push_back(trnx::decode(trnx::DType::BF16, static_cast<uint32_t>(v) & 0xffff));
+        else if (type == onnx::TensorProto::BOOL)
+          out.push_back(v != 0);
         else
           out.push_back(v);
       }
@@ -413,44 +695,95 @@ std::vector<double> tensorElements(const onnx::TensorProto &t, const std::string
     break;
   }
   default:
-    c.fail("initializer '" + t.name() + "' has an unsupported data type " + std::to_string(t.data_type()));
+    c.fail("tensor '" + t.name() + "' has element type " + onnxTypeName(type) + ", which is not supported");
   }
   if (static_cast<int64_t>(out.size()) != count)
-    c.fail("initializer '" + t.name() + "' has " + std::to_string(out.size()) + " elements for shape of " +
+    c.fail("tensor '" + t.name() + "' has " + std::to_string(out.size()) + " elements for a shape of " +
            std::to_string(count));
   return out;
 }
 
 namespace {
 
+std::string valueKind(const onnx::TypeProto &t) {
+  if (t.has_sequence_type())
+    return "a sequence";
+  if (t.has_optional_type())
+    return "an optional";
+  if (t.has_map_type())
+    return "a map";
+  if (t.has_sparse_tensor_type())
+    return "a sparse tensor";
+  return "not a tensor";
+}
+
 std::vector<int64_t> valueShape(const onnx::ValueInfoProto &v, const OnnxImportOptions &options, const Context &c) {
   auto it = options.shapes.find(v.name());
-  if (!v.type().has_tensor_type())
-    c.fail("graph value '" + v.name() + "' is not a tensor");
   const auto &tt = v.type().tensor_type();
   if (it != options.shapes.end()) {
     if (tt.has_shape() && tt.shape().dim_size() != static_cast<int>(it->second.size()))
       c.fail("--shape " + v.name() + " has " + std::to_string(it->second.size()) + " dims, the model's input has " +
              std::to_string(tt.shape().dim_size()));
+    if (tt.has_shape())
+      for (int d = 0; d < tt.shape().dim_size(); ++d) {
+        const auto &dim = tt.shape().dim(d);
+        if (dim.has_dim_value() && dim.dim_value() != it->second[d])
+          c.fail("--shape " + v.name() + " gives dim " + std::to_string(d) + " as " + std::to_string(it->second[d]) +
+                 ", the model fixes it to " + std::to_string(dim.dim_value()));
+      }
+    c.checkShape(it->second);
     return it->second;
   }
   if (!tt.has_shape())
     c.fail("input '" + v.name() + "' has no shape: give one with --shape " + v.name() + "=D0,D1,...");
   std::vector<int64_t> shape;
   for (const auto &d : tt.shape().dim()) {
-    if (!d.has_dim_value() || d.dim_value() <= 0)
+    if (!d.has_dim_value() || d.dim_value() < 0)
       c.fail("input '" + v.name() + "' has a dynamic dimension" + (d.has_dim_param() ? " '" + d.dim_param() + "'" : "") +
              ": give its shape with --shape " + v.name() + "=D0,D1,...");
     shape.push_back(d.dim_value());
   }
+  c.checkShape(shape);
   return shape;
 }
 
-int64_t defaultOpset(const onnx::ModelProto &m) {
+int64_t defaultOpset(const onnx::ModelProto &m, bool &found) {
+  found = false;
   for (const auto &o : m.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx")
+    if (o.domain().empty() || o.domain() == "ai.onnx") {
+      found = true;
       return o.version();
-  return 13;
+    }
+  return 0;
+}
+
+std::string nodeName(const onnx::NodeProto &n) { return n.name().empty() ? n.op_type() : n.name(); }
+
+// A message as one line of valid UTF-8: control characters and bytes that
+// are not UTF-8 (names in a corrupt model) are escaped as \xNN.
+std::string printable(const std::string &s) {
+  std::string out;
+  auto escape = [&](unsigned char ch) {
+    static const char *hex = "0123456789abcdef";
+    out += "\\x";
+    out += hex[ch >> 4];
+    out += hex[ch & 15];
+  };
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char ch = static_cast<unsigned char>(s[i]);
+    size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
+    bool valid = len > 0 && i + len <= s.size();
+    for (size_t k = 1; valid && k < len; ++k)
+      valid = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    if (!valid || (len == 1 && (ch < 0x20 || ch == 0x7f))) {
+      escape(ch);
+      ++i;
+    } else {
+      out.append(s, i, len);
+      i += len;
+    }
+  }
+  return out;
 }
 
 } // namespace
@@ -463,61 +796,92 @@ OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, 
   using namespace onnximport;
   onnx::ModelProto model;
   {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      trnx::fail(path, ": is a directory, not an ONNX model");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      llvm::errs() << "error: " << path << ": cannot open file\n";
-      return nullptr;
+      trnx::fail(path, ": cannot open file");
     }
-    if (!model.ParseFromIstream(&in) || !model.has_graph()) {
-      llvm::errs() << "error: " << path << ": not a valid ONNX model (the protobuf does not parse)\n";
-      return nullptr;
+    if (!model.ParseFromIstream(&in)) {
+      trnx::fail(path, ": not a valid ONNX model (the protobuf does not parse; truncated or corrupt?)");
+    }
+    if (!model.has_graph() || model.graph().output_size() == 0) {
+      trnx::fail(path, ": not a valid ONNX model (no graph with outputs; truncated or corrupt?)");
     }
   }
-  const int64_t opset = defaultOpset(model);
+  bool hasOpset = false;
+  const int64_t opset = defaultOpset(model, hasOpset);
   Context c(context, path, opset);
   const std::string baseDir = std::filesystem::path(path).parent_path().string();
   Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   try {
-    if (opset < 7 || opset > 18)
-      c.fail("opset " + std::to_string(opset) + " is not supported (7-18)");
+    if (hasOpset && (opset < 1 || opset > kMaxOpset))
+      c.fail("opset " + std::to_string(opset) + " is not supported (the importer handles opsets up to " +
+             std::to_string(kMaxOpset) + ")");
     const onnx::GraphProto &g = model.graph();
+    // Every node's operator first, so an unsupported operator is the error
+    // reported (not a consequence of it).
+    for (const auto &node : g.node()) {
+      const bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+      if (defaultDomain && supportedVersion(node.op_type(), opset) != 0)
+        continue;
+      int64_t domainOpset = opset;
+      if (!defaultDomain)
+        for (const auto &o : model.opset_import())
+          if (o.domain() == node.domain())
+            domainOpset = o.version();
+      trnx::fail(path, ": node '", nodeName(node), "' (", defaultDomain ? "" : node.domain() + ".", node.op_type(),
+                 ", opset ", domainOpset, ") is not supported");
+    }
+    if (!hasOpset)
+      c.fail("the model imports no opset of the default ONNX domain");
     std::map<std::string, const onnx::TensorProto *> inits;
     int64_t initBytes = 0;
     for (const auto &t : g.initializer()) {
       inits[t.name()] = &t;
       int64_t n = 1;
       for (int64_t d : t.dims())
-        n *= d;
+        n *= std::max<int64_t>(d, 0);
       initBytes += n * 4;
     }
+    if (g.sparse_initializer_size() > 0)
+      c.fail("sparse initializers are not supported");
     const bool weightArgs = options.weightsAsArguments || initBytes > (int64_t(1) << 30);
     // Arguments: graph inputs that are not initializers (and weights, if arguments).
     std::vector<Type> argTypes;
     std::vector<std::string> argNames, argRoles;
-    std::vector<std::vector<int64_t>> argShapes;
+    std::set<std::string> inputNames;
+    for (const auto &in : g.input()) {
+      inputNames.insert(in.name());
+      if (inits.count(in.name()))
+        continue;
+      if (!in.type().has_tensor_type())
+        c.fail("graph input '" + in.name() + "' is " + valueKind(in.type()) + ", which is not supported");
+    }
+    for (const auto &kv : options.shapes)
+      if (!inputNames.count(kv.first) || inits.count(kv.first))
+        c.fail("--shape names '" + kv.first + "', which is not an input of the model");
     for (const auto &in : g.input()) {
       if (inits.count(in.name()))
         continue;
       std::vector<int64_t> shape = valueShape(in, options, c);
-      argTypes.push_back(RankedTensorType::get(shape, elementType(&context, in.type().tensor_type().elem_type(), c,
-                                                                  "input '" + in.name() + "'")));
+      argTypes.push_back(
+          RankedTensorType::get(shape, elementType(c, in.type().tensor_type().elem_type(), "input '" + in.name() + "'")));
       argNames.push_back(in.name());
       argRoles.push_back("input");
-      argShapes.push_back(shape);
     }
-    for (const auto &kv : options.shapes) {
-      bool found = std::find(argNames.begin(), argNames.end(), kv.first) != argNames.end();
-      if (!found)
-        c.fail("--shape names '" + kv.first + "', which is not an input of the model");
-    }
+    for (const auto &out : g.output())
+      if (out.has_type() && !out.type().has_tensor_type())
+        c.fail("graph output '" + out.name() + "' is " + valueKind(out.type()) + ", which is not supported");
     if (weightArgs)
       for (const auto &t : g.initializer()) {
         std::vector<int64_t> shape(t.dims().begin(), t.dims().end());
-        argTypes.push_back(RankedTensorType::get(shape, elementType(&context, t.data_type(), c, "initializer '" + t.name() + "'")));
+        argTypes.push_back(RankedTensorType::get(shape, elementType(c, t.data_type(), "initializer '" + t.name() + "'")));
         argNames.push_back(t.name());
         argRoles.push_back("weight");
-        argShapes.push_back(shape);
       }
     OpBuilder &b = c.builder;
     b.setInsertionPointToEnd(module->getBody());
@@ -529,34 +893,39 @@ OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, 
       if (argRoles[i] == "weight")
         func.setArgAttr(static_cast<unsigned>(i), "trnx.role", b.getStringAttr("weight"));
       c.values[argNames[i]] = c.make(entry->getArgument(static_cast<unsigned>(i)));
+      // A tensor without elements is known: there is nothing to read.
+      if (c.values[argNames[i]].count() == 0)
+        c.values[argNames[i]] = c.constantTensor({}, c.values[argNames[i]].shape, c.values[argNames[i]].element);
     }
     if (!weightArgs)
       for (const auto &t : g.initializer()) {
         std::vector<int64_t> shape(t.dims().begin(), t.dims().end());
         c.values[t.name()] = c.constantTensor(tensorElements(t, baseDir, c), shape,
-                                              elementType(&context, t.data_type(), c, "initializer '" + t.name() + "'"));
+                                              elementType(c, t.data_type(), "initializer '" + t.name() + "'"));
       }
     int index = 0;
     for (const auto &node : g.node()) {
       ++index;
       c.node = &node;
+      c.version = supportedVersion(node.op_type(), opset);
       c.loc = NameLoc::get(b.getStringAttr("onnx." + node.op_type() + (node.name().empty() ? "" : ":" + node.name())),
                            FileLineColLoc::get(&context, path, index, 0));
-      if (!node.domain().empty() && node.domain() != "ai.onnx")
-        c.fail("domain '" + node.domain() + "' is not supported");
-      if (!convertNode(c)) {
-        std::string name = node.name().empty() ? node.op_type() : node.name();
-        trnx::fail(path, ": node '", name, "' (", node.op_type(), ", opset ", opset, ") is not supported");
-      }
+      convertNode(c);
+      for (int i = 0; i < node.output_size(); ++i)
+        if (!node.output(i).empty() && !c.values.count(node.output(i)))
+          c.fail("output " + std::to_string(i) + " ('" + node.output(i) + "') is not supported");
     }
     c.node = nullptr;
     c.loc = fileLoc;
     std::vector<Value> results;
     std::vector<Type> resultTypes;
+    std::set<std::string> outputNames;
     for (const auto &out : g.output()) {
       auto it = c.values.find(out.name());
       if (it == c.values.end())
         c.fail("graph output '" + out.name() + "' is never computed");
+      if (!outputNames.insert(out.name()).second)
+        c.fail("graph output '" + out.name() + "' is listed twice");
       results.push_back(c.value(it->second));
       resultTypes.push_back(results.back().getType());
     }
@@ -565,8 +934,9 @@ OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, 
     for (int i = 0; i < g.output_size(); ++i)
       func.setResultAttr(static_cast<unsigned>(i), "trnx.name", b.getStringAttr(g.output(i).name()));
   } catch (const Error &e) {
-    llvm::errs() << "error: " << e.what() << "\n";
-    return nullptr;
+    throw Error(printable(e.what()));
+  } catch (const std::exception &e) {
+    throw Error(printable(path + ": " + e.what()));
   }
   return module;
 }

@@ -20,7 +20,7 @@ struct OnnxImportOptions {
   bool weightsAsArguments = false;
 };
 
-// Returns null after printing one "error: FILE: ..." line.
+// Throws trnx::Error("FILE: cause") when the model cannot be imported.
 mlir::OwningOpRef<mlir::ModuleOp> importOnnx(mlir::MLIRContext &context, const std::string &path,
                                              const OnnxImportOptions &options);
 
