@@ -1,0 +1,66 @@
+"""Running programs in the simulator: :func:`simulate` and its :class:`Result`."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, Mapping, Optional, Union
+
+import numpy as np
+
+from . import _trnx
+from .chips import ChipLike, load
+from .program import Program
+from .report import Report
+
+_MODES = {"functional": (True, False), "timing": (False, True), "both": (True, True)}
+
+
+class Result:
+    """What a simulation returns: output arrays, the report and the trace."""
+
+    def __init__(self, outputs: Dict[str, np.ndarray], report: Report, trace: Optional[Dict[str, Any]]) -> None:
+        self.outputs = outputs
+        self.report = report
+        self.trace = trace
+
+    def save_trace(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the Perfetto/Chrome trace JSON (simulate with ``trace=True``)."""
+        if self.trace is None:
+            raise ValueError("no trace: simulate with trace=True")
+        with open(path, "w") as f:
+            json.dump(self.trace, f)
+
+    def __repr__(self) -> str:
+        return f"Result(outputs={sorted(self.outputs)}, seconds={self.report.seconds:.3e})"
+
+
+def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[ChipLike] = None, *,
+             inputs: Optional[Mapping[str, Any]] = None, mode: str = "both", trace: bool = False) -> Result:
+    """Simulates a program on a chip.
+
+    Args:
+        program: a :class:`Program` or a ``.tnx`` path.
+        chip: preset name, YAML path or :class:`trnx.Chip`; default: the
+            program's target.
+        inputs: ``{name: array}`` for every input (functional modes); arrays
+            are converted to the tensor's dtype with the hardware's rounding.
+        mode: ``"functional"``, ``"timing"`` or ``"both"``.
+        trace: also record a Perfetto/Chrome trace (timing modes).
+
+    Raises:
+        TrnxError: with the message ``trnx-sim`` prints after ``error:``.
+    """
+    if not isinstance(program, Program):
+        from .program import load_program
+
+        program = load_program(program)
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {sorted(_MODES)}, not {mode!r}")
+    functional, timing = _MODES[mode]
+    if trace and not timing:
+        raise ValueError("trace=True needs timing (mode='timing' or 'both')")
+    config = load(chip if chip is not None else program.target)
+    arrays = {str(k): np.asarray(v) for k, v in (inputs or {}).items()}
+    raw = _trnx.simulate(program._native, config._native, arrays, functional, timing, trace, program.name)
+    trace_data = json.loads(raw["trace_json"]) if raw["trace_json"] is not None else None
+    return Result(dict(raw["outputs"]), Report.from_json(raw["report_json"]), trace_data)
