@@ -10,7 +10,8 @@ namespace trnx {
 
 SimulationResult simulate(const Program &program, const ChipConfig &chip,
                           const std::map<std::string, HostArray> &inputs,
-                          const MachineOptions &options, const std::string &programName) {
+                          const MachineOptions &options, const std::string &programName,
+                          bool attributeOps) {
   const std::string who = programName.empty() ? "program" : programName;
   try {
     verifyProgram(program, chip.limits());
@@ -42,10 +43,19 @@ SimulationResult simulate(const Program &program, const ChipConfig &chip,
     }
   }
 
-  Machine machine(program, chip, options, memory.get());
+  // The report attributes time and energy to source ops from the executed
+  // instructions (the trace slices); they are dropped again unless the caller
+  // asked for a trace.
+  MachineOptions machineOptions = options;
+  machineOptions.trace = options.trace || attributeOps;
+  Machine machine(program, chip, machineOptions, memory.get());
   SimulationResult result;
   result.stats = machine.run();
   result.report = buildReport(program, chip, result.stats, options, programName);
+  if (!options.trace) {
+    result.stats.slices = {};
+    result.stats.hbmRate = {};
+  }
   if (memory)
     for (const TensorInfo &t : program.tensors)
       if (t.role == TensorRole::Output)

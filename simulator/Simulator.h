@@ -20,8 +20,12 @@ struct SimulationResult {
   std::map<std::string, HostArray> outputs; // by tensor name (functional runs)
 };
 
+// attributeOps: fill Report::ops (time and energy by source op). It records
+// every executed instruction, which costs memory and time in long runs (about
+// 3x slower timing-only simulation), so sweeps leave it off.
 SimulationResult simulate(const Program &program, const ChipConfig &chip,
                           const std::map<std::string, HostArray> &inputs,
-                          const MachineOptions &options, const std::string &programName = "");
+                          const MachineOptions &options, const std::string &programName = "",
+                          bool attributeOps = false);
 
 } // namespace trnx

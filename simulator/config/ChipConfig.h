@@ -60,7 +60,19 @@ struct EnergyConfig {
   double sbuf_byte_joules = 0;
   double psum_byte_joules = 0;
   double hbm_byte_joules = 0;
+  double pe_mac_fp4_joules = 0;  // MX fp4 MACs, once the ISA has them
+  double link_byte_joules = 0;   // chip-to-chip link bytes, once the ISA has collectives
   double static_watts = 0;
+};
+
+// Power levels above the chip energy table: the chip's assumed power (the
+// calibration target), its share of host and network power in a node, and the
+// facility overhead (docs/energy.md).
+struct PowerConfig {
+  double tdp_watts = 0;               // chip power a peak-rate GEMM loop is calibrated to
+  double host_watts_per_chip = 0;     // host CPU, DRAM, NICs, fans: per-chip share
+  double network_watts_per_chip = 0;  // switches and optics: per-chip share
+  double pue = 0;                     // facility power / IT power
 };
 
 struct ChipConfig {
@@ -80,6 +92,7 @@ struct ChipConfig {
   DmaConfig dma;
   HbmConfig hbm;
   EnergyConfig energy;
+  PowerConfig power;
 
   const EngineConfig &engine(int kind) const;
   TargetLimits limits() const;

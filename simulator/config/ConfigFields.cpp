@@ -85,7 +85,18 @@ std::vector<ConfigField> buildFields() {
       FIELD("energy.sbuf_byte_joules", Double, energy.sbuf_byte_joules, 0, 1, "SBUF energy per byte accessed, J"),
       FIELD("energy.psum_byte_joules", Double, energy.psum_byte_joules, 0, 1, "PSUM energy per byte accessed, J"),
       FIELD("energy.hbm_byte_joules", Double, energy.hbm_byte_joules, 0, 1, "HBM energy per byte moved, J"),
+      FIELD("energy.pe_mac_fp4_joules", Double, energy.pe_mac_fp4_joules, 0, 1,
+            "PE energy per MX fp4 MAC, J (used once the ISA has MX fp4)"),
+      FIELD("energy.link_byte_joules", Double, energy.link_byte_joules, 0, 1,
+            "chip-to-chip link energy per byte, J (used once the ISA has collectives)"),
       FIELD("energy.static_watts", Double, energy.static_watts, 0, 1e6, "chip static and idle power, W"),
+      FIELD("power.tdp_watts", Double, power.tdp_watts, 1, 1e6,
+            "chip power a peak-rate GEMM loop is calibrated to, W"),
+      FIELD("power.host_watts_per_chip", Double, power.host_watts_per_chip, 0, 1e6,
+            "per-chip share of host CPU, DRAM, NIC and fan power, W"),
+      FIELD("power.network_watts_per_chip", Double, power.network_watts_per_chip, 0, 1e6,
+            "per-chip share of network switch and optics power, W"),
+      FIELD("power.pue", Double, power.pue, 1, 10, "facility power usage effectiveness (total / IT)"),
   };
 }
 

@@ -61,6 +61,63 @@ Overlap computeOverlap(const RunStats &stats) {
   return o;
 }
 
+// Groups executed instructions by source location. Busy time per slice is
+// what the machine charged the stream; dynamic energy is per instruction.
+std::vector<OpUsage> attributeOps(const Program &program, const ChipConfig &chip, const RunStats &stats,
+                                  double chipJoules, double staticJoules) {
+  const std::vector<std::vector<double>> energy = instructionEnergy(program, chip);
+  const uint32_t noLoc = static_cast<uint32_t>(program.locs.size());
+  std::vector<OpUsage> byLoc(program.locs.size() + 1);
+  for (const TraceSlice &slice : stats.slices) {
+    const Stream &st = program.streams[slice.stream];
+    const Instruction &inst = st.code[slice.pc];
+    OpUsage &u = byLoc[inst.loc < noLoc ? inst.loc : noLoc];
+    const int kind = static_cast<int>(st.engine.kind);
+    const double seconds = static_cast<double>(slice.duration) / kFemtosecondsPerSecond;
+    ++u.instructions;
+    u.busy_seconds += seconds;
+    u.busy_cycles[kind] += seconds * chip.engine(kind).clock_hz;
+    u.dynamic_joules += energy[slice.stream][slice.pc];
+  }
+  // Locations that name the same op at the same place are one op.
+  std::map<std::pair<std::string, std::string>, OpUsage> merged;
+  for (uint32_t i = 0; i <= noLoc; ++i) {
+    const OpUsage &u = byLoc[i];
+    if (u.instructions == 0)
+      continue;
+    std::string op = "(none)", loc;
+    if (i < noLoc) {
+      const SourceLoc &l = program.locs[i];
+      op = l.op.empty() ? "(unnamed)" : l.op;
+      loc = l.file + ":" + std::to_string(l.line) + ":" + std::to_string(l.column);
+    }
+    OpUsage &m = merged[{op, loc}];
+    m.op = op;
+    m.loc = loc;
+    m.instructions += u.instructions;
+    m.busy_seconds += u.busy_seconds;
+    for (int k = 0; k < kNumEngineKinds; ++k)
+      m.busy_cycles[k] += u.busy_cycles[k];
+    m.dynamic_joules += u.dynamic_joules;
+  }
+  double busyTotal = 0;
+  for (const auto &kv : merged)
+    busyTotal += kv.second.busy_seconds;
+  std::vector<OpUsage> ops;
+  for (auto &kv : merged) {
+    OpUsage u = kv.second;
+    u.time_share = busyTotal > 0 ? u.busy_seconds / busyTotal : 0;
+    u.energy_joules = u.dynamic_joules + staticJoules * u.time_share;
+    u.energy_share = chipJoules > 0 ? u.energy_joules / chipJoules : 0;
+    ops.push_back(u);
+  }
+  std::stable_sort(ops.begin(), ops.end(), [](const OpUsage &a, const OpUsage &b) {
+    return a.busy_seconds != b.busy_seconds ? a.busy_seconds > b.busy_seconds
+                                            : a.dynamic_joules > b.dynamic_joules;
+  });
+  return ops;
+}
+
 } // namespace
 
 double programPeakFlops(const Program &program, const ChipConfig &chip) {
@@ -98,10 +155,16 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
     r.achieved_flops_per_second = r.flops / r.seconds;
     r.achieved_hbm_bytes_per_second = r.hbm_bytes / r.seconds;
   }
-  r.energy = computeEnergy(stats.total, r.seconds, chip);
+  r.levels = computeEnergyLevels(stats.total, r.seconds, chip);
+  r.energy = r.levels.chip;
   r.overlap = computeOverlap(stats);
-  r.energy_joules = r.energy.total();
-  r.average_power_watts = r.seconds > 0 ? r.energy_joules / r.seconds : 0;
+  r.energy_joules = r.levels.chip_joules;
+  r.average_power_watts = r.levels.chipWatts();
+  r.tdp_watts = chip.power.tdp_watts;
+  r.pue = chip.power.pue;
+  r.provisioned_facility_watts = provisionedFacilityWatts(chip);
+  if (!stats.slices.empty()) // recorded: MachineOptions::trace
+    r.ops = attributeOps(program, chip, stats, r.energy_joules, r.energy.static_joules);
 
   std::map<std::string, EngineUsage> byKind;
   for (const StreamStats &st : stats.streams) {
@@ -135,6 +198,37 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
   return r;
 }
 
+void applyWorkload(Report &r, double tokens) {
+  Workload w;
+  w.tokens = tokens;
+  if (r.seconds > 0) {
+    w.tokens_per_second = tokens / r.seconds;
+    w.seconds_per_token = r.seconds / tokens;
+  }
+  auto perJoule = [&](double joules) { return joules > 0 ? tokens / joules : 0.0; };
+  w.tokens_per_joule_chip = perJoule(r.levels.chip_joules);
+  w.tokens_per_joule_node = perJoule(r.levels.node_joules);
+  w.tokens_per_joule_facility = perJoule(r.levels.facility_joules);
+  w.tokens_per_second_per_megawatt_chip = 1e6 * w.tokens_per_joule_chip;
+  w.tokens_per_second_per_megawatt_node = 1e6 * w.tokens_per_joule_node;
+  w.tokens_per_second_per_megawatt_facility = 1e6 * w.tokens_per_joule_facility;
+  w.tokens_per_second_per_megawatt_provisioned =
+      r.provisioned_facility_watts > 0 ? 1e6 * w.tokens_per_second / r.provisioned_facility_watts : 0;
+  r.workload = w;
+  r.has_workload = true;
+}
+
+static void writeBreakdown(JsonWriter &w, const EnergyBreakdown &b, bool withLink) {
+  w.beginObject();
+  w.field("pe", b.pe_joules).field("act", b.act_joules).field("dve", b.dve_joules);
+  w.field("pool", b.pool_joules).field("sbuf", b.sbuf_joules);
+  w.field("psum", b.psum_joules).field("hbm", b.hbm_joules);
+  if (withLink)
+    w.field("link", b.link_joules);
+  w.field("static", b.static_joules);
+  w.endObject();
+}
+
 static void writeUsage(JsonWriter &w, const EngineUsage &u) {
   w.beginObject()
       .field("busy_cycles", u.busy_cycles)
@@ -162,12 +256,36 @@ std::string reportToJson(const Report &r) {
   w.field("peak_hbm_bytes_per_second", r.peak_hbm_bytes_per_second);
   w.field("energy_joules", r.energy_joules);
   w.field("average_power_watts", r.average_power_watts);
-  w.key("energy_breakdown_joules").beginObject();
-  w.field("pe", r.energy.pe_joules).field("act", r.energy.act_joules).field("dve", r.energy.dve_joules);
-  w.field("pool", r.energy.pool_joules).field("sbuf", r.energy.sbuf_joules);
-  w.field("psum", r.energy.psum_joules).field("hbm", r.energy.hbm_joules);
-  w.field("static", r.energy.static_joules);
+  // Schema 1 view of the chip breakdown (no link: 0 until the ISA has collectives).
+  w.key("energy_breakdown_joules");
+  writeBreakdown(w, r.energy, false);
+  const EnergyLevels &l = r.levels;
+  w.key("energy").beginObject();
+  w.field("chip_joules", l.chip_joules).field("node_joules", l.node_joules);
+  w.field("facility_joules", l.facility_joules);
+  w.field("host_joules", l.host_joules).field("network_joules", l.network_joules);
+  w.field("chip_average_power_watts", l.chipWatts());
+  w.field("node_average_power_watts", l.nodeWatts());
+  w.field("facility_average_power_watts", l.facilityWatts());
+  w.field("tdp_watts", r.tdp_watts).field("pue", r.pue);
+  w.field("provisioned_facility_watts", r.provisioned_facility_watts);
+  w.key("breakdown");
+  writeBreakdown(w, r.energy, true);
   w.endObject();
+  if (r.has_workload) {
+    const Workload &k = r.workload;
+    w.key("workload").beginObject();
+    w.field("tokens", k.tokens).field("tokens_per_second", k.tokens_per_second);
+    w.field("seconds_per_token", k.seconds_per_token);
+    w.field("tokens_per_joule_chip", k.tokens_per_joule_chip);
+    w.field("tokens_per_joule_node", k.tokens_per_joule_node);
+    w.field("tokens_per_joule_facility", k.tokens_per_joule_facility);
+    w.field("tokens_per_second_per_megawatt_chip", k.tokens_per_second_per_megawatt_chip);
+    w.field("tokens_per_second_per_megawatt_node", k.tokens_per_second_per_megawatt_node);
+    w.field("tokens_per_second_per_megawatt_facility", k.tokens_per_second_per_megawatt_facility);
+    w.field("tokens_per_second_per_megawatt_provisioned", k.tokens_per_second_per_megawatt_provisioned);
+    w.endObject();
+  }
   w.key("overlap").beginObject();
   w.field("pe_busy_seconds", r.overlap.pe_busy_seconds);
   w.field("dma_busy_seconds", r.overlap.dma_busy_seconds);
@@ -192,6 +310,21 @@ std::string reportToJson(const Report &r) {
     writeUsage(w, u);
   }
   w.endObject();
+  w.key("ops").beginArray();
+  for (const OpUsage &u : r.ops) {
+    w.beginObject();
+    w.field("op", u.op).field("loc", u.loc).field("instructions", u.instructions);
+    w.field("busy_seconds", u.busy_seconds).field("time_share", u.time_share);
+    w.key("busy_cycles").beginObject();
+    for (int k = 0; k < kNumEngineKinds; ++k)
+      if (u.busy_cycles[k] > 0)
+        w.field(std::string(engineKindName(static_cast<EngineKind>(k))), u.busy_cycles[k]);
+    w.endObject();
+    w.field("dynamic_joules", u.dynamic_joules).field("energy_joules", u.energy_joules);
+    w.field("energy_share", u.energy_share);
+    w.endObject();
+  }
+  w.endArray();
   w.endObject();
   os << "\n";
   return os.str();

@@ -28,6 +28,32 @@ struct Overlap {
   double pe_dma_seconds = 0;    // time both are
 };
 
+// Time and energy of one source op (a model op location), as a profiler
+// attributes them: every executed instruction counts for the op it came from.
+struct OpUsage {
+  std::string op;           // op name, e.g. "tosa.matmul"; "(none)" without a location
+  std::string loc;          // "file:line:column", empty without a location
+  uint64_t instructions = 0;
+  double busy_cycles[kNumEngineKinds] = {}; // per engine kind, that engine's clock, summed over streams
+  double busy_seconds = 0;  // summed over all streams
+  double time_share = 0;    // busy_seconds / all ops' busy_seconds
+  double dynamic_joules = 0;
+  double energy_joules = 0; // dynamic + the run's static energy in proportion to time_share
+  double energy_share = 0;  // energy_joules / chip energy
+};
+
+// Throughput and efficiency of a run that produced `tokens` tokens.
+struct Workload {
+  double tokens = 0;
+  double tokens_per_second = 0;
+  double seconds_per_token = 0;
+  double tokens_per_joule_chip = 0, tokens_per_joule_node = 0, tokens_per_joule_facility = 0;
+  // tokens/s per MW = tokens/J x 1e6 at each boundary; "provisioned" divides by
+  // (TDP + host + network) x PUE instead of the simulated power.
+  double tokens_per_second_per_megawatt_chip = 0, tokens_per_second_per_megawatt_node = 0,
+         tokens_per_second_per_megawatt_facility = 0, tokens_per_second_per_megawatt_provisioned = 0;
+};
+
 struct Report {
   std::string program;
   std::string chip;
@@ -43,17 +69,25 @@ struct Report {
   double hbm_bytes = 0;
   double achieved_hbm_bytes_per_second = 0;
   double peak_hbm_bytes_per_second = 0;
-  double energy_joules = 0;
-  double average_power_watts = 0;
-  EnergyBreakdown energy;
+  double energy_joules = 0;       // chip level (= levels.chip_joules)
+  double average_power_watts = 0; // chip level
+  EnergyBreakdown energy;         // chip level
+  EnergyLevels levels;
+  double tdp_watts = 0, pue = 0;
+  double provisioned_facility_watts = 0;
   ActionCounts actions;
   Overlap overlap;
   std::vector<EngineUsage> engines; // by engine kind
   std::vector<EngineUsage> streams; // by stream
+  std::vector<OpUsage> ops;         // by source op, most busy time first (runs that recorded slices)
+  bool has_workload = false;
+  Workload workload;
 };
 
 Report buildReport(const Program &program, const ChipConfig &chip, const RunStats &stats,
                    const MachineOptions &options, const std::string &programName);
+// Adds the workload section: the run produced `tokens` tokens (> 0).
+void applyWorkload(Report &report, double tokens);
 std::string reportToJson(const Report &report);
 // Peak FLOP/s of the fastest matmul mode the program uses (bf16 if none).
 double programPeakFlops(const Program &program, const ChipConfig &chip);

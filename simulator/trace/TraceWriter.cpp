@@ -1,14 +1,16 @@
 // Chrome trace-event format writer (timestamps in microseconds).
 #include "simulator/trace/TraceWriter.h"
 
+#include "simulator/energy/EnergyModel.h"
 #include "simulator/report/Json.h"
 
+#include <optional>
 #include <set>
 #include <sstream>
 
 namespace trnx {
 
-std::string traceToJson(const Program &program, const RunStats &stats) {
+std::string traceToJson(const Program &program, const RunStats &stats, const ChipConfig *chip) {
   std::ostringstream os;
   JsonWriter w(os, false);
   auto micros = [](SimTime t) { return static_cast<double>(t) / 1e9; };
@@ -32,6 +34,9 @@ std::string traceToJson(const Program &program, const RunStats &stats) {
         .key("args").beginObject().field("sort_index", static_cast<int>(st.engine.code())).endObject()
         .endObject();
   }
+  std::optional<std::vector<std::vector<double>>> energy;
+  if (chip)
+    energy = instructionEnergy(program, *chip);
   for (const TraceSlice &slice : stats.slices) {
     const Stream &st = program.streams[slice.stream];
     const Instruction &inst = st.code[slice.pc];
@@ -48,7 +53,11 @@ std::string traceToJson(const Program &program, const RunStats &stats) {
       const SourceLoc &l = program.locs[inst.loc];
       w.field("op", l.op);
       w.field("loc", l.file + ":" + std::to_string(l.line) + ":" + std::to_string(l.column));
+    } else {
+      w.field("op", "(none)");
     }
+    if (energy)
+      w.field("dynamic_joules", (*energy)[slice.stream][slice.pc]);
     w.endObject().endObject();
   }
   for (const RateSample &r : stats.hbmRate)
@@ -56,6 +65,19 @@ std::string traceToJson(const Program &program, const RunStats &stats) {
         .field("name", "hbm_bandwidth").field("ph", "C").field("ts", micros(r.time)).field("pid", 0)
         .key("args").beginObject().field("GB/s", r.hbmBytesPerSecond / 1e9).endObject()
         .endObject();
+  if (chip) {
+    const std::vector<PowerSample> power = powerTimeline(program, *chip, stats);
+    for (const PowerSample &p : power)
+      w.beginObject()
+          .field("name", "chip_power").field("ph", "C").field("ts", p.start_seconds * 1e6).field("pid", 0)
+          .key("args").beginObject().field("W", p.chip_watts).endObject()
+          .endObject();
+    if (!power.empty()) // the last interval ends with the run
+      w.beginObject()
+          .field("name", "chip_power").field("ph", "C").field("ts", micros(stats.end)).field("pid", 0)
+          .key("args").beginObject().field("W", power.back().chip_watts).endObject()
+          .endObject();
+  }
   w.endArray().endObject();
   os << "\n";
   return os.str();

@@ -309,8 +309,9 @@ def test_trace_is_valid_chrome_trace_json(tools, tmp_path, prog):
         by_thread[threads[(e["pid"], e["tid"])]] = by_thread.get(threads[(e["pid"], e["tid"])], 0) + e["dur"]
     act = report["streams"]["core0.act"]
     assert by_thread["act"] == pytest.approx(act["busy_cycles"] / act["clock_hz"] * 1e6, rel=1e-6)
-    counters = [e for e in events if e.get("ph") == "C"]
-    assert counters and all(e["name"] == "hbm_bandwidth" and "ts" in e and e["args"] for e in counters)
+    counters = [e for e in events if e.get("ph") == "C" and e["name"] == "hbm_bandwidth"]
+    assert counters and all("ts" in e and e["args"] for e in counters)
+    assert {e["name"] for e in events if e.get("ph") == "C"} == {"hbm_bandwidth", "chip_power"}
     assert max(list(e["args"].values())[0] for e in counters) > 0
 
 
