@@ -223,7 +223,7 @@ PYBIND11_MODULE(_trnx, m) {
   m.def(
       "simulate",
       [](const Program &program, const ChipConfig &chip, const py::dict &inputs, bool functional, bool timing,
-         bool trace, const std::string &name) {
+         bool trace, const std::string &name, bool attributeOps, double tokens) {
         std::map<std::string, HostArray> arrays;
         for (auto item : inputs) {
           std::string key = py::str(item.first);
@@ -237,9 +237,11 @@ PYBIND11_MODULE(_trnx, m) {
         std::string traceJson;
         {
           py::gil_scoped_release release;
-          result = simulate(program, chip, arrays, options, name);
+          result = simulate(program, chip, arrays, options, name, attributeOps);
+          if (tokens > 0 && timing)
+            applyWorkload(result.report, tokens);
           if (trace)
-            traceJson = traceToJson(program, result.stats);
+            traceJson = traceToJson(program, result.stats, &chip);
         }
         py::dict out;
         py::dict outputs;
@@ -251,5 +253,5 @@ PYBIND11_MODULE(_trnx, m) {
         return out;
       },
       py::arg("program"), py::arg("chip"), py::arg("inputs"), py::arg("functional"), py::arg("timing"),
-      py::arg("trace"), py::arg("name"));
+      py::arg("trace"), py::arg("name"), py::arg("attribute_ops"), py::arg("tokens"));
 }

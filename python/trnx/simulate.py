@@ -35,7 +35,8 @@ class Result:
 
 
 def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[ChipLike] = None, *,
-             inputs: Optional[Mapping[str, Any]] = None, mode: str = "both", trace: bool = False) -> Result:
+             inputs: Optional[Mapping[str, Any]] = None, mode: str = "both", trace: bool = False,
+             attribute_ops: bool = True, tokens: Optional[float] = None) -> Result:
     """Simulates a program on a chip.
 
     Args:
@@ -46,6 +47,11 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
             are converted to the tensor's dtype with the hardware's rounding.
         mode: ``"functional"``, ``"timing"`` or ``"both"``.
         trace: also record a Perfetto/Chrome trace (timing modes).
+        attribute_ops: fill ``report.ops`` (time and energy per source op);
+            costs about 3x simulation speed in timing-only runs.
+        tokens: the run produced this many tokens: adds ``report.workload``
+            (tokens/s, tokens/J, tokens/s per MW at chip, node and facility
+            power), as ``trnx-sim --tokens``.
 
     Raises:
         TrnxError: with the message ``trnx-sim`` prints after ``error:``.
@@ -61,6 +67,9 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
         raise ValueError("trace=True needs timing (mode='timing' or 'both')")
     config = load(chip if chip is not None else program.target)
     arrays = {str(k): np.asarray(v) for k, v in (inputs or {}).items()}
-    raw = _trnx.simulate(program._native, config._native, arrays, functional, timing, trace, program.name)
+    if tokens is not None and (not timing or tokens <= 0):
+        raise ValueError("tokens needs a timing mode and a positive count")
+    raw = _trnx.simulate(program._native, config._native, arrays, functional, timing, trace, program.name,
+                         attribute_ops, float(tokens or 0))
     trace_data = json.loads(raw["trace_json"]) if raw["trace_json"] is not None else None
     return Result(dict(raw["outputs"]), Report.from_json(raw["report_json"]), trace_data)

@@ -5,8 +5,14 @@
 #include "simulator/Simulator.h"
 #include "simulator/config/ConfigLoader.h"
 #include "simulator/trace/TraceWriter.h"
+#ifdef TRNX_HAVE_COMPILER
+#include "simulator/tools/GemmLayers.h"
+#endif
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -15,6 +21,7 @@ namespace {
 
 const char *kUsage =
     "usage: trnx-sim PROGRAM.tnx [options]\n"
+    "       trnx-sim --gemm M,N,K | --topology FILE.csv [--dtype T] [--chip C] [--report FILE.json]\n"
     "  --chip NAME|FILE.yaml     chip preset (trn2, trn3, trn4) or YAML file; default: the\n"
     "                            program's target\n"
     "  --input NAME=FILE.npy     value of an input tensor (repeatable)\n"
@@ -23,7 +30,14 @@ const char *kUsage =
     "  --output-dir DIR          write each output tensor to DIR/NAME.npy\n"
     "  --report FILE.json        write the report ('-' for standard output)\n"
     "  --trace FILE.json         write a Perfetto/Chrome trace\n"
+    "  --tokens N                the run produced N tokens: adds tokens/s, tokens/J and\n"
+    "                            tokens/s per MW to the report (docs/report.md)\n"
     "  --print-chip              print the resolved chip config as YAML and exit\n"
+    "  --gemm M,N,K              compile C[M,N] = A[M,K] B[K,N] with the compiler and simulate\n"
+    "                            it (timing); prints cycles, PE utilisation and bytes\n"
+    "  --topology FILE.csv       the same for every layer of a SCALE-Sim GEMM topology CSV\n"
+    "                            ('Layer, M, N, K,' header)\n"
+    "  --dtype fp32|bf16|fp8e4m3|fp8e5m2   GEMM operand type (default bf16)\n"
     "  -q, --quiet               no summary on standard output\n";
 
 std::string safeFileName(const std::string &name) {
@@ -55,6 +69,34 @@ std::string engineline(const trnx::Report &r) {
   return s;
 }
 
+// The top source ops by busy time, as a profiler lists them.
+void printOps(const trnx::Report &r) {
+  if (r.ops.empty())
+    return;
+  const size_t shown = std::min<size_t>(r.ops.size(), 10);
+  std::printf("  top ops   (%zu of %zu; busy us summed over streams)\n", shown, r.ops.size());
+  std::printf("    %-36s %6s %6s %9s %9s %9s %9s %9s %8s\n", "op", "time%", "energy", "pe us", "act us",
+              "dve us", "pool us", "dma us", "mJ");
+  for (size_t i = 0; i < shown; ++i) {
+    const trnx::OpUsage &u = r.ops[i];
+    std::string name = u.op;
+    if (!u.loc.empty()) {
+      size_t slash = u.loc.rfind('/');
+      name += " @" + (slash == std::string::npos ? u.loc : u.loc.substr(slash + 1));
+    }
+    if (name.size() > 36)
+      name = name.substr(0, 33) + "...";
+    double us[trnx::kNumEngineKinds] = {};
+    for (const trnx::EngineUsage &e : r.engines)
+      for (int k = 0; k < trnx::kNumEngineKinds; ++k)
+        if (e.name == trnx::engineKindName(static_cast<trnx::EngineKind>(k)) && e.clock_hz > 0)
+          us[k] = u.busy_cycles[k] / e.clock_hz * 1e6;
+    std::printf("    %-36s %5.1f%% %5.1f%% %9.3f %9.3f %9.3f %9.3f %9.3f %8.4f\n", name.c_str(),
+                100 * u.time_share, 100 * u.energy_share, us[0], us[1], us[2], us[3], us[5],
+                u.energy_joules * 1e3);
+  }
+}
+
 void printSummary(const trnx::Report &r, const trnx::MachineOptions &options) {
   std::printf("trnx-sim: %s on %s (mode %s, %d core%s, %llu instructions)\n", r.program.c_str(),
               r.chip.c_str(), r.mode.c_str(), r.cores_used, r.cores_used == 1 ? "" : "s",
@@ -69,8 +111,47 @@ void printSummary(const trnx::Report &r, const trnx::MachineOptions &options) {
   std::printf("  hbm       %.1f GB/s of %.1f peak (%.1f%%), %.0f bytes\n",
               r.achieved_hbm_bytes_per_second / 1e9, r.peak_hbm_bytes_per_second / 1e9,
               100 * r.achieved_hbm_bytes_per_second / r.peak_hbm_bytes_per_second, r.hbm_bytes);
-  std::printf("  energy    %.3f mJ, average %.1f W\n", r.energy_joules * 1e3, r.average_power_watts);
+  const trnx::EnergyLevels &l = r.levels;
+  std::printf("  energy    chip %.3f mJ (%.1f W), node %.3f mJ (%.1f W), facility %.3f mJ (%.1f W)\n",
+              l.chip_joules * 1e3, l.chipWatts(), l.node_joules * 1e3, l.nodeWatts(),
+              l.facility_joules * 1e3, l.facilityWatts());
   std::printf("  engines   %s\n", engineline(r).c_str());
+  if (r.has_workload) {
+    const trnx::Workload &w = r.workload;
+    std::printf("  tokens    %.6g in %.3f us: %.6g tokens/s, %.4g tokens/J chip, %.4g tokens/J facility\n",
+                w.tokens, r.seconds * 1e6, w.tokens_per_second, w.tokens_per_joule_chip,
+                w.tokens_per_joule_facility);
+    std::printf("  per MW    %.4g tokens/s at chip power, %.4g all-in facility, %.4g provisioned\n",
+                w.tokens_per_second_per_megawatt_chip, w.tokens_per_second_per_megawatt_facility,
+                w.tokens_per_second_per_megawatt_provisioned);
+  }
+  printOps(r);
+}
+
+// --gemm / --topology: each layer compiled and simulated (GemmLayers.h).
+int runGemmLayers(const std::string &shape, const std::string &topology, const std::string &dtype,
+                  const std::string &chipName, const std::string &programPath, const std::string &reportPath,
+                  bool quiet) {
+  if (!programPath.empty())
+    trnx::fail("--gemm/--topology take no program ('", programPath, "')");
+  if (!shape.empty() && !topology.empty())
+    trnx::fail("give --gemm or --topology, not both");
+#ifdef TRNX_HAVE_COMPILER
+  trnx::ChipConfig chip = trnx::loadChip(chipName.empty() ? "trn3" : chipName);
+  std::vector<trnx::GemmLayer> layers =
+      shape.empty() ? trnx::readGemmTopology(topology) : std::vector<trnx::GemmLayer>{trnx::parseGemmShape(shape)};
+  std::vector<trnx::GemmLayerResult> results;
+  for (const trnx::GemmLayer &layer : layers)
+    results.push_back(trnx::runGemmLayer(layer, dtype, chip));
+  if (!reportPath.empty())
+    writeText(reportPath, trnx::gemmResultsToJson(results, dtype, chip));
+  if (!quiet && reportPath != "-")
+    trnx::printGemmTable(results, dtype, chip);
+  return 0;
+#else
+  (void)dtype, (void)chipName, (void)reportPath, (void)quiet;
+  trnx::fail("--gemm/--topology need the compiler (this trnx-sim was built with TRNX_BUILD_COMPILER=OFF)");
+#endif
 }
 
 } // namespace
@@ -81,6 +162,8 @@ int main(int argc, char **argv) {
     std::vector<std::pair<std::string, std::string>> inputArgs;
     trnx::MachineOptions options;
     bool quiet = false, printChip = false;
+    double tokens = 0;
+    std::string gemmShape, topologyPath, gemmDtype = "bf16";
     auto needValue = [&](int &i, const std::string &flag) -> std::string {
       if (i + 1 >= argc)
         trnx::fail(flag, " needs a value (see --help)");
@@ -114,6 +197,18 @@ int main(int argc, char **argv) {
         reportPath = needValue(i, a);
       } else if (a == "--trace") {
         tracePath = needValue(i, a);
+      } else if (a == "--tokens") {
+        std::string v = needValue(i, a);
+        char *end = nullptr;
+        tokens = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !std::isfinite(tokens) || tokens <= 0)
+          trnx::fail("--tokens must be a positive number, not '", v, "'");
+      } else if (a == "--gemm") {
+        gemmShape = needValue(i, a);
+      } else if (a == "--topology") {
+        topologyPath = needValue(i, a);
+      } else if (a == "--dtype") {
+        gemmDtype = needValue(i, a);
       } else if (a == "--print-chip") {
         printChip = true;
       } else if (a == "-q" || a == "--quiet") {
@@ -130,6 +225,8 @@ int main(int argc, char **argv) {
       std::cout << trnx::chipToYaml(trnx::loadChip(chipName.empty() ? "trn3" : chipName));
       return 0;
     }
+    if (!gemmShape.empty() || !topologyPath.empty())
+      return runGemmLayers(gemmShape, topologyPath, gemmDtype, chipName, programPath, reportPath, quiet);
     if (programPath.empty())
       trnx::fail("no program given (see --help)");
     if (!tracePath.empty() && !options.timing)
@@ -155,7 +252,10 @@ int main(int argc, char **argv) {
       inputs[tensor] = trnx::readNpy(path);
     }
     options.trace = !tracePath.empty();
-    trnx::SimulationResult result = trnx::simulate(program, chip, inputs, options, programPath);
+    trnx::SimulationResult result = trnx::simulate(program, chip, inputs, options, programPath,
+                                                   /*attributeOps=*/true);
+    if (tokens > 0)
+      trnx::applyWorkload(result.report, tokens);
 
     if (!outputDir.empty() && options.functional) {
       std::filesystem::create_directories(outputDir);
@@ -165,7 +265,7 @@ int main(int argc, char **argv) {
     if (!reportPath.empty())
       writeText(reportPath, trnx::reportToJson(result.report));
     if (!tracePath.empty())
-      writeText(tracePath, trnx::traceToJson(program, result.stats));
+      writeText(tracePath, trnx::traceToJson(program, result.stats, &chip));
     if (!quiet && reportPath != "-") {
       printSummary(result.report, options);
       if (options.functional) {
