@@ -3,6 +3,7 @@
 // never another exception type); whatever decodes is canonical (re-encodes to
 // the same bytes) and either passes or fails the verifier with an Error.
 // Seeds are fixed so failures reproduce.
+#include "support/TestSupport.h"
 #include "isa/AsmParser.h"
 #include "isa/AsmPrinter.h"
 #include "isa/Container.h"
@@ -24,22 +25,7 @@ using namespace trnx;
 
 namespace {
 
-TargetLimits trn3Like() {
-  TargetLimits l;
-  l.cores = 8;
-  l.partitions = 128;
-  l.sbufBytesPerPartition = 256 * 1024;
-  l.psumBytesPerPartition = 16 * 1024;
-  l.psumBanks = 8;
-  l.dmaQueues = 16;
-  l.semaphores = 64;
-  l.matmulInputTypes = dtypeBit(DType::FP32) | dtypeBit(DType::BF16) | dtypeBit(DType::FP16) |
-                       dtypeBit(DType::FP8E4M3) | dtypeBit(DType::FP8E5M2);
-  l.matmulOutputTypes = dtypeBit(DType::FP32) | dtypeBit(DType::BF16);
-  l.doubleRow = true;
-  l.hbmBytes = 96ull << 30;
-  return l;
-}
+TargetLimits trn3Like() { return trnx::testing::trn3LikeLimits(); }
 
 // A valid program with every opcode, so mutations reach every decoder path
 // and, when they decode, the verifier's per-opcode rules.

@@ -3,6 +3,7 @@
 // that names the instruction ("core 0 pe #0 (matmul): ...") and the cause.
 // Programs are written in assembly and checked against trn3- and trn2-like
 // limits.
+#include "support/TestSupport.h"
 #include "isa/AsmParser.h"
 #include "isa/Error.h"
 #include "isa/Verifier.h"
@@ -16,27 +17,7 @@ using namespace trnx;
 
 namespace {
 
-TargetLimits trn3Like() {
-  TargetLimits l;
-  l.cores = 8;
-  l.partitions = 128;
-  l.sbufBytesPerPartition = 256 * 1024;
-  l.psumBytesPerPartition = 16 * 1024;
-  l.psumBanks = 8;
-  l.dmaQueues = 16;
-  l.semaphores = 64;
-  l.peRows = 128;
-  l.peCols = 128;
-  l.movingFreeMax = 512;
-  l.bnStatsFreeMax = 512;
-  l.matmulInputTypes = dtypeBit(DType::FP32) | dtypeBit(DType::BF16) | dtypeBit(DType::FP16) |
-                       dtypeBit(DType::FP8E4M3) | dtypeBit(DType::FP8E5M2);
-  l.matmulOutputTypes = dtypeBit(DType::FP32) | dtypeBit(DType::BF16);
-  l.doubleRow = true;
-  l.hbmBytes = 96ull << 30;
-  l.enforcePartitionStarts = true;
-  return l;
-}
+TargetLimits trn3Like() { return trnx::testing::trn3LikeLimits(); }
 
 TargetLimits trn2Like() {
   TargetLimits l = trn3Like();

@@ -1,5 +1,6 @@
 // Chip configs: presets load and agree with the reference, user files inherit
 // and override, and bad files are errors naming the key and the file.
+#include "support/TestSupport.h"
 #include "isa/Error.h"
 #include "simulator/config/ConfigFields.h"
 #include "simulator/config/ConfigLoader.h"
@@ -11,18 +12,10 @@
 #include <fstream>
 
 using namespace trnx;
+using trnx::testing::errorOf;
 using ::testing::HasSubstr;
 
 namespace {
-
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::string writeTemp(const std::string &name, const std::string &text) {
   auto path = std::filesystem::temp_directory_path() / ("trnx_cfg_" + name);

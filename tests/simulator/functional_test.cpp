@@ -8,6 +8,7 @@
 // s0), one compute stream waits for them, runs its body and signals s1, q1
 // stores the outputs. Raw bit patterns travel through int32/fp16/int8 views
 // (DMA never converts), so NaN payloads and exact encodings are visible.
+#include "support/TestSupport.h"
 #include "isa/AsmParser.h"
 #include "isa/Error.h"
 #include "simulator/Simulator.h"
@@ -25,6 +26,7 @@
 #include <sstream>
 
 using namespace trnx;
+using trnx::testing::errorOf;
 using ::testing::HasSubstr;
 
 namespace {
@@ -202,15 +204,6 @@ SimulationResult run(const std::string &text, const std::map<std::string, HostAr
   o.functional = true;
   o.timing = mode == Mode::Both;
   return simulate(p, chip(chipName), inputs, o);
-}
-
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "";
 }
 
 // ---- comparisons -----------------------------------------------------------

@@ -2,6 +2,7 @@
 // instructions, barriers (core and chip) and semaphore waits with loop steps
 // order streams in time and in data, and simulate() rejects programs the
 // verifier refuses, missing or unknown inputs, and programs too big for the chip.
+#include "support/TestSupport.h"
 #include "isa/AsmParser.h"
 #include "isa/Error.h"
 #include "simulator/Simulator.h"
@@ -15,6 +16,7 @@
 #include <map>
 
 using namespace trnx;
+using trnx::testing::errorOf;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -41,15 +43,6 @@ SimulationResult runText(const std::string &text, const MachineOptions &o,
                          const std::map<std::string, HostArray> &inputs = {}) {
   Program p = parseAssembly(text, "t.s");
   return simulate(p, trn3(), inputs, o);
-}
-
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "";
 }
 
 HostArray f32(std::vector<int64_t> shape, const std::vector<float> &v) {

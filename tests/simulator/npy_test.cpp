@@ -2,6 +2,7 @@
 // 0-D and 1-D shapes), rejection of Fortran order and of truncated or
 // corrupt files with trnx::Error, and the conversions between numpy arrays
 // and tensor bytes: rounding into bf16/fp8/int tensors, exact widening out.
+#include "support/TestSupport.h"
 #include "isa/Container.h"
 #include "isa/Error.h"
 #include "simulator/io/Npy.h"
@@ -18,18 +19,10 @@
 #include <typeinfo>
 
 using namespace trnx;
+using trnx::testing::errorOf;
 using ::testing::HasSubstr;
 
 namespace {
-
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "";
-}
 
 template <typename T>
 HostArray makeArray(const std::string &descr, std::vector<int64_t> shape, const std::vector<T> &v) {

@@ -6,6 +6,7 @@
 #include "trnx/Dialect/Trn/Passes.h"
 #include "trnx/Dialect/Trn/TrnDialect.h"
 #include "trnx/Import/OnnxImporter.h"
+#include "trnx/Support/LocationParts.h"
 #include "trnx/Target/EmitProgram.h"
 
 #include "isa/Error.h"
@@ -33,33 +34,13 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <functional>
 
 using namespace mlir;
 
 namespace trnx {
 namespace {
 
-// "file:line:col" of the innermost file location, or "" when there is none.
-std::string locationText(Location loc) {
-  std::string out;
-  std::function<void(Location)> visit = [&](Location l) {
-    if (!out.empty())
-      return;
-    if (auto file = llvm::dyn_cast<FileLineColLoc>(l)) {
-      out = file.getFilename().str() + ":" + std::to_string(file.getLine()) + ":" + std::to_string(file.getColumn());
-    } else if (auto name = llvm::dyn_cast<NameLoc>(l)) {
-      visit(name.getChildLoc());
-    } else if (auto fused = llvm::dyn_cast<FusedLoc>(l)) {
-      for (Location inner : fused.getLocations())
-        visit(inner);
-    } else if (auto call = llvm::dyn_cast<CallSiteLoc>(l)) {
-      visit(call.getCallee());
-    }
-  };
-  visit(loc);
-  return out;
-}
+std::string locationText(Location loc) { return locationParts(loc).fileText(); }
 
 func::FuncOp findEntry(ModuleOp module, const std::string &entryName) {
   func::FuncOp chosen;

@@ -4,6 +4,7 @@
 // slices and contiguous reshapes are views and cost nothing; every other op
 // is one kernel generator call.
 #include "trnx/Target/EmitProgram.h"
+#include "trnx/Support/LocationParts.h"
 
 #include "compiler/codegen/kernels/Kernels.h"
 #include "isa/Error.h"
@@ -52,25 +53,14 @@ SourceLoc sourceLocOf(Operation *op) {
   SourceLoc s;
   Location loc = op->getLoc();
   s.op = op->getName().getStringRef().str();
-  // Look through names, fusions and call sites for a file position.
-  std::function<void(Location)> visit = [&](Location l) {
-    if (auto name = llvm::dyn_cast<NameLoc>(l)) {
-      s.op = name.getName().str();
-      visit(name.getChildLoc());
-    } else if (auto file = llvm::dyn_cast<FileLineColLoc>(l)) {
-      if (s.file.empty()) {
-        s.file = file.getFilename().str();
-        s.line = file.getLine();
-        s.column = file.getColumn();
-      }
-    } else if (auto fused = llvm::dyn_cast<FusedLoc>(l)) {
-      for (Location inner : fused.getLocations())
-        visit(inner);
-    } else if (auto call = llvm::dyn_cast<CallSiteLoc>(l)) {
-      visit(call.getCallee());
-    }
-  };
-  visit(loc);
+  LocationParts parts = locationParts(loc);
+  if (!parts.name.empty())
+    s.op = parts.name;
+  if (parts.file) {
+    s.file = parts.file.getFilename().str();
+    s.line = parts.file.getLine();
+    s.column = parts.file.getColumn();
+  }
   return s;
 }
 
