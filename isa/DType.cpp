@@ -3,6 +3,7 @@
 // scaling by powers of two is exact), so one routine serves every format.
 #include "isa/DType.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -16,7 +17,10 @@ struct MiniFloat {
   int mantissaBits;
   bool hasInfinity;  // IEEE style; otherwise the top code is NaN only (fn)
   bool saturate;     // overflow goes to max finite instead of infinity
+  bool hasNaN = true; // false: every code is finite (FP4 E2M1)
 };
+
+constexpr MiniFloat kFP4E2M1 = {2, 1, false, true, false};
 
 MiniFloat formatOf(DType t) {
   switch (t) {
@@ -41,6 +45,8 @@ double maxFiniteOf(const MiniFloat &f) {
   if (f.hasInfinity) {
     maxExp -= 1; // all-ones exponent is reserved for Inf/NaN
     mantissa = 2.0 - std::ldexp(1.0, -f.mantissaBits);
+  } else if (!f.hasNaN) {
+    mantissa = 2.0 - std::ldexp(1.0, -f.mantissaBits); // every code finite
   } else {
     // fn formats: all-ones exponent is finite except all-ones mantissa (NaN).
     mantissa = 2.0 - std::ldexp(1.0, -f.mantissaBits + 1);
@@ -57,6 +63,8 @@ uint32_t nanBits(const MiniFloat &f) {
 // Encodes x in the mini-float format (sign in the top bit).
 uint32_t encodeMini(const MiniFloat &f, float x) {
   const uint32_t signBit = 1u << (f.exponentBits + f.mantissaBits);
+  if (std::isnan(x) && !f.hasNaN)
+    x = std::numeric_limits<float>::infinity(); // saturates below
   if (std::isnan(x))
     return nanBits(f) | (std::signbit(x) ? signBit : 0);
   uint32_t sign = std::signbit(x) ? signBit : 0;
@@ -112,7 +120,7 @@ float decodeMini(const MiniFloat &f, uint32_t bits) {
   if (field == expOnes && f.hasInfinity) {
     v = mant ? std::numeric_limits<double>::quiet_NaN()
              : std::numeric_limits<double>::infinity();
-  } else if (field == expOnes && !f.hasInfinity && mant == (1u << f.mantissaBits) - 1) {
+  } else if (field == expOnes && !f.hasInfinity && f.hasNaN && mant == (1u << f.mantissaBits) - 1) {
     v = std::numeric_limits<double>::quiet_NaN();
   } else if (field == 0) {
     v = std::ldexp(static_cast<double>(mant), 1 - bias(f) - f.mantissaBits);
@@ -162,7 +170,37 @@ int32_t toInt(float x, int64_t lo, int64_t hi) {
   return static_cast<int32_t>(r);
 }
 
+uint32_t encodeE8M0(float x) {
+  if (!(x > 0.0f) || std::isinf(x))
+    return 0xff; // NaN, zero, negative and infinite scales have no code
+  int e;
+  double m = std::frexp(static_cast<double>(x), &e); // x = m * 2^e, m in [0.5, 1)
+  int exp = e - 1;                                    // x = (2m) * 2^exp, 2m in [1, 2)
+  if (2.0 * m >= 1.5)
+    ++exp; // nearer (or tied) to the next power of two
+  return static_cast<uint32_t>(std::clamp(exp, -127, 127) + 127);
+}
+
+float decodeE8M0(uint32_t bits) {
+  bits &= 0xff;
+  if (bits == 0xff)
+    return std::numeric_limits<float>::quiet_NaN();
+  return std::ldexp(1.0f, static_cast<int>(bits) - 127);
+}
+
 } // namespace
+
+float decodeFP4(uint32_t nibble) {
+  static const std::array<float, 16> table = [] {
+    std::array<float, 16> t{};
+    for (uint32_t i = 0; i < 16; ++i)
+      t[i] = decodeMini(kFP4E2M1, i);
+    return t;
+  }();
+  return table[nibble & 0xf];
+}
+
+uint32_t encodeFP4(float x) { return encodeMini(kFP4E2M1, x); }
 
 std::string_view dtypeName(DType t) {
   switch (t) {
@@ -173,6 +211,8 @@ std::string_view dtypeName(DType t) {
   case DType::FP8E5M2: return "fp8e5m2";
   case DType::INT8: return "int8";
   case DType::INT32: return "int32";
+  case DType::FP4E2M1X2: return "fp4e2m1x2";
+  case DType::E8M0: return "e8m0";
   }
   return "?";
 }
@@ -200,6 +240,12 @@ uint32_t encode(DType t, float x) {
     return static_cast<uint32_t>(toInt(x, -128, 127)) & 0xff;
   case DType::INT32:
     return static_cast<uint32_t>(toInt(x, INT32_MIN, INT32_MAX));
+  case DType::FP4E2M1X2: {
+    uint32_t nibble = encodeFP4(x);
+    return nibble | (nibble << 4);
+  }
+  case DType::E8M0:
+    return encodeE8M0(x);
   }
   return 0;
 }
@@ -222,6 +268,10 @@ float decode(DType t, uint32_t bits) {
     return static_cast<float>(static_cast<int8_t>(bits & 0xff));
   case DType::INT32:
     return static_cast<float>(static_cast<int32_t>(bits));
+  case DType::FP4E2M1X2:
+    return decodeFP4(bits);
+  case DType::E8M0:
+    return decodeE8M0(bits);
   }
   return 0.0f;
 }
@@ -247,6 +297,10 @@ float maxFinite(DType t) {
     return 127.0f;
   case DType::INT32:
     return 2147483647.0f;
+  case DType::FP4E2M1X2:
+    return 6.0f;
+  case DType::E8M0:
+    return std::ldexp(1.0f, 127);
   default:
     return static_cast<float>(maxFiniteOf(formatOf(t)));
   }

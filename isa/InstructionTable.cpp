@@ -71,14 +71,20 @@ std::vector<OpcodeInfo> buildTable() {
                "the row pair as the outermost free dim of both operands. "
                "M = stationary free size (<= pe.cols), N = moving free size (<= pe.moving_free_max). "
                "dst has M partitions starting at 0 and N elements that stay inside one PSUM bank.",
-               "max(N, pe.min_ii_cycles) PE cycles, x pe.fp32_ii_multiplier when an operand is fp32; "
-               "result visible pe.latency_cycles later"});
+               "one systolic pass (docs/timing.md): stream = max(N, pe_array.min_ii_cycles) PE cycles, "
+               "x pe_array.fp32_ii_multiplier when an operand is fp32; with pe_array.weight_load_overlap "
+               "max(stream, load) and the result visible pe.latency_cycles + pe_array.fill_drain_cycles "
+               "later, else load + fill_drain_cycles + stream (SCALE-Sim's fold) and visible "
+               "pe.latency_cycles later; load = pe.rows / pe_array.weight_load_rows_per_cycle (0 for "
+               "dataflow os). Dataflows os and is fold [K, M] x [K, N] onto the array as SCALE-Sim does"});
   t.push_back({Opcode::Transpose, "transpose", kPE,
                {ap("dst", 0, kPsum, "[F, P] result"), ap("src", 1, kSbuf, "[P, F] input, F <= pe.cols")},
                CostKind::PeTranspose, "PE transpose (matmul against the identity)",
                "dst[f, p] = src[p, f], exact for every value including NaN and Inf. dst dtype equals "
                "src dtype, or is fp32.",
-               "max(P, min(64, F)) PE cycles; result visible pe.latency_cycles later"});
+               "max(P, min(pe_array.min_ii_cycles, F)) PE cycles; result visible pe.latency_cycles + "
+               "pe_array.fill_drain_cycles later (without pe_array.weight_load_overlap: load + "
+               "fill_drain_cycles more busy cycles instead)"});
   t.push_back({Opcode::Activation, "activation", kACT,
                {ap("dst", 0, kOnChip, "[P, F] result"), ap("src", 1, kOnChip, "[P, F] input"),
                 act("func", 0, "function applied elementwise"),
@@ -223,6 +229,32 @@ std::vector<OpcodeInfo> buildTable() {
                "0 cycles (zero-overhead hardware loop: an assumption)"});
   t.push_back({Opcode::EndLoop, "endloop", kAnyEngine, {}, CostKind::Control,
                "end of a loop body", "Closes the innermost open loop.", "0 cycles"});
+  t.push_back({Opcode::MatmulMx, "matmul_mx", kPE,
+               {ap("dst", 0, kPsum, "[M, N] result in one PSUM bank; fp32, or bf16 where the target allows"),
+                ap("stationary", 1, kSbuf,
+                   "[P, R*M] MX elements (fp8e4m3, fp8e5m2, or fp4e2m1x2 bytes holding two values each)"),
+                ap("moving", 2, kSbuf, "[P, R*N] MX elements, as stationary"),
+                ap("stationary_scale", 3, kSbuf, "[K/32, M] e8m0: one scale per 32 rows of K per column"),
+                ap("moving_scale", 4, kSbuf, "[K/32, N] e8m0: one scale per 32 rows of K per column"),
+                i32("k_rows", 0, false, 1,
+                    "R: rows of K per partition (the MX packing); K = P*R, row k = p*R + r is the r-th "
+                    "block of M (or N) values of partition p"),
+                flag("acc", 0, "add into dst instead of overwriting it")},
+               CostKind::MatmulMx, "MX (OCP microscaling) block-scaled matrix multiply into PSUM",
+               "dst[m, n] (+)= sum_k (stationary[k, m] * 2^(ss[k/32, m] - 127)) * (moving[k, n] * "
+               "2^(ms[k/32, n] - 127)), each product exact and rounded once to fp32, summed in fp32 "
+               "in k order; a scale of 0xFF (NaN) makes every product of its block NaN. K = P*R must be "
+               "a multiple of 32, P <= pe.rows, and R <= the chip's MX packing of both element formats "
+               "(pe_array.mxfp8_rate_multiplier for fp8, pe_array.mxfp4_rate_multiplier for fp4e2m1x2; "
+               "a format whose multiplier is 0 is illegal). M and N count values: two per fp4e2m1x2 byte, "
+               "low nibble = even column; M <= pe.cols, N <= pe.moving_free_max. Scale operands have K/32 "
+               "partitions (block b = k/32 on partition start+b) and M or N e8m0 elements. Element formats "
+               "may differ (fp8 x fp4). dst as for matmul.",
+               "one systolic pass as matmul, with K = P*R packed R rows per PE row at the slower "
+               "format's multiplier: max(N, pe_array.min_ii_cycles) PE cycles; the packed stationary "
+               "loads in pe.rows / pe_array.weight_load_rows_per_cycle cycles, hidden under the previous "
+               "pass when pe_array.weight_load_overlap (see docs/timing.md); result visible after "
+               "pe.latency_cycles + pe_array.fill_drain_cycles"});
   return t;
 }
 

@@ -23,9 +23,14 @@ struct TargetLimits {
   DTypeMask matmulInputTypes = 0;   // dtypes allowed as matmul operands
   DTypeMask matmulOutputTypes = 0;  // dtypes allowed in PSUM for matmul results
   bool doubleRow = false;           // fp8 double-row mode available
+  int mxfp8Packing = 0;             // matmul_mx: K rows per PE row for fp8 elements (0: no MXFP8)
+  int mxfp4Packing = 0;             // ... for fp4e2m1x2 elements (0: no MXFP4)
   uint64_t hbmBytes = 0;            // capacity
   bool enforcePartitionStarts = true; // G1 quadrant rules for compute engines
 
+  int mxPacking(DType t) const {
+    return isFP8(t) ? mxfp8Packing : t == DType::FP4E2M1X2 ? mxfp4Packing : 0;
+  }
   uint64_t psumBankBytes() const { return psumBanks ? psumBytesPerPartition / psumBanks : 0; }
 };
 

@@ -120,6 +120,10 @@ private:
       const AccessPattern &a = inst.ap[f.slot];
       if ((f.kind == FieldKind::Ap || (f.kind == FieldKind::OptAp && a.present())))
         checkAp(a, f);
+      // Packed FP4 pairs are no scalar type: only moved by DMA or read by matmul_mx.
+      if (a.present() && a.dtype == DType::FP4E2M1X2 && inst.opcode != Opcode::MatmulMx &&
+          inst.opcode != Opcode::DmaCopy && inst.opcode != Opcode::DmaGather)
+        bad(std::string("operand '") + f.name + "': fp4e2m1x2 is only moved by DMA and read by matmul_mx");
     }
     checkOpcode(inst);
   }
@@ -206,6 +210,14 @@ private:
       aligned = aligned && (loops_[l].count == 1 || a.offsetStep[l] % esize == 0);
     if (!aligned)
       bad(name + " offset is not aligned to its " + std::to_string(esize) + "-byte dtype");
+  }
+
+  std::string mxTypeList() const {
+    std::string out;
+    for (DType t : {DType::FP8E4M3, DType::FP8E5M2, DType::FP4E2M1X2})
+      if (limits_.mxPacking(t) > 0)
+        out += (out.empty() ? "" : ", ") + std::string(dtypeName(t));
+    return out.empty() ? "none" : out;
   }
 
   void sameShape(const AccessPattern &a, const char *an, const AccessPattern &b, const char *bn) const {
@@ -304,6 +316,56 @@ private:
       if (!(limits_.matmulOutputTypes & dtypeBit(dst.dtype)))
         bad("matmul results of dtype " + std::string(dtypeName(dst.dtype)) +
             " are not supported on this target");
+      if (!dst.contiguousFree())
+        bad("matmul dst must be contiguous in its partition");
+      checkBankLocal(dst);
+      break;
+    }
+    case Opcode::MatmulMx: {
+      const AccessPattern &st = inst.ap[1], &mv = inst.ap[2], &ss = inst.ap[3], &ms = inst.ap[4];
+      const int64_t r = inst.i32[0];
+      for (const AccessPattern *a : {&st, &mv}) {
+        if (!isMxElement(a->dtype) || limits_.mxPacking(a->dtype) < 1)
+          bad("matmul_mx operands of dtype " + std::string(dtypeName(a->dtype)) +
+              " are not supported on this target (MX element types here: " + mxTypeList() + ")");
+        if (r < 1 || r > limits_.mxPacking(a->dtype))
+          bad("k_rows=" + std::to_string(r) + " must be between 1 and the chip's " +
+              std::to_string(limits_.mxPacking(a->dtype)) + " rows per PE row for " +
+              std::string(dtypeName(a->dtype)));
+        if (a->freeSize() % static_cast<uint64_t>(r) != 0)
+          bad("matmul_mx operand free size " + std::to_string(a->freeSize()) +
+              " is not a multiple of k_rows=" + std::to_string(r));
+      }
+      const uint64_t p = st.partitionCount;
+      if (p != mv.partitionCount)
+        bad("stationary P=" + std::to_string(p) + " and moving P=" + std::to_string(mv.partitionCount) +
+            " partitions differ");
+      if (p > static_cast<uint64_t>(limits_.peRows))
+        bad("P=" + std::to_string(p) + " partitions exceed the array's " + std::to_string(limits_.peRows) +
+            " rows");
+      const uint64_t k = p * static_cast<uint64_t>(r);
+      if (k % 32 != 0)
+        bad("matmul_mx K=" + std::to_string(k) + " is not a multiple of the 32-row MX block");
+      const uint64_t m = st.freeSize() / r * valuesPerElement(st.dtype);
+      const uint64_t n = mv.freeSize() / r * valuesPerElement(mv.dtype);
+      if (m > static_cast<uint64_t>(limits_.peCols))
+        bad("M=" + std::to_string(m) + " exceeds the array's " + std::to_string(limits_.peCols) + " columns");
+      if (n > static_cast<uint64_t>(limits_.movingFreeMax))
+        bad("N=" + std::to_string(n) + " exceeds the moving limit " + std::to_string(limits_.movingFreeMax));
+      const uint64_t blocks = k / 32;
+      auto scaleShape = [&](const AccessPattern &a, const char *name, uint64_t cols) {
+        if (a.dtype != DType::E8M0 || a.partitionCount != blocks || a.freeSize() != cols)
+          bad(std::string("'") + name + "' must be e8m0 [K/32=" + std::to_string(blocks) + ", " +
+              std::to_string(cols) + "]");
+      };
+      scaleShape(ss, "stationary_scale", m);
+      scaleShape(ms, "moving_scale", n);
+      if (dst.partitionCount != m || dst.freeSize() != n)
+        bad("dst must be [M=" + std::to_string(m) + ", N=" + std::to_string(n) + "]");
+      if (dst.partitionStart != 0)
+        bad("matmul_mx dst must start at partition 0 (it starts at " + std::to_string(dst.partitionStart) + ")");
+      if (!(limits_.matmulOutputTypes & dtypeBit(dst.dtype)))
+        bad("matmul results of dtype " + std::string(dtypeName(dst.dtype)) + " are not supported on this target");
       if (!dst.contiguousFree())
         bad("matmul dst must be contiguous in its partition");
       checkBankLocal(dst);

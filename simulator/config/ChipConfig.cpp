@@ -33,6 +33,8 @@ TargetLimits ChipConfig::limits() const {
   l.matmulInputTypes = pe_array.input_dtypes;
   l.matmulOutputTypes = pe_array.output_dtypes;
   l.doubleRow = pe_array.double_row;
+  l.mxfp8Packing = static_cast<int>(pe_array.mxfp8_rate_multiplier);
+  l.mxfp4Packing = static_cast<int>(pe_array.mxfp4_rate_multiplier);
   l.hbmBytes = static_cast<uint64_t>(hbm.capacity_bytes);
   return l;
 }
@@ -44,6 +46,17 @@ double ChipConfig::peakFlopsPerSecond(DType input, bool doubleRow) const {
   if (doubleRow)
     macsPerCycle *= 2;
   return 2.0 * macsPerCycle * pe.clock_hz * cores;
+}
+
+double ChipConfig::mxRateMultiplier(DType element) const {
+  if (isFP8(element))
+    return pe_array.mxfp8_rate_multiplier;
+  return element == DType::FP4E2M1X2 ? pe_array.mxfp4_rate_multiplier : 0.0;
+}
+
+double ChipConfig::mxPeakFlopsPerSecond(DType stationary, DType moving) const {
+  const double rate = std::min(mxRateMultiplier(stationary), mxRateMultiplier(moving));
+  return peakFlopsPerSecond(DType::BF16) * rate;
 }
 
 } // namespace trnx

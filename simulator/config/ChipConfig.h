@@ -24,14 +24,22 @@ struct EngineConfig {
   double partitions_per_cycle = 128; // cross-partition ops (GpSimd)
 };
 
+// The PE as a systolic array (simulator/timing/SystolicModel.h, docs/timing.md).
 struct PeArrayConfig {
   int rows = 128;
   int cols = 128;
-  int moving_free_max = 512;
+  int moving_free_max = 512;     // streamed vectors per pass (N of a matmul)
   double fp32_ii_multiplier = 4;
   bool double_row = false;
   DTypeMask input_dtypes = 0;
   DTypeMask output_dtypes = 0;
+  std::string dataflow = "ws";   // ws | os | is (SCALE-Sim's names)
+  double min_ii_cycles = 64;     // floor of one pass's streaming time
+  double fill_drain_cycles = 254; // skew fill + drain of one pass; (rows-1)+(cols-1)
+  bool weight_load_overlap = true; // background stationary load, pipelined passes
+  double weight_load_rows_per_cycle = 1; // stationary rows loaded per cycle (fast LS: 4)
+  double mxfp8_rate_multiplier = 0; // MX MACs per PE per cycle vs bf16 (0: no MX)
+  double mxfp4_rate_multiplier = 0;
 };
 
 struct DmaConfig {
@@ -84,6 +92,8 @@ struct ChipConfig {
   double psum_bytes_per_partition = 0;
   int psum_banks = 8;
   int semaphores_per_core = 64;
+  double semaphore_latency_seconds = 0; // increment to visible at the waiting engine
+  bool psum_bank_conflicts = false;     // engines serialise on a shared PSUM bank
   int dma_queues_per_core = 16;
   int bn_stats_free_max = 512;
 
@@ -98,6 +108,10 @@ struct ChipConfig {
   TargetLimits limits() const;
   // Dense peak of the PE arrays of all cores for a matmul input dtype, FLOP/s.
   double peakFlopsPerSecond(DType input, bool doubleRow = false) const;
+  // MX mode of an element dtype: rate vs bf16 (0 when the chip lacks it), and
+  // the dense peak of matmul_mx with these element dtypes (the slower format).
+  double mxRateMultiplier(DType element) const;
+  double mxPeakFlopsPerSecond(DType stationary, DType moving) const;
 };
 
 } // namespace trnx

@@ -162,6 +162,8 @@ void validateChip(const ChipConfig &c, const std::string &origin) {
     bad("pe_array.output_dtypes is empty");
   if (c.pe_array.output_dtypes & ~(dtypeBit(DType::FP32) | dtypeBit(DType::BF16)))
     bad("pe_array.output_dtypes may hold only fp32 and bf16");
+  if (c.pe_array.dataflow != "ws" && c.pe_array.dataflow != "os" && c.pe_array.dataflow != "is")
+    bad("pe_array.dataflow must be ws, os or is, not '" + c.pe_array.dataflow + "'");
   if (c.pe_array.double_row && !(c.pe_array.input_dtypes & (dtypeBit(DType::FP8E4M3) | dtypeBit(DType::FP8E5M2))))
     bad("pe_array.double_row needs an fp8 input dtype");
   if (c.dma_queues_per_core > 64)

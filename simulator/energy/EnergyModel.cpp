@@ -12,7 +12,7 @@ EnergyBreakdown dynamicEnergy(const ActionCounts &a, const EnergyConfig &e) {
   // (pe_mac_fp4_joules) and link bytes (link_byte_joules) join here once the
   // ISA counts them; until then link_joules stays 0.
   b.pe_joules = a.macs_fp32 * e.pe_mac_fp32_joules + a.macs_bf16 * e.pe_mac_bf16_joules +
-                a.macs_fp8 * e.pe_mac_fp8_joules + a.transpose_macs * e.pe_mac_bf16_joules;
+                a.macs_fp8 * e.pe_mac_fp8_joules + a.macs_mx * e.pe_mac_fp4_joules + a.transpose_macs * e.pe_mac_bf16_joules;
   b.act_joules = a.act_elements * e.act_element_joules;
   b.dve_joules = a.dve_elements * e.dve_element_joules;
   b.pool_joules = a.pool_elements * e.pool_element_joules;

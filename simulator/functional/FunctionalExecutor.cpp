@@ -18,6 +18,7 @@ void FunctionalExecutor::execute(int core, const Instruction &inst, const LoopIn
   KernelContext ctx{memory_, core, iv};
   switch (inst.opcode) {
   case Opcode::Matmul: runMatmul(ctx, inst); break;
+  case Opcode::MatmulMx: runMatmulMx(ctx, inst); break;
   case Opcode::Transpose: runTranspose(ctx, inst); break;
   case Opcode::DmaCopy: runDmaCopy(ctx, inst); break;
   case Opcode::DmaGather: runDmaGather(ctx, inst); break;

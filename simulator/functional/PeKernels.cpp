@@ -1,5 +1,5 @@
-// Tensor-engine kernels: matmul (fp32 products and accumulation, K in order)
-// and the identity-matmul transpose (exact).
+// Tensor-engine kernels: matmul (fp32 products and accumulation, K in order),
+// MX block-scaled matmul and the identity-matmul transpose (exact).
 #include "simulator/functional/Kernels.h"
 
 #include <cstring>
@@ -28,6 +28,60 @@ void runMatmul(KernelContext &ctx, const Instruction &inst) {
           o[j] += a * mrow[j];
       }
     }
+  if (inst.flag(0)) {
+    std::vector<float> prev;
+    ctx.load(dst, prev);
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = prev[i] + out[i];
+  }
+  ctx.store(dst, out);
+}
+
+namespace {
+
+// MX element values of an operand, [P, values]: fp8 widened, fp4 pairs
+// unpacked low nibble first.
+void loadMxValues(KernelContext &ctx, const AccessPattern &ap, std::vector<float> &out) {
+  if (ap.dtype != DType::FP4E2M1X2) {
+    ctx.load(ap, out);
+    return;
+  }
+  std::vector<uint8_t> bytes;
+  loadOperandBytes(ctx.mem, ctx.core, ap, ctx.iv, bytes);
+  out.resize(bytes.size() * 2);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    out[2 * i] = decodeFP4(bytes[i] & 0xf);
+    out[2 * i + 1] = decodeFP4(bytes[i] >> 4);
+  }
+}
+
+} // namespace
+
+void runMatmulMx(KernelContext &ctx, const Instruction &inst) {
+  const AccessPattern &dst = inst.ap[0], &st = inst.ap[1], &mv = inst.ap[2];
+  // [P, R, M] with row k = p*R + r is [K, M] in memory order.
+  const size_t R = static_cast<size_t>(inst.i32[0]);
+  const size_t K = st.partitionCount * R;
+  const size_t M = st.freeSize() / R * valuesPerElement(st.dtype);
+  const size_t N = mv.freeSize() / R * valuesPerElement(mv.dtype);
+  std::vector<float> s, m, ss, ms;
+  loadMxValues(ctx, st, s); // [K, M]
+  loadMxValues(ctx, mv, m); // [K, N]
+  ctx.load(inst.ap[3], ss); // [K/32, M] e8m0 widened: 2^(e-127) or NaN
+  ctx.load(inst.ap[4], ms); // [K/32, N]
+  std::vector<float> out(M * N, 0.0f);
+  for (size_t k = 0; k < K; ++k) {
+    const float *srow = s.data() + k * M, *mrow = m.data() + k * N;
+    const float *ssrow = ss.data() + (k / 32) * M, *msrow = ms.data() + (k / 32) * N;
+    for (size_t i = 0; i < M; ++i) {
+      // Elements have <= 4 significant bits and scales are powers of two, so
+      // the double product is exact (or NaN for a NaN scale); one rounding to fp32.
+      const double a = static_cast<double>(srow[i]) * ssrow[i];
+      float *o = out.data() + i * N;
+      for (size_t j = 0; j < N; ++j)
+        o[j] += static_cast<float>(a * mrow[j] * msrow[j]);
+    }
+  }
   if (inst.flag(0)) {
     std::vector<float> prev;
     ctx.load(dst, prev);

@@ -223,6 +223,13 @@ std::vector<uint8_t> arrayToTensorBytes(const HostArray &a, const TensorInfo &t)
   const size_t n = a.elementCount();
   const unsigned es = dtypeSize(t.dtype);
   std::vector<uint8_t> out(t.sizeBytes, 0);
+  // MX storage (packed fp4 pairs, e8m0 scales) comes as its raw bytes in uint8.
+  if (t.dtype == DType::FP4E2M1X2 || (t.dtype == DType::E8M0 && d->kind == 'u')) {
+    if (d->kind != 'u')
+      fail("input '", t.name, "': ", dtypeName(t.dtype), " data must be given as uint8 bytes");
+    std::memcpy(out.data(), a.data.data(), n);
+    return out;
+  }
   for (size_t i = 0; i < n; ++i) {
     const uint8_t *p = a.data.data() + i * d->size;
     if (t.dtype == DType::INT32 && d->kind != 'f') {
@@ -248,6 +255,10 @@ HostArray tensorBytesToArray(const uint8_t *bytes, const TensorInfo &t) {
   case DType::INT32:
     a.descr = t.dtype == DType::FP32 ? "<f4" : t.dtype == DType::FP16 ? "<f2" : "<i4";
     a.data.assign(bytes, bytes + n * dtypeSize(t.dtype));
+    return a;
+  case DType::FP4E2M1X2: // two values per byte: no numpy type holds them
+    a.descr = "|u1";
+    a.data.assign(bytes, bytes + n);
     return a;
   case DType::INT8:
     a.descr = "|i1";

@@ -4,6 +4,7 @@
 
 #include "isa/Error.h"
 #include "simulator/machine/EventHeap.h"
+#include "simulator/machine/PsumBanks.h"
 #include "simulator/machine/StreamCursor.h"
 
 #include <algorithm>
@@ -14,7 +15,14 @@ namespace trnx {
 
 namespace {
 enum EventKind : uint8_t { kReady, kSignal, kDmaStart };
+
+bool touchesPsum(const Instruction &inst) {
+  for (const FieldSpec &f : inst.info().fields)
+    if ((f.kind == FieldKind::Ap || f.kind == FieldKind::OptAp) && inst.ap[f.slot].space == MemSpace::PSUM)
+      return true;
+  return false;
 }
+} // namespace
 
 struct Machine::Event {
   SimTime time;
@@ -49,6 +57,11 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
       fail("internal: functional run without memory");
     executor_ = std::make_unique<FunctionalExecutor>(*memory);
   }
+  if (options_.timing) {
+    semaphoreLatency_ = toTime(chip.semaphore_latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond);
+    if (chip.psum_bank_conflicts)
+      psumBanks_ = std::make_unique<PsumBanks>(program.numCores, chip.psum_banks, chip.psum_bytes_per_partition);
+  }
   semaphores_.assign(program.numCores, std::vector<uint64_t>(chip.semaphores_per_core, 0));
   waiters_.assign(program.numCores, std::vector<std::vector<Waiter>>(chip.semaphores_per_core));
   coreBarrier_.assign(program.numCores, {});
@@ -69,6 +82,14 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
         sc.latency = toTime(c.latency_cycles, clock);
         sc.isDma = c.is_dma;
         sc.dma = c.dma;
+        sc.psum = psumBanks_ && !c.is_dma && stream.engine.kind != EngineKind::DMA && touchesPsum(inst);
+        if (sc.psum) {
+          for (const FieldSpec &f : inst.info().fields)
+            if ((f.kind == FieldKind::Ap || f.kind == FieldKind::OptAp) &&
+                inst.ap[f.slot].space == MemSpace::PSUM && inst.ap[f.slot].hasLoopSteps())
+              sc.psumLooped = true;
+          sc.psumBanks = psumBanks_->banksOf(inst, LoopIndices{});
+        }
       }
       costs_[s].push_back(sc);
     }
@@ -83,6 +104,10 @@ Machine::~Machine() = default;
 
 SimTime Machine::toTime(double cycles, double clockHz) const {
   return static_cast<SimTime>(std::llround(cycles * kFemtosecondsPerSecond / clockHz));
+}
+
+bool Machine::nothingPendingBefore(SimTime t) const {
+  return (heap_->empty() || heap_->top().time >= t) && (dmaNext_ < 0 || dmaNext_ >= t);
 }
 
 void Machine::push(SimTime time, uint8_t kind, uint32_t a, uint16_t payload) {
@@ -105,7 +130,11 @@ void Machine::issue(uint32_t e, SimTime now) {
     const Instruction &inst = r.cursor.current();
     const uint32_t pc = r.cursor.pc();
     const StaticCost &c = costs_[r.stream][pc];
-    if (!first && (inst.wait.present() || inst.opcode == Opcode::Barrier || c.isDma)) {
+    // A PSUM user runs ahead only when no other event comes before its start,
+    // so bank conflicts resolve in time order whether or not functional
+    // execution is on (PsumBanks.h).
+    if (!first && (inst.wait.present() || inst.opcode == Opcode::Barrier || c.isDma ||
+                   (c.psum && !nothingPendingBefore(now)))) {
       push(now, kReady, e);
       return;
     }
@@ -125,6 +154,16 @@ void Machine::issue(uint32_t e, SimTime now) {
     if (inst.opcode == Opcode::Barrier) {
       r.blocked = !arriveAtBarrier(e, now);
       return;
+    }
+    if (c.psum) {
+      const uint64_t banks = c.psumLooped ? psumBanks_->banksOf(inst, r.cursor.iv()) : c.psumBanks;
+      const SimTime at = psumBanks_->freeAt(r.core, banks, r.stream, now);
+      if (at > now) {
+        stats_.streams[r.stream].psumConflictStall += at - now;
+        push(at, kReady, e);
+        return;
+      }
+      psumBanks_->use(r.core, banks, r.stream, now, now + c.busy);
     }
     if (executor_) {
       try {
@@ -148,7 +187,7 @@ void Machine::issue(uint32_t e, SimTime now) {
     if (options_.trace)
       stats_.slices.push_back(TraceSlice{r.stream, pc, now, c.busy});
     if (inst.signal.present())
-      push(now + c.busy + c.latency, kSignal, inst.signal.sem | (uint32_t(r.core) << 16),
+      push(now + c.busy + c.latency + semaphoreLatency_, kSignal, inst.signal.sem | (uint32_t(r.core) << 16),
            inst.signal.increment);
     r.cursor.next();
     now += c.busy;
@@ -180,7 +219,8 @@ bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
     if (options_.trace)
       stats_.slices.push_back(TraceSlice{w.stream, w.cursor.pc(), now, c.busy});
     if (inst.signal.present())
-      push(now + c.busy, kSignal, inst.signal.sem | (uint32_t(w.core) << 16), inst.signal.increment);
+      push(now + c.busy + semaphoreLatency_, kSignal, inst.signal.sem | (uint32_t(w.core) << 16),
+           inst.signal.increment);
     w.blocked = false;
     w.cursor.next();
     push(now + c.busy, kReady, x);
@@ -217,7 +257,8 @@ void Machine::completeDma(uint32_t e, SimTime now) {
   if (options_.trace)
     stats_.slices.push_back(TraceSlice{r.stream, r.cursor.pc(), r.dmaIssued, busy});
   if (inst.signal.present())
-    push(now + toTime(chip_.hbm.latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond), kSignal,
+    push(now + toTime(chip_.hbm.latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond) + semaphoreLatency_,
+         kSignal,
          inst.signal.sem | (uint32_t(r.core) << 16), inst.signal.increment);
   r.cursor.next();
   push(now, kReady, e);

@@ -17,6 +17,7 @@
 namespace trnx {
 
 template <typename T> class EventHeap;
+class PsumBanks;
 
 struct MachineOptions {
   bool functional = true;
@@ -44,6 +45,7 @@ struct StreamStats {
   uint64_t instructions = 0;
   ActionCounts actions;
   Activity activity; // PE and DMA streams only (the overlap metric)
+  SimTime psumConflictStall = 0; // waiting for a PSUM bank another engine used
 };
 
 // One executed instruction, for traces and per-op attribution.
@@ -82,6 +84,9 @@ private:
     SimTime busy = 0;
     SimTime latency = 0;
     bool isDma = false;
+    bool psum = false;       // subject to PSUM bank conflicts
+    bool psumLooped = false; // its PSUM banks move with loop indices
+    uint64_t psumBanks = 0;  // else the banks it uses
     DmaShape dma;
     ActionCounts actions;
   };
@@ -93,6 +98,7 @@ private:
   };
 
   void push(SimTime time, uint8_t kind, uint32_t a, uint16_t payload = 0);
+  bool nothingPendingBefore(SimTime t) const;
   void issue(uint32_t e, SimTime now);
   void signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime now);
   void completeDma(uint32_t e, SimTime now);
@@ -114,6 +120,8 @@ private:
   std::vector<uint32_t> chipBarrier_;
   std::vector<uint32_t> streamsPerCore_;
   std::unique_ptr<EventHeap<Event>> heap_;
+  std::unique_ptr<PsumBanks> psumBanks_; // when the chip models bank conflicts
+  SimTime semaphoreLatency_ = 0;
   std::vector<uint32_t> woken_; // scratch of signal()
   uint64_t sequence_ = 0;
   SimTime dmaNext_ = -1; // next DMA completion, -1 if none in flight

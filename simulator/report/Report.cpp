@@ -129,6 +129,8 @@ double programPeakFlops(const Program &program, const ChipConfig &chip) {
                              ? DType::FP32
                              : inst.ap[1].dtype;
         peak = std::max(peak, chip.peakFlopsPerSecond(in, inst.enums[0] == 1));
+      } else if (inst.opcode == Opcode::MatmulMx) { // MX peak of its (slower) element format
+        peak = std::max(peak, chip.mxPeakFlopsPerSecond(inst.ap[1].dtype, inst.ap[2].dtype));
       }
   return peak > 0 ? peak : chip.peakFlopsPerSecond(DType::BF16);
 }
@@ -293,7 +295,8 @@ std::string reportToJson(const Report &r) {
   w.endObject();
   w.key("actions").beginObject();
   w.field("macs_fp32", r.actions.macs_fp32).field("macs_bf16", r.actions.macs_bf16);
-  w.field("macs_fp8", r.actions.macs_fp8).field("transpose_macs", r.actions.transpose_macs);
+  w.field("macs_fp8", r.actions.macs_fp8).field("macs_mx", r.actions.macs_mx);
+  w.field("transpose_macs", r.actions.transpose_macs);
   w.field("act_elements", r.actions.act_elements).field("dve_elements", r.actions.dve_elements);
   w.field("pool_elements", r.actions.pool_elements).field("sbuf_bytes", r.actions.sbuf_bytes);
   w.field("psum_bytes", r.actions.psum_bytes);

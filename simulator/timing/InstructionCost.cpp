@@ -1,6 +1,8 @@
 // Per-instruction cost formulas (docs/isa.md "Cost") and action counts.
 #include "simulator/timing/InstructionCost.h"
 
+#include "simulator/timing/SystolicModel.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -51,6 +53,7 @@ ActionCounts &ActionCounts::operator+=(const ActionCounts &o) {
   macs_fp32 += o.macs_fp32;
   macs_bf16 += o.macs_bf16;
   macs_fp8 += o.macs_fp8;
+  macs_mx += o.macs_mx;
   transpose_macs += o.transpose_macs;
   act_elements += o.act_elements;
   dve_elements += o.dve_elements;
@@ -63,7 +66,7 @@ ActionCounts &ActionCounts::operator+=(const ActionCounts &o) {
 
 ActionCounts ActionCounts::scaled(double k) const {
   ActionCounts c = *this;
-  for (double *v : {&c.macs_fp32, &c.macs_bf16, &c.macs_fp8, &c.transpose_macs, &c.act_elements,
+  for (double *v : {&c.macs_fp32, &c.macs_bf16, &c.macs_fp8, &c.macs_mx, &c.transpose_macs, &c.act_elements,
                     &c.dve_elements, &c.pool_elements, &c.sbuf_bytes, &c.psum_bytes, &c.hbm_bytes})
     *v *= k;
   return c;
@@ -90,7 +93,11 @@ InstructionCost costOf(const Instruction &inst, EngineKind engine, const ChipCon
     const double m = static_cast<double>(st.freeSize()) / (doubleRow ? 2 : 1);
     const double n = static_cast<double>(mv.freeSize()) / (doubleRow ? 2 : 1);
     const bool fp32 = st.dtype == DType::FP32 || mv.dtype == DType::FP32;
-    cost.busy_cycles = floorII(n) * (fp32 ? chip.pe_array.fp32_ii_multiplier : 1.0);
+    const PeMode mode = fp32 ? PeMode::Fp32 : doubleRow ? PeMode::Fp8DoubleRow : PeMode::Bf16;
+    const SystolicCost sc = matmulCost(chip.pe_array, static_cast<int64_t>(k), static_cast<int64_t>(m),
+                                       static_cast<int64_t>(n), mode);
+    cost.busy_cycles = sc.busy_cycles;
+    cost.latency_cycles += sc.latency_cycles; // fill/drain of a pipelined pass
     const double macs = k * m * n;
     if (fp32)
       cost.actions.macs_fp32 = macs;
@@ -103,10 +110,31 @@ InstructionCost costOf(const Instruction &inst, EngineKind engine, const ChipCon
       countAccess(cost.actions, dst); // read-accumulate-write
     return cost;
   }
+  case CostKind::MatmulMx: {
+    const AccessPattern &st = inst.ap[1], &mv = inst.ap[2];
+    const int64_t r = inst.i32[0];
+    const int64_t k = static_cast<int64_t>(st.partitionCount) * r;
+    const int64_t m = static_cast<int64_t>(st.freeSize()) / r * valuesPerElement(st.dtype);
+    const int64_t n = static_cast<int64_t>(mv.freeSize()) / r * valuesPerElement(mv.dtype);
+    // The slower format of the two operands sets the packing of the pass.
+    const PeMode mode = chip.mxRateMultiplier(st.dtype) <= chip.mxRateMultiplier(mv.dtype)
+                            ? (isFP8(st.dtype) ? PeMode::MxFp8 : PeMode::MxFp4)
+                            : (isFP8(mv.dtype) ? PeMode::MxFp8 : PeMode::MxFp4);
+    const SystolicCost sc = matmulCost(chip.pe_array, k, m, n, mode);
+    cost.busy_cycles = sc.busy_cycles;
+    cost.latency_cycles += sc.latency_cycles;
+    cost.actions.macs_mx = static_cast<double>(k) * m * n;
+    countOperands(cost.actions, inst);
+    if (inst.flag(0))
+      countAccess(cost.actions, dst); // read-accumulate-write
+    return cost;
+  }
   case CostKind::PeTranspose: {
     const AccessPattern &src = inst.ap[1];
     const double p = src.partitionCount, f = static_cast<double>(src.freeSize());
-    cost.busy_cycles = std::max(p, std::min(64.0, f));
+    const SystolicCost sc = transposeCost(chip.pe_array, src.partitionCount, static_cast<int64_t>(f));
+    cost.busy_cycles = sc.busy_cycles;
+    cost.latency_cycles += sc.latency_cycles;
     cost.actions.transpose_macs = p * p * f;
     countOperands(cost.actions, inst);
     return cost;

@@ -13,13 +13,14 @@ namespace trnx {
 // Things that cost energy, counted per instruction.
 struct ActionCounts {
   double macs_fp32 = 0, macs_bf16 = 0, macs_fp8 = 0; // matmul MACs (energy and FLOPs)
+  double macs_mx = 0;         // matmul_mx MACs, MXFP8 and MXFP4 (energy: pe_mac_fp4_joules)
   double transpose_macs = 0;  // PE identity-matmul work of transposes (energy only)
   double act_elements = 0, dve_elements = 0, pool_elements = 0;
   double sbuf_bytes = 0, psum_bytes = 0, hbm_bytes = 0;
 
   ActionCounts &operator+=(const ActionCounts &o);
   ActionCounts scaled(double k) const;
-  double flops() const { return 2.0 * (macs_fp32 + macs_bf16 + macs_fp8); }
+  double flops() const { return 2.0 * (macs_fp32 + macs_bf16 + macs_fp8 + macs_mx); }
 };
 
 // A DMA transfer's shape as the DMA model sees it.

@@ -1,10 +1,16 @@
 // GEMM layers through the compiler and the timing simulator (GemmLayers.h).
 // A is laid out K-major (A^T in HBM, as the PE's stationary operand is on
 // Trainium), B row-major; the compiler picks tiling, core split and
-// double buffering exactly as for any model.
+// double buffering exactly as for any model. MX dtypes (mxfp8, mxfp4) have no
+// MLIR 19 element type: those layers skip the front end and are built by the
+// compiler's MX matmul kernel generator (emitMatmulMx) directly.
 #include "simulator/tools/GemmLayers.h"
 
+#include "compiler/codegen/ProgramBuilder.h"
+#include "compiler/codegen/kernels/Kernels.h"
+
 #include "isa/Error.h"
+#include "isa/Verifier.h"
 #include "simulator/Simulator.h"
 #include "simulator/report/Json.h"
 #include "trnx/Driver/Compile.h"
@@ -50,7 +56,34 @@ std::string mlirType(const std::string &dtype) {
     return "f8E4M3FN";
   if (dtype == "fp8e5m2")
     return "f8E5M2";
-  fail("--dtype must be fp32, bf16, fp8e4m3 or fp8e5m2, not '", dtype, "'");
+  fail("--dtype must be fp32, bf16, fp8e4m3, fp8e5m2, mxfp8 or mxfp4, not '", dtype, "'");
+}
+
+bool isMxDtype(const std::string &dtype) { return dtype == "mxfp8" || dtype == "mxfp4"; }
+
+// An MX layer: A^T [K, M] and B [K, N] in MX elements (fp8e4m3, or fp4 packed
+// two per byte), e8m0 scales per 32 rows of K, fp32 C; no MLIR front end.
+Program mxGemmProgram(const GemmLayer &l, const std::string &dtype, const ChipConfig &chip) {
+  cg::Target target;
+  target.name = chip.name;
+  target.limits = chip.limits();
+  cg::ProgramBuilder pb(target);
+  cg::MxMatmulSpec s;
+  s.aType = s.bType = dtype == "mxfp4" ? DType::FP4E2M1X2 : DType::FP8E4M3;
+  s.cType = DType::FP32;
+  s.m = l.m;
+  s.n = l.n;
+  s.k = l.k;
+  const int64_t v = valuesPerElement(s.aType);
+  if (l.m % v || l.n % v)
+    fail("layer ", l.name, ": mxfp4 needs even M and N (two fp4 values per byte)");
+  s.aT = pb.addTensor("a_t", TensorRole::Input, s.aType, {l.k, l.m / v});
+  s.aScale = pb.addTensor("a_t_scale", TensorRole::Input, DType::E8M0, {l.k / 32, l.m});
+  s.b = pb.addTensor("b", TensorRole::Input, s.bType, {l.k, l.n / v});
+  s.bScale = pb.addTensor("b_scale", TensorRole::Input, DType::E8M0, {l.k / 32, l.n});
+  s.c = pb.addTensor("c", TensorRole::Output, DType::FP32, {l.m, l.n});
+  cg::emitMatmulMx(pb, s, kNoLoc);
+  return pb.finish();
 }
 
 } // namespace
@@ -124,7 +157,10 @@ GemmLayerResult runGemmLayer(const GemmLayer &layer, const std::string &dtype, c
   options.autoCast = "none"; // the operands already have the requested dtype
   Program program;
   try {
-    program = compileSource(gemmLayerMlir(layer, dtype), layer.name + ".mlir", options);
+    program = isMxDtype(dtype) ? mxGemmProgram(layer, dtype, chip)
+                               : compileSource(gemmLayerMlir(layer, dtype), layer.name + ".mlir", options);
+    if (isMxDtype(dtype))
+      verifyProgram(program, chip.limits());
   } catch (const Error &e) {
     fail("layer ", layer.name, ": ", e.what());
   }

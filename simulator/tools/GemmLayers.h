@@ -30,7 +30,9 @@ GemmLayer parseGemmShape(const std::string &text);
 std::vector<GemmLayer> readGemmTopology(const std::string &path);
 
 // The MLIR the layer is compiled from, in the given operand dtype
-// (fp32, bf16, fp8e4m3 or fp8e5m2; fp32 accumulation and output).
+// (fp32, bf16, fp8e4m3 or fp8e5m2; fp32 accumulation and output). mxfp8 and
+// mxfp4 layers have no MLIR (MLIR 19 has no MX types): runGemmLayer builds
+// them with the codegen's MX matmul kernel (K must be a multiple of 32).
 std::string gemmLayerMlir(const GemmLayer &layer, const std::string &dtype);
 
 // Compiles for `chip` and simulates in timing mode. Throws Error.

@@ -37,7 +37,10 @@ const char *kUsage =
     "                            it (timing); prints cycles, PE utilisation and bytes\n"
     "  --topology FILE.csv       the same for every layer of a SCALE-Sim GEMM topology CSV\n"
     "                            ('Layer, M, N, K,' header)\n"
-    "  --dtype fp32|bf16|fp8e4m3|fp8e5m2   GEMM operand type (default bf16)\n"
+    "  --dtype fp32|bf16|fp8e4m3|fp8e5m2|mxfp8|mxfp4   GEMM operand type (default bf16);\n"
+    "                            mxfp8/mxfp4 (block 32, e8m0 scales; trn3/trn4) skip the MLIR\n"
+    "                            front end (MLIR 19 has no MX types) and use the MX matmul\n"
+    "                            kernel generator directly\n"
     "  -q, --quiet               no summary on standard output\n";
 
 std::string safeFileName(const std::string &name) {
@@ -225,8 +228,18 @@ int main(int argc, char **argv) {
       std::cout << trnx::chipToYaml(trnx::loadChip(chipName.empty() ? "trn3" : chipName));
       return 0;
     }
-    if (!gemmShape.empty() || !topologyPath.empty())
+    if (!gemmShape.empty() || !topologyPath.empty()) {
+      // Layers run timing-only with their own generated inputs.
+      const char *unused = !tracePath.empty()    ? "--trace"
+                           : !outputDir.empty()  ? "--output-dir"
+                           : !inputArgs.empty()  ? "--input"
+                           : tokens > 0          ? "--tokens"
+                           : !options.functional || !options.timing ? "--mode"
+                                                                    : nullptr;
+      if (unused)
+        trnx::fail(unused, " does not apply to --gemm/--topology (compile the layer with trnx-compile to trace it)");
       return runGemmLayers(gemmShape, topologyPath, gemmDtype, chipName, programPath, reportPath, quiet);
+    }
     if (programPath.empty())
       trnx::fail("no program given (see --help)");
     if (!tracePath.empty() && !options.timing)

@@ -46,6 +46,7 @@ const char *kEveryOpcode = R"(.target trn3
     matmul dst=psum[0:128]+0x1000:fp32[[1,512]] stationary=sbuf[0:128]+0x0:fp8e4m3[[128,2],[1,128]] moving=sbuf[0:128]+0x100:fp8e5m2[[512,2],[1,512]] mode=double_row acc=1
   endloop
   transpose dst=psum[0:64]+0x2000:bf16[[1,128]] src=sbuf[0:128]+0x0:bf16[[1,64]]
+  matmul_mx dst=psum[0:128]+0x0:fp32[[1,512]] stationary=sbuf[0:128]+0x0:fp8e4m3[[128,4],[1,128]] moving=sbuf[0:128]+0x200:fp4e2m1x2[[256,4],[1,256]] stationary_scale=sbuf[0:16]+0x1000:e8m0[[1,128]] moving_scale=sbuf[0:16]+0x1100:e8m0[[1,512]] k_rows=4 acc=1
   barrier
 .stream core=0 engine=act
   activation dst=sbuf[0:128]+0x0:fp32[[1,512]] src=psum[0:128]+0x0:fp32[[1,512]] func=gelu scale=2 bias_ap=sbuf[0:128]+0x800:fp32[[1,1]] reduce=max reduce_dst=sbuf[0:128]+0x804:fp32[[1,1]]
@@ -510,8 +511,8 @@ TEST(ContainerFuzz, HostileHeadersAndFields) {
     };
     c.tensors = tensor(4, 0, 1, 4, 0);
     expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(9)) + ": invalid tensor role 4");
-    c.tensors = tensor(0, 7, 1, 4, 0);
-    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(10)) + ": invalid tensor dtype 7");
+    c.tensors = tensor(0, 9, 1, 4, 0);
+    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(10)) + ": invalid tensor dtype 9");
     c.tensors = tensor(0, 0, 9, 4, 0);
     expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(11)) + ": tensor rank 9 exceeds 8");
     c.tensors = tensor(0, 0, 2, -1, 0);
@@ -571,7 +572,7 @@ TEST(ContainerFuzz, HostileHeadersAndFields) {
   const size_t inst = 11; // first instruction byte within the streams payload
   auto at = [&](size_t i) { return "offset " + std::to_string(withInstruction(memset).streamsOffset(inst + i)) + ": "; };
   auto instError = [&](const Bytes &b, const std::string &expected) { expectError(withInstruction(b).bytes(), expected); };
-  instError(Bytes().u8(22).u8(0), at(0) + "unknown opcode 22");
+  instError(Bytes().u8(23).u8(0), at(0) + "unknown opcode 23");
   instError(Bytes().u8(255).u8(0), at(0) + "unknown opcode 255");
   instError(Bytes().u8(17).u8(8), at(1) + "invalid instruction presence bits");
   instError(Bytes().u8(17).u8(1).u16(0xffff).u32(1).u8(0), at(2) + "reserved semaphore id 65535");
@@ -583,7 +584,7 @@ TEST(ContainerFuzz, HostileHeadersAndFields) {
   auto memsetWith = [](const Bytes &ap) { return Bytes().u8(10).u8(0).raw(ap).u32(0); };
   instError(memsetWith(Bytes().u8(0).u8(0).u8(1).u16(0).u16(1).u64(0).u8(0).u32(1).u32(1)), at(2) + "invalid memory space 0");
   instError(memsetWith(Bytes().u8(4).u8(0).u8(1).u16(0).u16(1).u64(0).u8(0).u32(1).u32(1)), at(2) + "invalid memory space 4");
-  instError(memsetWith(Bytes().u8(2).u8(7).u8(1).u16(0).u16(1).u64(0).u8(0).u32(1).u32(1)), at(3) + "invalid dtype 7");
+  instError(memsetWith(Bytes().u8(2).u8(9).u8(1).u16(0).u16(1).u64(0).u8(0).u32(1).u32(1)), at(3) + "invalid dtype 9");
   instError(memsetWith(Bytes().u8(2).u8(0).u8(5).u16(0).u16(1).u64(0).u8(0)), at(4) + "access pattern has 5 free dims (max 4)");
   instError(memsetWith(Bytes().u8(2).u8(0).u8(1).u16(0).u16(1).u64(0).u8(0x80).u32(1).u32(1)),
             at(17) + "loop step mask 0x80 names a level >= 4");

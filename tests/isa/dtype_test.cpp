@@ -145,3 +145,45 @@ TEST(DType, RoundingIsMonotonicAndNearest) {
     }
   }
 }
+
+// FP4 E2M1 (OCP MX v1.0): sign, 2 exponent bits (bias 1), 1 mantissa bit; every
+// code finite: +-{0, 0.5, 1, 1.5, 2, 3, 4, 6}.
+TEST(DType, FP4E2M1CodesAndRounding) {
+  const float values[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+  for (uint32_t c = 0; c < 8; ++c) {
+    EXPECT_EQ(decodeFP4(c), values[c]) << c;
+    EXPECT_EQ(decodeFP4(c | 8), -values[c]) << c;
+    EXPECT_EQ(encodeFP4(values[c]), c);
+  }
+  EXPECT_TRUE(std::signbit(decodeFP4(8))); // -0
+  EXPECT_EQ(encodeFP4(0.25f), 0x0u);       // tie between 0 and 0.5: even (0)
+  EXPECT_EQ(encodeFP4(0.75f), 0x2u);       // tie between 0.5 and 1: even (1.0)
+  EXPECT_EQ(encodeFP4(2.5f), 0x4u);        // tie between 2 and 3: even (2)
+  EXPECT_EQ(encodeFP4(5.0f), 0x6u);        // tie between 4 and 6: even (4)
+  EXPECT_EQ(encodeFP4(5.1f), 0x7u);
+  EXPECT_EQ(encodeFP4(100.0f), 0x7u);      // saturates to 6
+  EXPECT_EQ(encodeFP4(-kInf), 0xfu);       // -6
+  EXPECT_EQ(encodeFP4(kNaN), 0x7u);        // no NaN code: +6 (documented)
+  // As a scalar dtype: both nibbles hold the value, the low one is read back.
+  EXPECT_EQ(encode(DType::FP4E2M1X2, -1.5f), 0xbbu);
+  EXPECT_EQ(decode(DType::FP4E2M1X2, 0xf1), 0.5f);
+  EXPECT_EQ(maxFinite(DType::FP4E2M1X2), 6.0f);
+  EXPECT_EQ(dtypeSize(DType::FP4E2M1X2), 1u);
+  EXPECT_EQ(valuesPerElement(DType::FP4E2M1X2), 2u);
+}
+
+// E8M0 scales: 2^(bits - 127), 0xFF = NaN; no sign, no zero.
+TEST(DType, E8M0Scales) {
+  EXPECT_EQ(decode(DType::E8M0, 127), 1.0f);
+  EXPECT_EQ(decode(DType::E8M0, 0), std::ldexp(1.0f, -127));
+  EXPECT_EQ(decode(DType::E8M0, 254), std::ldexp(1.0f, 127));
+  EXPECT_TRUE(std::isnan(decode(DType::E8M0, 255)));
+  EXPECT_EQ(encode(DType::E8M0, 1.0f), 127u);
+  EXPECT_EQ(encode(DType::E8M0, 0.125f), 124u);
+  EXPECT_EQ(encode(DType::E8M0, 1.4f), 127u); // nearer 1 than 2
+  EXPECT_EQ(encode(DType::E8M0, 1.5f), 128u); // the midpoint rounds up
+  EXPECT_EQ(encode(DType::E8M0, 1e-45f), 0u); // clamps to 2^-127
+  EXPECT_EQ(encode(DType::E8M0, 3e38f), 254u); // clamps to 2^127
+  for (float bad : {0.0f, -1.0f, kInf, kNaN})
+    EXPECT_EQ(encode(DType::E8M0, bad), 255u) << bad;
+}

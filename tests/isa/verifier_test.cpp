@@ -22,6 +22,7 @@ TargetLimits trn3Like() { return trnx::testing::trn3LikeLimits(); }
 TargetLimits trn2Like() {
   TargetLimits l = trn3Like();
   l.matmulOutputTypes = dtypeBit(DType::FP32);
+  l.mxfp8Packing = l.mxfp4Packing = 0; // NC-v3: no MX
   return l;
 }
 
@@ -112,6 +113,10 @@ const std::string kBnAggr = "bn_aggr dst=sbuf[0:128]+0x0:fp32[[1,2]] src=sbuf[0:
 const std::string kDmaCopy = "dma_copy dst=sbuf[0:128]+0x0:fp32[[1,512]] src=hbm[x]+0x0:fp32[[512,128],[1,512]]";
 const std::string kDmaGather = "dma_gather dst=sbuf[0:128]+0x0:fp32[[1,64]] src=hbm[tab]+0x0:fp32[[64,1000],[1,64]] "
                                "index=sbuf[0:128]+0x1000:int32[[1,1]]";
+const std::string kMatmulMx =
+    "matmul_mx dst=psum[0:128]+0x0:fp32[[1,512]] stationary=sbuf[0:128]+0x0:fp8e4m3[[128,4],[1,128]] "
+    "moving=sbuf[0:128]+0x200:fp4e2m1x2[[256,4],[1,256]] stationary_scale=sbuf[0:16]+0x1000:e8m0[[1,128]] "
+    "moving_scale=sbuf[0:16]+0x1100:e8m0[[1,512]] k_rows=4";
 
 // Replaces the first occurrence of `from` (which must exist) with `to`.
 std::string sub(std::string s, const std::string &from, const std::string &to) {
@@ -136,6 +141,7 @@ TEST(Verifier, EveryOpcodeHasAValidInstructionOnEachAllowedEngine) {
   const std::vector<Valid> valid = {
       {"matmul", kMatmul, {"pe"}},
       {"transpose", kTranspose, {"pe"}},
+      {"matmul_mx", kMatmulMx, {"pe"}}, // trn3-like only (no MX on trn2)
       {"activation", kActivation, {"act"}},
       {"tensor_tensor", kTensorTensor, {"dve", "pool"}},
       {"tensor_scalar", kTensorScalar, {"act", "dve", "pool"}},
@@ -164,7 +170,8 @@ TEST(Verifier, EveryOpcodeHasAValidInstructionOnEachAllowedEngine) {
     covered[static_cast<int>(*op)] = true;
     for (const std::string &engine : v.engines) {
       EXPECT_ACCEPTED(prog(engine, v.text), kTrn3);
-      EXPECT_ACCEPTED(prog(engine, v.text), kTrn2);
+      if (std::string(v.mnemonic) != "matmul_mx")
+        EXPECT_ACCEPTED(prog(engine, v.text), kTrn2);
     }
     // Every engine kind the opcode does not allow is rejected with the opcode's name.
     const OpcodeInfo &info = opcodeInfo(*op);
@@ -832,4 +839,44 @@ TEST(Verifier, ExamplePrograms) {
     EXPECT_EQ(verifyError(p, kTrn3), "") << name;
     EXPECT_EQ(verifyError(p, kTrn2), "") << name;
   }
+}
+
+// matmul_mx: MX element formats per target, K = P * k_rows in 32-row blocks,
+// values (not bytes) for M and N, e8m0 scales of [K/32, M] and [K/32, N].
+TEST(Verifier, MatmulMx) {
+  const std::string w = "core 0 pe #0 (matmul_mx)";
+  const std::string mx = kMatmulMx;
+  EXPECT_ACCEPTED(prog("pe", mx), kTrn3);
+  EXPECT_REJECTED(prog("pe", mx), kTrn2, w,
+                  "matmul_mx operands of dtype fp8e4m3 are not supported on this target (MX element types here: none)");
+  TargetLimits noFp4 = kTrn3;
+  noFp4.mxfp4Packing = 0;
+  EXPECT_REJECTED(prog("pe", mx), noFp4, w,
+                  "matmul_mx operands of dtype fp4e2m1x2 are not supported on this target (MX element types here: "
+                  "fp8e4m3, fp8e5m2)");
+  EXPECT_REJECTED(prog("pe", sub(mx, "stationary=sbuf[0:128]+0x0:fp8e4m3", "stationary=sbuf[0:128]+0x0:bf16")), kTrn3,
+                  w, "matmul_mx operands of dtype bf16 are not supported");
+  // k_rows beyond the packing, or not dividing the free size.
+  EXPECT_REJECTED(prog("pe", sub(mx, "k_rows=4", "k_rows=8")), kTrn3, w,
+                  "k_rows=8 must be between 1 and the chip's 4 rows per PE row for fp8e4m3");
+  EXPECT_REJECTED(prog("pe", sub(mx, "fp8e4m3[[128,4],[1,128]]", "fp8e4m3[[1,510]]")), kTrn3, w,
+                  "free size 510 is not a multiple of k_rows=4");
+  // K = 16 * 1 is not a whole MX block.
+  EXPECT_REJECTED(prog("pe", "matmul_mx dst=psum[0:64]+0x0:fp32[[1,64]] stationary=sbuf[0:16]+0x0:fp8e4m3[[1,64]] "
+                             "moving=sbuf[0:16]+0x200:fp8e4m3[[1,64]] stationary_scale=sbuf[0:1]+0x1000:e8m0[[1,64]] "
+                             "moving_scale=sbuf[0:1]+0x1100:e8m0[[1,64]]"),
+                  kTrn3, w, "matmul_mx K=16 is not a multiple of the 32-row MX block");
+  // fp4 columns count values: 256 bytes per row are N = 512; 257 bytes overflow the moving limit.
+  EXPECT_REJECTED(prog("pe", sub(mx, "fp4e2m1x2[[256,4],[1,256]]", "fp4e2m1x2[[257,4],[1,257]]")), kTrn3, w,
+                  "N=514 exceeds the moving limit 512");
+  EXPECT_REJECTED(prog("pe", sub(mx, "moving_scale=sbuf[0:16]", "moving_scale=sbuf[0:32]")), kTrn3, w,
+                  "'moving_scale' must be e8m0 [K/32=16, 512]");
+  EXPECT_REJECTED(prog("pe", sub(mx, "e8m0[[1,128]]", "int8[[1,128]]")), kTrn3, w,
+                  "'stationary_scale' must be e8m0 [K/32=16, 128]");
+  EXPECT_REJECTED(prog("pe", sub(mx, "dst=psum[0:128]+0x0:fp32[[1,512]]", "dst=psum[0:128]+0x0:fp32[[1,256]]")), kTrn3,
+                  w, "dst must be [M=128, N=512]");
+  // Packed fp4 is no scalar type for the other engines.
+  EXPECT_REJECTED(prog("dve", "tensor_copy dst=sbuf[0:128]+0x0:fp4e2m1x2[[1,64]] src=sbuf[0:128]+0x100:fp32[[1,64]]"),
+                  kTrn3, "core 0 dve #0 (tensor_copy)",
+                  "operand 'dst': fp4e2m1x2 is only moved by DMA and read by matmul_mx");
 }

@@ -1,5 +1,6 @@
 // Properties every run must have, checked on many random valid programs
-// (fixed seeds) on trn2, trn3 and trn4: achieved rates never exceed the
+// (fixed seeds) on trn2, trn3 and trn4, and on trn3 with the PE-array,
+// semaphore and PSUM-conflict knobs changed: achieved rates never exceed the
 // peaks, no stream is busy longer than the run, runs are deterministic,
 // functional execution does not change timing, and timing does not change
 // functional results.
@@ -650,6 +651,67 @@ void checkTimingReport(const Report &r, const ChipConfig &c) {
 
 } // namespace
 
+namespace {
+
+// Runs one random program in every mode on `c` and checks the invariants;
+// returns the instructions executed (0 after a failure).
+uint64_t checkRandomProgram(const ChipConfig &c, const std::string &target, uint32_t seed, bool &multiCore,
+                            double *fingerprint = nullptr) {
+  Generator gen(seed * 7919 + 13, target);
+  const std::string text = gen.generate(60 + static_cast<int>(seed % 4) * 25);
+  std::map<std::string, HostArray> inputs = gen.inputs();
+  Program p;
+  try {
+    p = parseAssembly(text, "random.s");
+  } catch (const Error &e) {
+    ADD_FAILURE() << e.what() << "\n" << text;
+    return 0;
+  }
+  SimulationResult f, t, b, t2;
+  try {
+    f = simulate(p, c, inputs, mode(true, false));
+    t = simulate(p, c, {}, mode(false, true));
+    b = simulate(p, c, inputs, mode(true, true));
+    t2 = simulate(p, c, {}, mode(false, true));
+  } catch (const Error &e) {
+    ADD_FAILURE() << e.what() << "\n" << text;
+    return 0;
+  }
+  multiCore = gen.cores() > 1;
+  if (fingerprint) { // run length and busy time of every stream
+    *fingerprint = static_cast<double>(t.stats.end);
+    for (const EngineUsage &u : t.report.streams)
+      *fingerprint += u.busy_cycles;
+  }
+
+  checkTimingReport(t.report, c);
+  checkTimingReport(b.report, c);
+  // Every instruction ran once per loop iteration in every mode.
+  EXPECT_EQ(t.report.instructions, f.report.instructions);
+  EXPECT_EQ(b.report.instructions, f.report.instructions);
+  // Functional execution does not change timing.
+  EXPECT_EQ(t.stats.end, b.stats.end);
+  EXPECT_DOUBLE_EQ(t.report.hbm_bytes, b.report.hbm_bytes);
+  EXPECT_DOUBLE_EQ(t.report.energy_joules, b.report.energy_joules);
+  for (size_t i = 0; i < t.report.streams.size(); ++i)
+    EXPECT_DOUBLE_EQ(t.report.streams[i].busy_cycles, b.report.streams[i].busy_cycles) << t.report.streams[i].name;
+  // Deterministic: a second run is identical.
+  EXPECT_EQ(t.stats.end, t2.stats.end);
+  EXPECT_DOUBLE_EQ(t.report.hbm_bytes, t2.report.hbm_bytes);
+  EXPECT_DOUBLE_EQ(t.report.flops, t2.report.flops);
+  EXPECT_DOUBLE_EQ(t.report.energy_joules, t2.report.energy_joules);
+  EXPECT_DOUBLE_EQ(t.report.overlap.pe_dma_seconds, t2.report.overlap.pe_dma_seconds);
+  // Timing does not change functional results.
+  EXPECT_EQ(f.outputs.size(), static_cast<size_t>(gen.cores()));
+  EXPECT_EQ(b.outputs.size(), f.outputs.size());
+  for (const auto &[name, array] : f.outputs)
+    EXPECT_TRUE(b.outputs.count(name) && b.outputs.at(name).data == array.data) << name;
+  EXPECT_TRUE(t.outputs.empty());
+  return f.report.instructions;
+}
+
+} // namespace
+
 TEST(Invariants, RandomProgramsOnEveryPreset) {
   int programs = 0, multiCore = 0;
   uint64_t instructions = 0;
@@ -657,51 +719,10 @@ TEST(Invariants, RandomProgramsOnEveryPreset) {
     const ChipConfig &c = chip(chipName);
     for (uint32_t seed = 0; seed < 12; ++seed) {
       SCOPED_TRACE(std::string(chipName) + " seed " + std::to_string(seed));
-      Generator gen(seed * 7919 + 13, chipName);
-      const std::string text = gen.generate(60 + static_cast<int>(seed % 4) * 25);
-      std::map<std::string, HostArray> inputs = gen.inputs();
-      Program p;
-      try {
-        p = parseAssembly(text, "random.s");
-      } catch (const Error &e) {
-        FAIL() << e.what() << "\n" << text;
-      }
-      SimulationResult f, t, b, t2;
-      try {
-        f = simulate(p, c, inputs, mode(true, false));
-        t = simulate(p, c, {}, mode(false, true));
-        b = simulate(p, c, inputs, mode(true, true));
-        t2 = simulate(p, c, {}, mode(false, true));
-      } catch (const Error &e) {
-        FAIL() << e.what() << "\n" << text;
-      }
+      bool multi = false;
+      instructions += checkRandomProgram(c, chipName, seed, multi);
       ++programs;
-      multiCore += gen.cores() > 1;
-      instructions += f.report.instructions;
-
-      checkTimingReport(t.report, c);
-      checkTimingReport(b.report, c);
-      // Every instruction ran once per loop iteration in every mode.
-      EXPECT_EQ(t.report.instructions, f.report.instructions);
-      EXPECT_EQ(b.report.instructions, f.report.instructions);
-      // Functional execution does not change timing.
-      EXPECT_EQ(t.stats.end, b.stats.end);
-      EXPECT_DOUBLE_EQ(t.report.hbm_bytes, b.report.hbm_bytes);
-      EXPECT_DOUBLE_EQ(t.report.energy_joules, b.report.energy_joules);
-      for (size_t i = 0; i < t.report.streams.size(); ++i)
-        EXPECT_DOUBLE_EQ(t.report.streams[i].busy_cycles, b.report.streams[i].busy_cycles) << t.report.streams[i].name;
-      // Deterministic: a second run is identical.
-      EXPECT_EQ(t.stats.end, t2.stats.end);
-      EXPECT_DOUBLE_EQ(t.report.hbm_bytes, t2.report.hbm_bytes);
-      EXPECT_DOUBLE_EQ(t.report.flops, t2.report.flops);
-      EXPECT_DOUBLE_EQ(t.report.energy_joules, t2.report.energy_joules);
-      EXPECT_DOUBLE_EQ(t.report.overlap.pe_dma_seconds, t2.report.overlap.pe_dma_seconds);
-      // Timing does not change functional results.
-      ASSERT_EQ(f.outputs.size(), static_cast<size_t>(gen.cores()));
-      ASSERT_EQ(b.outputs.size(), f.outputs.size());
-      for (const auto &[name, array] : f.outputs)
-        EXPECT_TRUE(b.outputs.at(name).data == array.data) << name;
-      EXPECT_TRUE(t.outputs.empty());
+      multiCore += multi;
       if (HasFailure())
         return; // one program's failures are enough to read
     }
@@ -709,6 +730,69 @@ TEST(Invariants, RandomProgramsOnEveryPreset) {
   EXPECT_EQ(programs, 36);
   EXPECT_GT(multiCore, 10);
   EXPECT_GT(instructions, 5000u);
+}
+
+// The same invariants with the timing knobs away from the presets: every
+// dataflow, serial load/fill/drain (SCALE-Sim's fold model), slow fills and
+// loads, a semaphore latency, PSUM bank conflicts off and on.
+TEST(Invariants, RandomProgramsWithPeArrayAndSyncVariants) {
+  struct Variant {
+    std::string name;
+    void (*apply)(ChipConfig &);
+  } variants[] = {
+      // Pipelined os and is cost what ws does for these shapes (folds x max(T, II)).
+      {"os", [](ChipConfig &c) { c.pe_array.dataflow = "os"; }},
+      {"is", [](ChipConfig &c) { c.pe_array.dataflow = "is"; }},
+      {"ws serial", [](ChipConfig &c) { c.pe_array.weight_load_overlap = false; }},
+      {"os serial, no II",
+       [](ChipConfig &c) {
+         c.pe_array.dataflow = "os";
+         c.pe_array.weight_load_overlap = false;
+         c.pe_array.min_ii_cycles = 0;
+       }},
+      {"is serial, slow load",
+       [](ChipConfig &c) {
+         c.pe_array.dataflow = "is";
+         c.pe_array.weight_load_overlap = false;
+         c.pe_array.weight_load_rows_per_cycle = 0.5;
+         c.pe_array.fill_drain_cycles = 1000;
+       }},
+      {"slow load hidden",
+       [](ChipConfig &c) {
+         c.pe_array.weight_load_rows_per_cycle = 0.25;
+         c.pe_array.min_ii_cycles = 0;
+       }},
+      {"semaphore latency", [](ChipConfig &c) { c.semaphore_latency_seconds = 3e-7; }},
+      {"no psum conflicts", [](ChipConfig &c) { c.psum_bank_conflicts = false; }},
+      {"serial, slow sync",
+       [](ChipConfig &c) {
+         c.pe_array.weight_load_overlap = false;
+         c.semaphore_latency_seconds = 1e-6;
+       }},
+  };
+  int programs = 0;
+  for (const Variant &v : variants) {
+    for (const char *base : {"trn3"}) {
+      ChipConfig c = chip(base);
+      v.apply(c);
+      int changed = 0;
+      for (uint32_t seed : {1u, 2u, 9u, 10u}) { // seeds whose programs have PSUM bank conflicts on trn3
+        SCOPED_TRACE(v.name + " on " + base + " seed " + std::to_string(seed));
+        bool multi = false;
+        double end = 0, presetEnd = 0;
+        checkRandomProgram(c, base, seed, multi, &end);
+        checkRandomProgram(chip(base), base, seed, multi, &presetEnd);
+        changed += end != presetEnd;
+        ++programs;
+        if (HasFailure())
+          return;
+      }
+      if (v.name != "os" && v.name != "is") {
+        EXPECT_GT(changed, 0) << v.name << ": the knob changed no run";
+      }
+    }
+  }
+  EXPECT_EQ(programs, 36);
 }
 
 TEST(Invariants, EightCoresSaturatingHbmStayUnderTheCap) {

@@ -335,7 +335,7 @@ TEST(TimingDependencies, DependentInstructionWaitsForLatencyIndependentOnesDoNot
   TimedRun same = timing(".stream core=0 engine=act\n  " + act + "\n  " + act + "\n");
   EXPECT_NEAR(same.start("core0.act", 1), 512 / kVecHz, kSecondTol);
   EXPECT_NEAR(same.result.report.seconds, 1024 / kVecHz, kSecondTol);
-  // PE -> ACT through PSUM pays the PE latency (256 PE cycles).
+  // PE -> ACT through PSUM pays the PE latency: fill/drain 254 + pe.latency 2 = 256 PE cycles.
   TimedRun pe = timing(".stream core=0 engine=pe\n  matmul dst=" + ps(128, 0, "fp32", 512) +
                        " stationary=" + sb(128, 0, "bf16", 128) + " moving=" + sb(128, 0x1000, "bf16", 512) +
                        " signal=s1+1\n.stream core=0 engine=act\n  activation dst=" + sb(128, 0x4000, "fp32", 512) +

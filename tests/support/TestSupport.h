@@ -39,6 +39,8 @@ inline TargetLimits trn3LikeLimits() {
                        dtypeBit(DType::FP8E4M3) | dtypeBit(DType::FP8E5M2);
   l.matmulOutputTypes = dtypeBit(DType::FP32) | dtypeBit(DType::BF16);
   l.doubleRow = true;
+  l.mxfp8Packing = 4; // NC-v4 MX: K = 512 per matmul_mx
+  l.mxfp4Packing = 4;
   l.hbmBytes = 96ull << 30;
   l.enforcePartitionStarts = true;
   return l;

@@ -23,6 +23,19 @@ struct MatmulSpec {
 };
 void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc);
 
+// MX (OCP microscaling) matmul c = (A * 2^(aScale-127)) @ (B * 2^(bScale-127))
+// with one e8m0 scale per 32 values of K, through matmul_mx. The operands come
+// as the PE reads them, K-major: aT [K, M/v] (A transposed, as MX weights are
+// quantised along K), b [K, N/v], v = values per element (2 for fp4e2m1x2,
+// packed along the columns), aScale [K/32, M], bScale [K/32, N]; c [M, N]
+// fp32 or bf16. K must be a multiple of 32 (and M, N even for fp4).
+struct MxMatmulSpec {
+  uint32_t aT = 0, aScale = 0, b = 0, bScale = 0, c = 0;
+  DType aType = DType::FP8E4M3, bType = DType::FP8E4M3, cType = DType::FP32;
+  int64_t m = 0, n = 0, k = 0;
+};
+void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc);
+
 // out = program(inputs...), inputs broadcast to out's shape.
 struct ElementwiseSpec {
   std::vector<HbmView> inputs;

@@ -8,12 +8,15 @@
 // The first k-tile overwrites PSUM and the rest accumulate, so k=0 is peeled
 // from the k loop. Partial tiles (M, N, K not multiples of 128/512) are
 // peeled copies with their own sizes.
+// emitMatmulMx (at the end) is the MX block-scaled variant: B resident, A^T
+// blocks streamed, one matmul_mx per k-tile of pe.rows x the MX packing.
 #include "compiler/codegen/kernels/Kernels.h"
 
 #include "compiler/codegen/kernels/KernelSupport.h"
 #include "isa/Error.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace trnx::cg {
 namespace {
@@ -365,6 +368,224 @@ void MatmulEmitter::residentB(const std::vector<Job> &jobs) {
   }
 }
 
+// MX matmul of one core: rows [m0, m0+m) x columns [n0, n0+n) of c.
+class MxEmitter {
+public:
+  MxEmitter(CoreKernel &k, const MxMatmulSpec &s, int queues)
+      : k_(k), s_(s), va_(valuesPerElement(s.aType)), vb_(valuesPerElement(s.bType)),
+        loadA_(0, std::min(4, queues)), loadB_(std::min(4, queues - 1), std::max(1, std::min(6, queues - 4))),
+        store_(std::min(10, queues - 1), std::max(1, queues - 10)) {
+    const TargetLimits &l = k.target().limits;
+    rows_ = std::min<int64_t>(kTileK, l.peRows);
+    pack_ = std::min(l.mxPacking(s.aType), l.mxPacking(s.bType));
+    kTile_ = rows_ * pack_;
+    ktFull_ = s.k / kTile_;
+    const int64_t rest = s.k % kTile_;
+    // The last k-tile: the most rows per partition that divide it.
+    for (int64_t r = pack_; rest && r >= 1; --r)
+      if (rest % r == 0 && rest / r <= rows_) {
+        restRows_ = r;
+        break;
+      }
+    if (rest && (rest % restRows_ != 0 || rest / restRows_ > rows_))
+      fail("MX matmul: K=", s.k, " leaves a last k-tile of ", rest, " rows that no packing up to ", pack_,
+           " splits over ", rows_, " partitions");
+    restK_ = rest;
+    tiles_ = ktFull_ + (restK_ ? 1 : 0);
+  }
+
+  void run(int64_t m0, int64_t m, int64_t n0, int64_t n);
+
+private:
+  struct KTile {
+    int64_t k0, partitions, r; // rows k0 + p*r + j
+  };
+  KTile tile(int64_t t) const {
+    if (t < ktFull_)
+      return {t * kTile_, rows_, pack_};
+    return {ktFull_ * kTile_, restK_ / restRows_, restRows_};
+  }
+  // Element rows of a K-major operand [K, cols/v] into `dst` laid out
+  // [tile][r][cols/v] per partition (tile stride `tileBytes`).
+  void loadKMajor(QueueRotor &q, uint32_t tensor, DType type, int64_t rowElems, const Affine &colElem0,
+                  int64_t width, const OnChip &dst, int64_t tileBytes);
+  void loadScales(QueueRotor &q, uint32_t tensor, int64_t rowElems, const Affine &col0, int64_t cols,
+                  const OnChip &dst);
+
+  CoreKernel &k_;
+  const MxMatmulSpec &s_;
+  int64_t va_, vb_;
+  QueueRotor loadA_, loadB_, store_;
+  int64_t rows_ = 128, pack_ = 1, kTile_ = 128, ktFull_ = 0, restK_ = 0, restRows_ = 1, tiles_ = 0;
+};
+
+void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, DType type, int64_t rowElems, const Affine &colElem0,
+                           int64_t width, const OnChip &dst, int64_t tileBytes) {
+  const int64_t es = dtypeSize(type);
+  // Full tiles, in up to four DMAs (the first matmuls start after the first
+  // arrives): partition p of tile t gets rows t*kTile + p*pack + j.
+  const int64_t groups = std::min<int64_t>(4, ktFull_);
+  for (int64_t g = 0; g < groups; ++g) {
+    auto [t0, t1] = splitRange(ktFull_, static_cast<int>(groups), static_cast<int>(g));
+    if (t1 <= t0)
+      continue;
+    AccessPattern src = hbm(tensor, (Affine(t0 * kTile_ * rowElems) + colElem0) * es, type, pack_ * rowElems,
+                            static_cast<int>(rows_),
+                            {Dim{static_cast<int32_t>(kTile_ * rowElems), static_cast<uint32_t>(t1 - t0)},
+                             Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(pack_)},
+                             Dim{1, static_cast<uint32_t>(width)}});
+    AccessPattern d = onChip(dst, t0 * tileBytes, type,
+                             {Dim{static_cast<int32_t>(tileBytes / es), static_cast<uint32_t>(t1 - t0)},
+                              Dim{1, static_cast<uint32_t>(pack_ * width)}},
+                             static_cast<int>(rows_));
+    k_.emit(q.next(), dmaCopy(d, src));
+  }
+  if (restK_) {
+    const KTile t = tile(ktFull_);
+    AccessPattern src = hbm(tensor, (Affine(t.k0 * rowElems) + colElem0) * es, type, t.r * rowElems,
+                            static_cast<int>(t.partitions),
+                            {Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(t.r)},
+                             Dim{1, static_cast<uint32_t>(width)}});
+    AccessPattern d = onChip(dst, ktFull_ * tileBytes, type, {Dim{1, static_cast<uint32_t>(t.r * width)}},
+                             static_cast<int>(t.partitions));
+    k_.emit(q.next(), dmaCopy(d, src));
+  }
+}
+
+void MxEmitter::loadScales(QueueRotor &q, uint32_t tensor, int64_t rowElems, const Affine &col0, int64_t cols,
+                           const OnChip &dst) {
+  // Tile t's K/32 scale rows go to partitions 0.. at free offset t*cols.
+  const int64_t blocks = kTile_ / 32;
+  if (ktFull_ > 0) {
+    AccessPattern src = hbm(tensor, col0, DType::E8M0, rowElems, static_cast<int>(blocks),
+                            {Dim{static_cast<int32_t>(blocks * rowElems), static_cast<uint32_t>(ktFull_)},
+                             Dim{1, static_cast<uint32_t>(cols)}});
+    AccessPattern d = onChip(dst, 0, DType::E8M0, {Dim{1, static_cast<uint32_t>(ktFull_ * cols)}},
+                             static_cast<int>(blocks));
+    k_.emit(q.next(), dmaCopy(d, src));
+  }
+  if (restK_) {
+    AccessPattern src = hbm(tensor, Affine(ktFull_ * blocks * rowElems) + col0, DType::E8M0, rowElems,
+                            static_cast<int>(restK_ / 32), {Dim{1, static_cast<uint32_t>(cols)}});
+    AccessPattern d = onChip(dst, ktFull_ * cols, DType::E8M0, {Dim{1, static_cast<uint32_t>(cols)}},
+                             static_cast<int>(restK_ / 32));
+    k_.emit(q.next(), dmaCopy(d, src));
+  }
+}
+
+void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
+  constexpr int64_t kBlockM = 4 * kTileM; // A^T columns per load (longer DMA runs)
+  constexpr int kSlots = 3;               // A^T blocks in flight: MX passes are short
+  const int64_t M = s_.m, N = s_.n;
+  const int64_t esC = dtypeSize(s_.cType);
+  // The widest B chunk (<= 4 PSUM banks) that fits SBUF next to the A^T slots
+  // and output tiles; long K narrows it.
+  const int64_t aBytes = kSlots * tiles_ * (pack_ * (kBlockM / va_) + kBlockM);
+  int64_t chunk = 0;
+  for (int64_t w : {4 * kSlice, 3 * kSlice, 2 * kSlice, kSlice, kSlice / 2, kSlice / 4}) {
+    w = std::min(w, n);
+    if (tiles_ * (pack_ * (w / vb_) + w) + aBytes + 6 * ceilDiv(w, kSlice) * kSlice * esC + 4096 <= k_.sbufFree()) {
+      chunk = w;
+      break;
+    }
+  }
+  if (chunk == 0)
+    fail("MX matmul with K=", s_.k, " does not fit SBUF (needs K-splitting, not implemented)");
+  const int64_t slices = ceilDiv(chunk, kSlice);
+  // PSUM bank groups and output tiles rotate over the m-tiles, so the PE does
+  // not wait for an evacuation or a store of a recent tile.
+  const int groups = static_cast<int>(std::min<int64_t>(4, k_.psumBanksFree() / slices));
+  const int outTiles = 6;
+  // B chunk and its scales stay resident; A^T blocks rotate through kSlots slots.
+  const int64_t bTileBytes = pack_ * (chunk / vb_), aTileBytes = pack_ * (kBlockM / va_);
+  OnChip bPanel = k_.allocSbuf(tiles_ * bTileBytes), bScales = k_.allocSbuf(tiles_ * chunk);
+  std::vector<OnChip> aT, aScales;
+  std::vector<std::vector<OnChip>> banks(groups), outs(outTiles);
+  for (int g = 0; g < kSlots; ++g) {
+    aT.push_back(k_.allocSbuf(tiles_ * aTileBytes));
+    aScales.push_back(k_.allocSbuf(tiles_ * kBlockM));
+  }
+  for (int g = 0; g < groups; ++g)
+    for (int64_t sl = 0; sl < slices; ++sl)
+      banks[g].push_back(k_.allocPsumBank());
+  for (int g = 0; g < outTiles; ++g)
+    for (int64_t sl = 0; sl < slices; ++sl)
+      outs[g].push_back(k_.allocSbuf(kSlice * esC));
+  int evacuations = 0;
+  // c0: first column (values); c0e: the same in stored elements.
+  auto chunkBody = [&](const Affine &c0, const Affine &c0e, int64_t w) {
+    loadKMajor(loadB_, s_.b, s_.bType, N / vb_, c0e, w / vb_, bPanel, bTileBytes);
+    loadScales(loadB_, s_.bScale, N, c0, w, bScales);
+    const int64_t nsl = ceilDiv(w, kSlice);
+    // One m-tile [mt x w]: all k-tiles into the slot's banks, then evacuate.
+    auto mTile = [&](int slot, const Affine &m0, int64_t i, int64_t mt, int64_t blockM, int g, int o) {
+      auto step = [&](const Affine &t, const KTile &kt, bool acc) {
+        for (int64_t sl = 0; sl < nsl; ++sl) {
+          const int64_t width = std::min(kSlice, w - sl * kSlice);
+          Instruction mm = makeInstruction(Opcode::MatmulMx);
+          mm.ap[0] = onChip(banks[g][sl], 0, DType::FP32, {Dim{1, static_cast<uint32_t>(width)}},
+                            static_cast<int>(mt));
+          mm.ap[1] = onChip(aT[slot], t * aTileBytes + i * kTileM / va_, s_.aType,
+                            {Dim{static_cast<int32_t>(blockM / va_), static_cast<uint32_t>(kt.r)},
+                             Dim{1, static_cast<uint32_t>(mt / va_)}},
+                            static_cast<int>(kt.partitions));
+          mm.ap[2] = onChip(bPanel, t * bTileBytes + sl * kSlice / vb_, s_.bType,
+                            {Dim{static_cast<int32_t>(w / vb_), static_cast<uint32_t>(kt.r)},
+                             Dim{1, static_cast<uint32_t>(width / vb_)}},
+                            static_cast<int>(kt.partitions));
+          mm.ap[3] = onChip(aScales[slot], t * blockM + i * kTileM, DType::E8M0,
+                            {Dim{1, static_cast<uint32_t>(mt)}}, static_cast<int>(kt.partitions * kt.r / 32));
+          mm.ap[4] = onChip(bScales, t * w + sl * kSlice, DType::E8M0, {Dim{1, static_cast<uint32_t>(width)}},
+                            static_cast<int>(kt.partitions * kt.r / 32));
+          mm.i32[0] = static_cast<int32_t>(kt.r);
+          mm.setFlag(0, acc);
+          k_.emit(EngineId{EngineKind::PE, 0}, mm);
+        }
+      };
+      if (ktFull_ > 0) {
+        step(Affine(0), tile(0), false);
+        k_.loop(ktFull_ - 1, [&](const Affine &t) { step(t + 1, tile(0), true); });
+      }
+      if (restK_)
+        step(Affine(ktFull_), tile(ktFull_), ktFull_ > 0);
+      for (int64_t sl = 0; sl < nsl; ++sl) {
+        const int64_t width = std::min(kSlice, w - sl * kSlice);
+        const uint32_t wd = static_cast<uint32_t>(width);
+        AccessPattern out = onChip(outs[o][sl], 0, s_.cType, {Dim{1, wd}}, static_cast<int>(mt));
+        AccessPattern in = onChip(banks[g][sl], 0, DType::FP32, {Dim{1, wd}}, static_cast<int>(mt));
+        // Alternate ACT and DVE so evacuation keeps up with the faster MX passes.
+        Instruction copy = makeInstruction((evacuations % 2) ? Opcode::TensorCopy : Opcode::Activation);
+        copy.ap[0] = out;
+        copy.ap[1] = in;
+        k_.emit(EngineId{(evacuations++ % 2) ? EngineKind::DVE : EngineKind::ACT, 0}, copy);
+        AccessPattern dst = hbm(s_.c, (m0 + i * kTileM) * (N * esC) + (c0 + sl * kSlice) * esC, s_.cType, N,
+                                static_cast<int>(mt), {Dim{1, wd}});
+        k_.emit(store_.next(), dmaCopy(dst, out));
+      }
+    };
+    auto mBlock = [&](const Affine &m0, const Affine &m0e, int64_t blockM, int slot) {
+      loadKMajor(loadA_, s_.aT, s_.aType, M / va_, m0e, blockM / va_, aT[slot], aTileBytes);
+      loadScales(loadA_, s_.aScale, M, m0, blockM, aScales[slot]);
+      // Tile j of the unrolled copies: a fixed bank group and output tile per copy.
+      for (int64_t i = 0; i * kTileM < blockM; ++i) {
+        const int j = slot * 4 + static_cast<int>(i);
+        mTile(slot, m0, i, std::min(kTileM, blockM - i * kTileM), blockM, j % groups, j % outTiles);
+      }
+    };
+    const int64_t full = mCount / kBlockM, rest = mCount % kBlockM;
+    k_.unrolled(full, kSlots, [&](const Affine &b, int slot) {
+      mBlock(Affine(mStart) + b * kBlockM, Affine(mStart / va_) + b * (kBlockM / va_), kBlockM, slot);
+    });
+    if (rest)
+      mBlock(Affine(mStart + full * kBlockM), Affine((mStart + full * kBlockM) / va_), rest,
+             static_cast<int>(full % kSlots));
+  };
+  const int64_t full = n / chunk, rest = n % chunk;
+  k_.loop(full, [&](const Affine &c) { chunkBody(Affine(n0) + c * chunk, Affine(n0 / vb_) + c * (chunk / vb_), chunk); });
+  if (rest)
+    chunkBody(Affine(n0 + full * chunk), Affine((n0 + full * chunk) / vb_), rest);
+}
+
 // Batch element offsets of view `v` for each flattened batch index.
 std::vector<int64_t> batchOffsets(const HbmView &v, const std::vector<int64_t> &batchShape) {
   int64_t total = 1;
@@ -447,6 +668,54 @@ void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
     else
       e.residentB(jobs[c]);
   }
+  pb.addKernel(kernels, loc);
+}
+
+void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) {
+  const Target &target = pb.target();
+  for (DType t : {spec.aType, spec.bType})
+    if (!isMxElement(t) || target.limits.mxPacking(t) < 1)
+      fail("MX matmul with ", dtypeName(t), " elements is not supported on ", target.name);
+  if (spec.m < 1 || spec.n < 1 || spec.k < 32 || spec.k % 32 != 0)
+    fail("MX matmul needs M, N >= 1 and K a multiple of 32 (the MX block), got ", spec.m, "x", spec.n, "x",
+         spec.k);
+  const bool fp4 = spec.aType == DType::FP4E2M1X2 || spec.bType == DType::FP4E2M1X2;
+  if (fp4 && (spec.m % 2 || spec.n % 2))
+    fail("MXFP4 matmul needs even M and N (two fp4 values per byte), got ", spec.m, "x", spec.n);
+  if (!(target.limits.matmulOutputTypes & dtypeBit(DType::FP32)))
+    fail("MX matmul accumulates in fp32 PSUM, which ", target.name, " lacks");
+  const int cores = target.limits.cores;
+  // A grid of gm x gn cores over (M, N): the one moving the fewest HBM bytes
+  // per core (A^T is re-read for every B chunk of 2048 columns).
+  const double ea = dtypeSize(spec.aType) / static_cast<double>(valuesPerElement(spec.aType));
+  const double eb = dtypeSize(spec.bType) / static_cast<double>(valuesPerElement(spec.bType));
+  int gm = 1, gn = 1;
+  double best = -1;
+  for (int m = 1; m <= cores; ++m) {
+    if (cores % m)
+      continue;
+    const int n = cores / m;
+    if (m > ceilDiv(spec.m, kTileM) || n > ceilDiv(spec.n, 128))
+      continue;
+    const double mc = static_cast<double>(ceilDiv(spec.m, m)), nc = static_cast<double>(ceilDiv(spec.n, n));
+    const double bytes = mc * spec.k * ea * std::ceil(nc / (4 * kSlice)) + nc * spec.k * eb;
+    if (best < 0 || bytes < best) {
+      best = bytes;
+      gm = m;
+      gn = n;
+    }
+  }
+  const int64_t nAlign = spec.n >= kSlice * gn ? kSlice : 128;
+  std::vector<CoreKernel> kernels = pb.newKernel(cores);
+  for (int r = 0; r < gm; ++r)
+    for (int c = 0; c < gn; ++c) {
+      auto [m0, m1] = splitRange(spec.m, gm, r, kTileM);
+      auto [n0, n1] = splitRange(spec.n, gn, c, nAlign);
+      if (m1 <= m0 || n1 <= n0)
+        continue;
+      MxEmitter e(kernels[r * gn + c], spec, target.limits.dmaQueues);
+      e.run(m0, m1 - m0, n0, n1 - n0);
+    }
   pb.addKernel(kernels, loc);
 }
 
