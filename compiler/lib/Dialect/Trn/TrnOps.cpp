@@ -29,6 +29,15 @@ bool isActivationName(llvm::StringRef name) {
 
 static RankedTensorType tensorType(Value v) { return llvm::cast<RankedTensorType>(v.getType()); }
 
+// Data-movement ops are views or byte copies: they never convert, so a
+// result of another element type would be read with the wrong dtype.
+static LogicalResult verifySameElementType(Operation *op, Value from, Value to, llvm::StringRef what) {
+  Type a = tensorType(from).getElementType(), b = tensorType(to).getElementType();
+  if (a != b)
+    return op->emitOpError() << what << " element type " << b << " must be the input's (" << a << ")";
+  return success();
+}
+
 static LogicalResult verifyScalarBody(Operation *op, Region &region, unsigned numArgs, Type yieldType) {
   if (region.empty())
     return success();
@@ -141,6 +150,8 @@ LogicalResult RmsNormOp::verify() { return verifyNorm(*this, getInput(), getResu
 
 LogicalResult TransposeOp::verify() {
   auto in = tensorType(getInput()), res = tensorType(getResult());
+  if (failed(verifySameElementType(*this, getInput(), getResult(), "result")))
+    return failure();
   auto perm = getPermutation();
   if (static_cast<int64_t>(perm.size()) != in.getRank() || res.getRank() != in.getRank())
     return emitOpError("permutation must list every dimension");
@@ -158,7 +169,7 @@ LogicalResult TransposeOp::verify() {
 LogicalResult ReshapeOp::verify() {
   if (tensorType(getInput()).getNumElements() != tensorType(getResult()).getNumElements())
     return emitOpError("reshape must keep the element count");
-  return success();
+  return verifySameElementType(*this, getInput(), getResult(), "result");
 }
 
 OpFoldResult ReshapeOp::fold(FoldAdaptor) {
@@ -174,6 +185,8 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor) {
 
 LogicalResult SliceOp::verify() {
   auto in = tensorType(getInput()), res = tensorType(getResult());
+  if (failed(verifySameElementType(*this, getInput(), getResult(), "result")))
+    return failure();
   if (static_cast<int64_t>(getOffsets().size()) != in.getRank() ||
       static_cast<int64_t>(getStrides().size()) != in.getRank() || res.getRank() != in.getRank())
     return emitOpError("offsets and strides must cover every dimension");
@@ -194,6 +207,8 @@ LogicalResult ConcatOp::verify() {
     auto t = tensorType(v);
     if (t.getRank() != res.getRank())
       return emitOpError("inputs must have the result's rank");
+    if (t.getElementType() != res.getElementType())
+      return emitOpError("inputs must have the result's element type ") << res.getElementType();
     for (int64_t d = 0; d < res.getRank(); ++d)
       if (d != axis && t.getDimSize(d) != res.getDimSize(d))
         return emitOpError("inputs differ outside the concatenation axis");
@@ -208,6 +223,8 @@ LogicalResult InsertSliceOp::verify() {
   auto src = tensorType(getSource()), dst = tensorType(getDest()), res = tensorType(getResult());
   if (dst != res)
     return emitOpError("result type must equal the dest type");
+  if (failed(verifySameElementType(*this, getSource(), getDest(), "dest")))
+    return failure();
   if (src.getRank() != dst.getRank() || static_cast<int64_t>(getOffsets().size()) != dst.getRank() ||
       static_cast<int64_t>(getStrides().size()) != dst.getRank())
     return emitOpError("source, offsets and strides must have the dest's rank");
@@ -223,6 +240,8 @@ LogicalResult PadOp::verify() {
   auto in = tensorType(getInput()), res = tensorType(getResult());
   if (static_cast<int64_t>(getLow().size()) != in.getRank() || static_cast<int64_t>(getHigh().size()) != in.getRank())
     return emitOpError("low and high must cover every dimension");
+  if (failed(verifySameElementType(*this, getInput(), getResult(), "result")))
+    return failure();
   for (int64_t d = 0; d < in.getRank(); ++d) {
     if (getLow()[d] < 0 || getHigh()[d] < 0)
       return emitOpError("negative padding is not supported");
@@ -238,6 +257,8 @@ LogicalResult GatherOp::verify() {
     return emitOpError("table must be 2-D");
   if (!idx.getElementType().isInteger(32) && !idx.getElementType().isInteger(64))
     return emitOpError("indices must be i32 or i64");
+  if (failed(verifySameElementType(*this, getTable(), getResult(), "result")))
+    return failure();
   llvm::SmallVector<int64_t> expect(idx.getShape());
   expect.push_back(table.getDimSize(1));
   if (res.getShape() != llvm::ArrayRef<int64_t>(expect))

@@ -1,0 +1,149 @@
+// RUN: trnx-opt %s --pass-pipeline='builtin.module(func.func(trn-fuse-elementwise))' | FileCheck %s
+
+// A chain of single-use elementwise ops becomes one body, and the consumer
+// of a matmul becomes its epilogue.
+// CHECK-LABEL: func.func @mlp
+// CHECK: trn.matmul %arg0, %arg1 epilogue(%arg2 : tensor<32xf32>)
+// CHECK-NEXT: ^bb0(%[[ACC:.*]]: f32, %[[B:.*]]: f32):
+// CHECK-NEXT:   %[[S:.*]] = arith.addf %[[ACC]], %[[B]] : f32
+// CHECK-NEXT:   %[[E:.*]] = math.exp %[[S]] : f32
+// CHECK-NEXT:   trn.yield %[[E]] : f32
+// CHECK-NOT: trn.ewise
+func.func @mlp(%a: tensor<4x64xf32>, %w: tensor<64x32xf32>, %b: tensor<32xf32>) -> tensor<4x32xf32> {
+  %mm = trn.matmul %a, %w : tensor<4x64xf32>, tensor<64x32xf32> -> tensor<4x32xf32>
+  %s = trn.ewise(%mm, %b) : (tensor<4x32xf32>, tensor<32xf32>) -> tensor<4x32xf32> {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.addf %x, %y : f32
+    trn.yield %r : f32
+  }
+  %e = trn.ewise(%s) : (tensor<4x32xf32>) -> tensor<4x32xf32> {
+  ^bb0(%x: f32):
+    %r = math.exp %x : f32
+    trn.yield %r : f32
+  }
+  return %e : tensor<4x32xf32>
+}
+
+// A producer used twice is not duplicated into its consumers.
+// CHECK-LABEL: func.func @shared
+// CHECK-COUNT-3: trn.ewise
+func.func @shared(%a: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
+  %e = trn.ewise(%a) : (tensor<8xf32>) -> tensor<8xf32> {
+  ^bb0(%x: f32):
+    %r = math.exp %x : f32
+    trn.yield %r : f32
+  }
+  %n = trn.ewise(%e) : (tensor<8xf32>) -> tensor<8xf32> {
+  ^bb0(%x: f32):
+    %r = arith.negf %x : f32
+    trn.yield %r : f32
+  }
+  %t = trn.ewise(%e) : (tensor<8xf32>) -> tensor<8xf32> {
+  ^bb0(%x: f32):
+    %r = math.tanh %x : f32
+    trn.yield %r : f32
+  }
+  return %n, %t : tensor<8xf32>, tensor<8xf32>
+}
+
+// Splat constants become constants inside the body.
+// CHECK-LABEL: func.func @splat
+// CHECK: trn.ewise(%arg0) : (tensor<8xf32>) -> tensor<8xf32>
+// CHECK: arith.constant 2.000000e+00 : f32
+func.func @splat(%a: tensor<8xf32>) -> tensor<8xf32> {
+  %c = arith.constant dense<2.0> : tensor<8xf32>
+  %m = trn.ewise(%a, %c) : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32> {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.mulf %x, %y : f32
+    trn.yield %r : f32
+  }
+  return %m : tensor<8xf32>
+}
+
+// A producer whose result is broadcast (4x1 read as 4x8) stays separate:
+// fusing it would recompute it once per broadcast element.
+// CHECK-LABEL: func.func @broadcast_producer
+// CHECK: %[[E:.*]] = trn.ewise(%arg0) : (tensor<4x1xf32>) -> tensor<4x1xf32>
+// CHECK: math.exp
+// CHECK: trn.ewise(%arg1, %[[E]]) : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+func.func @broadcast_producer(%a: tensor<4x1xf32>, %b: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %e = trn.ewise(%a) : (tensor<4x1xf32>) -> tensor<4x1xf32> {
+  ^bb0(%x: f32):
+    %r = math.exp %x : f32
+    trn.yield %r : f32
+  }
+  %m = trn.ewise(%b, %e) : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32> {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.mulf %x, %y : f32
+    trn.yield %r : f32
+  }
+  return %m : tensor<4x8xf32>
+}
+
+// A tensor passed twice is read once.
+// CHECK-LABEL: func.func @duplicate_input
+// CHECK: trn.ewise(%arg0) : (tensor<8xf32>) -> tensor<8xf32>
+// CHECK-NEXT: ^bb0(%[[X:.*]]: f32):
+// CHECK-NEXT: arith.mulf %[[X]], %[[X]] : f32
+func.func @duplicate_input(%a: tensor<8xf32>) -> tensor<8xf32> {
+  %m = trn.ewise(%a, %a) : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32> {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.mulf %x, %y : f32
+    trn.yield %r : f32
+  }
+  return %m : tensor<8xf32>
+}
+
+// The epilogue is found through a reshape of the matmul result (TOSA's
+// rank-3 matmul of a rank-2 model); the reshape moves after the matmul.
+// CHECK-LABEL: func.func @matmul_through_reshape
+// CHECK: %[[M:.*]] = trn.matmul %arg0, %arg1 epilogue(%arg2 : tensor<4x8xf32>) : tensor<1x4x16xf32>, tensor<1x16x8xf32> -> tensor<1x4x8xf32>
+// CHECK: arith.addf
+// CHECK: %[[R:.*]] = trn.reshape %[[M]] : tensor<1x4x8xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @matmul_through_reshape(%a: tensor<1x4x16xf32>, %w: tensor<1x16x8xf32>, %b: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %mm = trn.matmul %a, %w : tensor<1x4x16xf32>, tensor<1x16x8xf32> -> tensor<1x4x8xf32>
+  %r2 = trn.reshape %mm : tensor<1x4x8xf32> -> tensor<4x8xf32>
+  %y = trn.ewise(%r2, %b) : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.addf %x, %y : f32
+    trn.yield %r : f32
+  }
+  return %y : tensor<4x8xf32>
+}
+
+// A matmul result that is also returned is not folded into an epilogue.
+// CHECK-LABEL: func.func @matmul_result_shared
+// CHECK: %[[M:.*]] = trn.matmul %arg0, %arg1 : tensor<4x16xf32>, tensor<16x8xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: trn.ewise(%[[M]])
+func.func @matmul_result_shared(%a: tensor<4x16xf32>, %w: tensor<16x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %mm = trn.matmul %a, %w : tensor<4x16xf32>, tensor<16x8xf32> -> tensor<4x8xf32>
+  %y = trn.ewise(%mm) : (tensor<4x8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%x: f32):
+    %r = math.exp %x : f32
+    trn.yield %r : f32
+  }
+  return %y, %mm : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// A comparison producer (i1) is read as 0/1 by its f32 consumer.
+// CHECK-LABEL: func.func @compare_producer
+// CHECK-NOT: tensor<8xi1>
+// CHECK: trn.ewise(%arg1, %arg0) : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+// CHECK: %[[C:.*]] = arith.cmpf ogt
+// CHECK: %[[S:.*]] = arith.select %[[C]], %{{.*}}, %{{.*}} : f32
+// CHECK: arith.mulf %[[S]]
+func.func @compare_producer(%a: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<8xf32> {
+  %c = trn.ewise(%a) : (tensor<8xf32>) -> tensor<8xi1> {
+  ^bb0(%x: f32):
+    %z = arith.constant 0.0 : f32
+    %r = arith.cmpf ogt, %x, %z : f32
+    trn.yield %r : i1
+  }
+  %m = trn.ewise(%c, %b) : (tensor<8xi1>, tensor<8xf32>) -> tensor<8xf32> {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.mulf %x, %y : f32
+    trn.yield %r : f32
+  }
+  return %m : tensor<8xf32>
+}
