@@ -995,18 +995,17 @@ void sizeOp(Context &c) {
   c.setOutput(0, c.constantTensor({static_cast<double>(c.input(0).count())}, {}, c.builder.getI64Type()));
 }
 
-// Tile: x viewed as [1, d0, 1, d1, ...], broadcast to [r0, d0, r1, d1, ...].
+// Tile, one axis at a time: a concatenation of copies along the axis (a
+// rank-preserving data movement the code generator lowers to copies).
 void tile(Context &c) {
   Tensor &x = c.input(0);
   std::vector<int64_t> repeats = c.constantInts(1);
   if (static_cast<int>(repeats.size()) != x.rank())
     c.fail("repeats needs one entry per axis");
-  std::vector<int64_t> spread, target, out;
+  std::vector<int64_t> out;
   for (int d = 0; d < x.rank(); ++d) {
     if (repeats[d] < 0)
       c.fail("negative repeats");
-    spread.insert(spread.end(), {1, x.shape[d]});
-    target.insert(target.end(), {repeats[d], x.shape[d]});
     out.push_back(repeats[d] * x.shape[d]);
   }
   c.checkShape(out);
@@ -1014,9 +1013,15 @@ void tile(Context &c) {
     c.setOutput(0, c.constantTensor({}, out, x.element));
     return;
   }
-  Tensor v = c.reshape(x, spread);
-  Tensor b = c.broadcastTo(v, target);
-  c.setOutput(0, c.reshape(b, out));
+  Tensor y = x;
+  for (int d = 0; d < x.rank(); ++d) {
+    if (repeats[d] == 1)
+      continue;
+    Tensor part = y;
+    std::vector<Tensor *> parts(static_cast<size_t>(repeats[d]), &part);
+    y = c.concat(parts, d);
+  }
+  c.setOutput(0, y);
 }
 
 void depthToSpace(Context &c) {

@@ -53,11 +53,11 @@ def randn(*shape):
     return RNG.standard_normal(shape).astype(np.float32)
 
 
-@pytest.mark.parametrize("op", ["ReduceMean", "ReduceMax", "ReduceMin"])
+@pytest.mark.parametrize("op", ["ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum"])
 def test_opset18_reduce_axes_input(tools, tmp_path, op):
     x = randn(2, 3, 4)
     axes = np.array([-1, 0], np.int64)
-    fn = {"ReduceMean": np.mean, "ReduceMax": np.max, "ReduceMin": np.min}[op]
+    fn = {"ReduceMean": np.mean, "ReduceMax": np.max, "ReduceMin": np.min, "ReduceSum": np.sum}[op]
     run_model(tools, tmp_path, [helper.make_node(op, ["x", "axes"], ["y"], keepdims=0),
                                 helper.make_node(op, ["x", "none"], ["z"], noop_with_empty_axes=1),
                                 helper.make_node(op, ["x"], ["w"])],
@@ -190,3 +190,13 @@ def test_integer_arithmetic(tools, tmp_path):
                                 helper.make_node("MatMul", ["a", "bt"], ["mm"])],
               {"a": a, "b": b, "f": f}, {"q": np.trunc(a / b).astype(np.int64), "fi": np.trunc(f).astype(np.int64),
                                          "mm": a @ b.T})
+
+
+def test_gelu(tools, tmp_path):
+    """Gelu is opset 20's (no node test in onnx 1.12); the importer accepts it
+    in a model of any opset it handles, both approximations."""
+    x = randn(4, 33) * 3
+    xt = torch.from_numpy(x)
+    run_model(tools, tmp_path, [helper.make_node("Gelu", ["x"], ["y"]),
+                                helper.make_node("Gelu", ["x"], ["t"], approximate="tanh")],
+              {"x": x}, {"y": F.gelu(xt).numpy(), "t": F.gelu(xt, approximate="tanh").numpy()})

@@ -1,7 +1,7 @@
 """Models exported by torch.onnx.export (opset 17) inside the test, compiled by
 trnx-compile and run in the functional simulator, against torch's outputs:
-fp32 (--auto-cast none) within 1e-4 of max|ref|, the default auto-cast (bf16
-matmuls) within 3e-2. Also: graph input/output names, external data, and a
+fp32 (--auto-cast none) within 1e-4 of max|ref|, trnx-compile's default
+auto-cast (bf16 matmuls) within 3e-2. Also: graph input/output names, external data, and a
 dynamic batch given with --shape."""
 import math
 
@@ -14,7 +14,8 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 nn = torch.nn
 
-TOLERANCE = {"none": 1e-4, "matmul": 3e-2}
+# --auto-cast none, and trnx-compile's default auto-cast (no flag).
+TOLERANCE = {"none": 1e-4, "default": 3e-2}
 
 
 class MLP(nn.Module):
@@ -130,7 +131,8 @@ def _sanitize(name):
 
 def _compile_and_run(tools, tmp, model_path, feeds, outputs, auto_cast="none", extra=()):
     prog = tmp / f"{model_path.stem}-{auto_cast}.tnx"
-    tools.run("trnx-compile", model_path, "--target", "trn3", "--auto-cast", auto_cast, "-o", prog, *extra)
+    cast = () if auto_cast == "default" else ("--auto-cast", auto_cast)
+    tools.run("trnx-compile", model_path, "--target", "trn3", *cast, "-o", prog, *extra)
     args = []
     for name, arr in feeds.items():
         f = tmp / f"{_sanitize(name)}.npy"
@@ -153,7 +155,7 @@ def exported(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("auto_cast", ["none", "matmul"])
+@pytest.mark.parametrize("auto_cast", ["none", "default"])
 @pytest.mark.parametrize("name", ["mlp", "attention", "gpt", "cnn"])
 def test_model_matches_torch(tools, tmp_path, exported, name, auto_cast):
     path, feeds, outputs, ref = exported[name]
@@ -195,7 +197,7 @@ def test_external_data(tools, tmp_path):
     ext_dir = tmp_path / "ext"
     ext_dir.mkdir()
     m = onnx.load(str(plain))
-    onnx.save(m, str(ext_dir / "mlp.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+    onnx.save_model(m, str(ext_dir / "mlp.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
               location="mlp.weights", size_threshold=0)
     assert (ext_dir / "mlp.weights").stat().st_size > 4 * 32 * 64
     assert (ext_dir / "mlp.onnx").stat().st_size < 4096
@@ -233,3 +235,18 @@ def test_dynamic_batch_with_shape(tools, tmp_path):
         proc = tools.run("trnx-compile", path, "--shape", spec, "-o", tmp_path / "x.tnx", check=False)
         assert_one_error_line(proc)
         assert message in proc.stderr, (spec, proc.stderr)
+
+
+def test_weights_as_args(tools, tmp_path, exported):
+    """--weights-as-args: the initializers become weight tensors (named as in
+    the model) without data, so the program is small; it still runs."""
+    path, feeds, outputs, _ = exported["mlp"]
+    with_data, shape_only = tmp_path / "data.tnx", tmp_path / "shape.tnx"
+    tools.run("trnx-compile", path, "-o", with_data)
+    tools.run("trnx-compile", path, "--weights-as-args", "-o", shape_only)
+    assert shape_only.stat().st_size * 4 < with_data.stat().st_size
+    summary = tools.run("trnx-objdump", "-h", shape_only).stdout
+    assert "fc1.weight weight fp32 [64,32]" in summary and "x input fp32 [4,32]" in summary
+    np.save(tmp_path / "x.npy", feeds["x"])
+    tools.run("trnx-sim", shape_only, "--input", f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / "out", "-q")
+    assert np.load(tmp_path / "out" / "y.npy").shape == (4, 10)
