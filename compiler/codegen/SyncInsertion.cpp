@@ -156,22 +156,16 @@ bool before(const Placement &z, const Placement &x, size_t common) {
   return z.position[common] < x.position[common];
 }
 
-// Executions of Z before Y at iteration v (all of them sequentially earlier).
-Count countBefore(const Placement &z, const Placement &y) {
-  const size_t k = commonDepth(z, y);
-  const int64_t below = product(z.trips, k, z.trips.size());
-  Count c = linear(y.trips, k, below);
-  if (before(z, y, k))
-    c.constant += below;
-  return c;
-}
-
 // Producing instructions of X's engine that must have signalled before Y(v)
-// may start, as an affine count (see the header).
-Count required(const std::vector<Placement> &place, const std::vector<int> &producers, int x, int y) {
-  const Placement &px = place[x], &py = place[y];
-  const size_t k = commonDepth(px, py);
-  const bool xFirst = before(px, py, k);
+// may start, as an affine count (see the header). Y enters only through k
+// (the loops Y shares with X) and whether X comes first in their innermost
+// common body: every trip count used is of a loop shared by X and Y (for a
+// producer Z that leaves X's loops above depth k, Z's relation to Y is its
+// relation to X). So the count is computed once per (X, k, xFirst).
+Count required(const std::vector<Placement> &place, const std::vector<int> &producers, int x, size_t k,
+               bool xFirst) {
+  const Placement &px = place[x];
+  const std::vector<int64_t> &shared = px.trips; // trips of loops 0..k-1, shared with Y
   Count total;
   for (int z : producers) {
     const Placement &pz = place[z];
@@ -179,19 +173,24 @@ Count required(const std::vector<Placement> &place, const std::vector<int> &prod
     const int64_t below = product(pz.trips, kz, pz.trips.size());
     const bool zFirst = z == x || before(pz, px, kz);
     if (!xFirst && kz < k) {
-      total.add(countBefore(pz, py)); // not affine: every earlier producer
+      // Not affine: every earlier producer. Z parts from Y where it parts
+      // from X (depth kz < k), on the same side.
+      Count c = linear(shared, kz, below);
+      if (zFirst)
+        c.constant += below;
+      total.add(c);
       continue;
     }
     // linear_kz(u) * below, u = X's last execution before Y(v).
     Count c;
     if (kz <= k) {
-      c = linear(py.trips, kz, below);
+      c = linear(shared, kz, below);
       if (!xFirst) // u is one iteration (at depth k = kz) before v
         c.constant -= below;
     } else {
       // linear_kz(u) = (linear_k(u) + 1) * inner - 1, inner = trips of X's loops k..kz-1
       const int64_t inner = product(px.trips, k, kz);
-      c = linear(py.trips, k, inner * below);
+      c = linear(shared, k, inner * below);
       c.constant += (xFirst ? inner : 0) * below - below;
     }
     if (zFirst)
@@ -248,9 +247,20 @@ EngineStreams insertSync(const CoreKernel &k, SemaphoreState &sems, uint32_t loc
   // Required counts, and the priming that keeps every wait value >= 0.
   std::vector<std::vector<std::pair<EngineId, Count>>> needs(n);
   std::map<EngineId, int64_t> priming;
+  // required() per (x, k, xFirst): slot x * (kMaxLoopDepth + 1) * 2 + k * 2 + xFirst.
+  const size_t slots = (kMaxLoopDepth + 1) * 2;
+  std::vector<Count> memo(n * slots);
+  std::vector<bool> known(n * slots, false);
   for (size_t y = 0; y < n; ++y)
     for (int x : deps[y]) {
-      Count c = required(place, producers[engines[x]], x, static_cast<int>(y));
+      const size_t k = commonDepth(place[x], place[y]);
+      const bool xFirst = before(place[x], place[y], k);
+      const size_t slot = static_cast<size_t>(x) * slots + k * 2 + (xFirst ? 1 : 0);
+      if (!known[slot]) {
+        memo[slot] = required(place, producers[engines[x]], x, k, xFirst);
+        known[slot] = true;
+      }
+      const Count &c = memo[slot];
       needs[y].emplace_back(engines[x], c);
       priming[engines[x]] = std::max(priming[engines[x]], -c.constant);
     }
