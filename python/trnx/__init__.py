@@ -18,6 +18,19 @@ from .program import Program, compile, load_program
 from .report import Report
 from .simulate import Result, simulate
 
+# Heavier submodules load on first use (``trnx.models``, ``trnx.plots`` pulls
+# in matplotlib, ``trnx.sweep`` pulls in SQLite/Dask helpers).
+_LAZY_SUBMODULES = ("models", "plots", "sweep", "workloads")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'trnx' has no attribute {name!r}")
+
+
 __all__ = [
     "Chip",
     "Program",
@@ -27,5 +40,9 @@ __all__ = [
     "chips",
     "compile",
     "load_program",
+    "models",
+    "plots",
     "simulate",
+    "sweep",
+    "workloads",
 ]

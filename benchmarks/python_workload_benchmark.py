@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Wall time of a Llama-3-8B decode step (context 2048) compiled and simulated from Python.
+
+    PYTHONPATH=build/python /usr/bin/python3 benchmarks/python_workload_benchmark.py [--full] [--chip trn3]
+
+For batch 1 and 64, runs ``trnx.workloads.decode`` (compile + timing
+simulation; the default layer-scaled method, and with ``--full`` the whole
+32-layer model as one program) and prints a table: wall time split into
+compile and simulate, and the simulated step. Target (issue 6): under 60 s
+per configuration. Figures: docs/performance.md ("Python workloads").
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import List
+
+from trnx import workloads
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chip", default="trn3")
+    parser.add_argument("--batches", default="1,64", help="comma-separated batch sizes")
+    parser.add_argument("--context", type=int, default=2048)
+    parser.add_argument("--full", action="store_true", help="also compile and simulate the whole model at once")
+    parser.add_argument("--limit-seconds", type=float, default=60.0, help="exit 1 if the default method exceeds this")
+    args = parser.parse_args(argv)
+    methods = ["layer-scaled"] + (["full"] if args.full else [])
+    print("| batch | method | wall s | compile s | simulate s | simulated ms/step | tokens/s |")
+    print("|---|---|---|---|---|---|---|")
+    slow = False
+    for batch in (int(b) for b in args.batches.split(",")):
+        for method in methods:
+            start = time.perf_counter()
+            r = workloads.decode("llama3-8b", batch=batch, context=args.context, chip=args.chip, method=method)
+            wall = time.perf_counter() - start
+            slow |= method == "layer-scaled" and wall > args.limit_seconds
+            print(f"| {batch} | {method} | {wall:.1f} | {r.compile_seconds:.1f} | {r.simulate_seconds:.1f} | "
+                  f"{r.latency_seconds * 1e3:.3f} | {r.tokens_per_second:,.1f} |", flush=True)
+    return 1 if slow else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
