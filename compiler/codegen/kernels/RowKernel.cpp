@@ -1,13 +1,16 @@
 // Operations along the last axis, one row per partition: reductions,
-// softmax and log-softmax, LayerNorm and RMSNorm. A row stays in SBUF, so D
-// is limited by SBUF (checked); rows are tiled by 128 and split across cores,
-// with tiles rotating through two slots so DMA overlaps compute.
+// softmax and log-softmax, LayerNorm and RMSNorm. A row stays in SBUF when
+// it fits; a longer row streams through SBUF in chunks (reductions: one pass;
+// softmax: max, sum and output passes; norms: statistics and output passes,
+// reading x from HBM again each pass). Rows are tiled by 128 and split across
+// cores, with tiles rotating through two slots so DMA overlaps compute.
 #include "compiler/codegen/kernels/Kernels.h"
 
 #include "compiler/codegen/kernels/KernelSupport.h"
 #include "isa/Error.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace trnx::cg {
 namespace {
@@ -51,18 +54,12 @@ struct RowEmitter {
   }
 
   void tile(const Affine &row0, int64_t rows, int64_t xRowOffset, int64_t outRowOffset, int slot);
-};
+  void tileChunked(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot);
 
-constexpr EngineMask kVector = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
-constexpr EngineMask kAny = kVector | engineBit(EngineKind::ACT);
-
-void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot) {
-  const int r = s.x.rank();
-  const int64_t xRow = r >= 2 ? s.x.strides[r - 2] : 0, xCol = s.x.strides[r - 1];
-  const int64_t oRow = r >= 2 ? s.out.strides[r - 2] : 0, oCol = s.out.strides[r - 1];
-  const bool reduce = isReduction(s.kind);
-  const int64_t outCols = reduce ? 1 : D;
-  auto load = [&](const OnChip &tile, int64_t c0, int64_t cols) {
+  // Columns [c0, c0 + cols) of `rows` rows of x (from row row0) into `tile`.
+  AccessPattern loadX(const OnChip &tile, const Affine &row0, int64_t rows, int64_t xBase, int64_t c0, int64_t cols) {
+    const int r = s.x.rank();
+    const int64_t xRow = r >= 2 ? s.x.strides[r - 2] : 0, xCol = s.x.strides[r - 1];
     AccessPattern x = rowsAp(tile, s.x.dtype, rows, cols);
     k.emit(loads.next(), dmaCopy(x, hbm(s.x.tensor, (Affine(xBase) + row0 * xRow + Affine(c0 * xCol)) * dtypeSize(s.x.dtype),
                                         s.x.dtype, xRow, static_cast<int>(rows),
@@ -70,7 +67,47 @@ void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t o
                                  // Rows along a contiguous axis (a reduction over a leading axis): transpose unit.
                                  wantsTransposeUnit(xRow, xCol, s.x.dtype, cols)));
     return x;
-  };
+  }
+  // y (columns [c0, c0 + cols) of the output rows) back to HBM.
+  void storeY(const AccessPattern &y, const Affine &row0, int64_t rows, int64_t outBase, int64_t c0, int64_t cols) {
+    const int r = s.out.rank();
+    const int64_t oRow = r >= 2 ? s.out.strides[r - 2] : 0, oCol = s.out.strides[r - 1];
+    k.emit(stores.next(),
+           dmaCopy(hbm(s.out.tensor, (Affine(outBase) + row0 * oRow + Affine(c0 * oCol)) * dtypeSize(s.out.dtype),
+                       s.out.dtype, oRow, static_cast<int>(rows), {Dim{static_cast<int32_t>(oCol), static_cast<uint32_t>(cols)}}),
+                   y));
+  }
+  // Columns [c0, c0 + cols) of gamma or beta, broadcast to `rows` partitions.
+  AccessPattern loadParam(const HbmView &v, const OnChip &tile, int64_t rows, int64_t c0, int64_t cols) {
+    AccessPattern dst = rowsAp(tile, v.dtype, rows, cols);
+    k.emit(loads.next(), dmaCopy(dst, hbm(v.tensor, (v.offset + c0 * v.strides.back()) * dtypeSize(v.dtype), v.dtype, 0,
+                                          static_cast<int>(rows), {Dim{static_cast<int32_t>(v.strides.back()), static_cast<uint32_t>(cols)}})));
+    return dst;
+  }
+  // acc = acc op part: combining a chunk's partial result.
+  void combine(const AccessPattern &acc, const AccessPattern &part, AluOp op) {
+    Instruction c = makeInstruction(Opcode::TensorTensor);
+    c.ap[0] = acc;
+    c.ap[1] = acc;
+    c.ap[2] = part;
+    c.enums[0] = static_cast<uint8_t>(op);
+    emitOn(kVectorEngines, 1, c);
+  }
+  static constexpr EngineMask kVectorEngines = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
+  std::vector<OnChip> gammaChunks, betaChunks; // chunked rows: per-slot chunks of gamma and beta
+};
+
+constexpr EngineMask kVector = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
+constexpr EngineMask kAny = kVector | engineBit(EngineKind::ACT);
+
+void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot) {
+  const bool reduce = isReduction(s.kind);
+  const int64_t outCols = reduce ? 1 : D;
+  if (!isReduction(s.kind) && chunk < D) {
+    tileChunked(row0, rows, xBase, outBase, slot);
+    return;
+  }
+  auto load = [&](const OnChip &tile, int64_t c0, int64_t cols) { return loadX(tile, row0, rows, xBase, c0, cols); };
   AccessPattern y = rowsAp(yTiles[slot], s.out.dtype, rows, outCols);
   const double d = static_cast<double>(D);
   if (reduce) {
@@ -219,9 +256,141 @@ void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t o
     break;
   }
   }
-  k.emit(stores.next(), dmaCopy(hbm(s.out.tensor, (Affine(outBase) + row0 * oRow) * dtypeSize(s.out.dtype), s.out.dtype,
-                                    oRow, static_cast<int>(rows), {Dim{static_cast<int32_t>(oCol), static_cast<uint32_t>(outCols)}}),
-                                y));
+  storeY(y, row0, rows, outBase, 0, outCols);
+}
+
+// A row longer than SBUF holds: x streams through in `chunk`-column pieces,
+// once per pass. Scalars per row: column 0 the max (negated) or rstd, 1 the
+// sum or shift, 2 a chunk's partial result.
+void RowEmitter::tileChunked(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot) {
+  const int64_t chunks = (D + chunk - 1) / chunk;
+  const AccessPattern s0 = scalarAp(slot, 0, rows), s1 = scalarAp(slot, 1, rows), part = scalarAp(slot, 2, rows);
+  auto forChunks = [&](const std::function<void(int64_t c, int64_t c0, int64_t cols, const AccessPattern &x)> &body) {
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t c0 = c * chunk, cols = std::min(chunk, D - c0);
+      body(c, c0, cols, loadX(xTiles[(slot + c) % kSlots], row0, rows, xBase, c0, cols));
+    }
+  };
+  auto yChunk = [&](int64_t c, int64_t cols) { return rowsAp(yTiles[(slot + c) % kSlots], s.out.dtype, rows, cols); };
+  auto tempChunk = [&](int64_t cols) { return rowsAp(temps[0], DType::FP32, rows, cols); };
+  // ACT func(x * scale + bias) into dst, optionally summing each row into `sum`.
+  auto activation = [&](const AccessPattern &dst, const AccessPattern &x, ActFunc f, const AccessPattern &scale,
+                        const AccessPattern &bias, const AccessPattern &sum) {
+    Instruction a = makeInstruction(Opcode::Activation);
+    a.ap[0] = dst;
+    a.ap[1] = x;
+    a.enums[0] = static_cast<uint8_t>(f);
+    a.ap[2] = scale;
+    a.ap[3] = bias;
+    if (sum.present()) {
+      a.enums[1] = static_cast<uint8_t>(AluOp::Add);
+      a.ap[4] = sum;
+    }
+    k.emit(EngineId{EngineKind::ACT, 0}, a);
+  };
+  switch (s.kind) {
+  case RowSpec::Kind::Softmax:
+  case RowSpec::Kind::LogSoftmax: {
+    forChunks([&](int64_t c, int64_t, int64_t cols, const AccessPattern &x) {
+      Instruction red = makeInstruction(Opcode::TensorReduce);
+      red.ap[0] = c == 0 ? s0 : part;
+      red.ap[1] = x;
+      red.enums[0] = static_cast<uint8_t>(AluOp::Max);
+      emitOn(kVector, static_cast<double>(cols), red);
+      if (c > 0)
+        combine(s0, part, AluOp::Max);
+    });
+    emitOn(kAny, 1, tensorScalar(s0, s0, AluOp::Mul, -1.0f));
+    forChunks([&](int64_t c, int64_t, int64_t cols, const AccessPattern &x) {
+      activation(tempChunk(cols), x, ActFunc::Exp, {}, s0, c == 0 ? s1 : part);
+      if (c > 0)
+        combine(s1, part, AluOp::Add);
+    });
+    if (s.kind == RowSpec::Kind::Softmax)
+      emitOn(kVector, 1, tensorScalar(s1, s1, AluOp::RDiv, 1.0f));
+    else
+      activation(s1, s1, ActFunc::Log, {}, {}, {});
+    forChunks([&](int64_t c, int64_t c0, int64_t cols, const AccessPattern &x) {
+      AccessPattern y = yChunk(c, cols);
+      if (s.kind == RowSpec::Kind::Softmax) {
+        activation(tempChunk(cols), x, ActFunc::Exp, {}, s0, {});
+        Instruction scale = tensorScalar(y, tempChunk(cols), AluOp::Mul, 0.0f);
+        scale.ap[2] = s1;
+        emitOn(kAny, static_cast<double>(cols), scale);
+      } else {
+        Instruction shift = tensorScalar(y, x, AluOp::Add, 0.0f, AluOp::Sub, 0.0f);
+        shift.ap[2] = s0;
+        shift.ap[3] = s1;
+        emitOn(kVector, static_cast<double>(cols), shift);
+      }
+      storeY(y, row0, rows, outBase, c0, cols);
+    });
+    return;
+  }
+  case RowSpec::Kind::LayerNorm:
+  case RowSpec::Kind::RmsNorm: {
+    AccessPattern rstd = s0, shift = s1;
+    if (s.kind == RowSpec::Kind::LayerNorm) {
+      // bn_stats per bnFree-column group of every chunk (chunk is a multiple
+      // of bnFree), one bn_aggr over all groups of the row.
+      const int64_t groups = (D + bnFree - 1) / bnFree;
+      forChunks([&](int64_t, int64_t c0, int64_t cols, const AccessPattern &) {
+        for (int64_t g0 = 0; g0 < cols; g0 += bnFree) {
+          const int64_t n = std::min<int64_t>(bnFree, cols - g0), g = (c0 + g0) / bnFree;
+          Instruction bs = makeInstruction(Opcode::BnStats);
+          bs.ap[0] = onChip(small[slot], 16 + g * 12, DType::FP32, {Dim{1, 3}}, static_cast<int>(rows));
+          bs.ap[1] = rowsAp(xTiles[(slot + c0 / chunk) % kSlots], s.x.dtype, rows, n, g0 * dtypeSize(s.x.dtype));
+          k.emit(EngineId{EngineKind::DVE, 0}, bs);
+        }
+      });
+      Instruction ag = makeInstruction(Opcode::BnAggr);
+      ag.ap[0] = onChip(small[slot], 0, DType::FP32, {Dim{1, 2}}, static_cast<int>(rows));
+      ag.ap[1] = onChip(small[slot], 16, DType::FP32, {Dim{1, static_cast<uint32_t>(3 * groups)}}, static_cast<int>(rows));
+      k.emit(EngineId{EngineKind::DVE, 0}, ag);
+      // mean in column 0, var in column 1 -> rstd in column 1, -mean*rstd in column 2.
+      emitOn(kVector, 1, tensorScalar(s1, s1, AluOp::Add, s.epsilon, AluOp::Pow, -0.5f));
+      Instruction t = tensorScalar(part, s0, AluOp::Mul, 0.0f, AluOp::Mul, -1.0f);
+      t.ap[2] = s1;
+      emitOn(kVector, 1, t);
+      rstd = s1;
+      shift = part;
+    } else {
+      forChunks([&](int64_t c, int64_t, int64_t cols, const AccessPattern &x) {
+        activation(tempChunk(cols), x, ActFunc::Square, {}, {}, c == 0 ? s0 : part);
+        if (c > 0)
+          combine(s0, part, AluOp::Add);
+      });
+      emitOn(kVector, 1, tensorScalar(s0, s0, AluOp::Mul, 1.0f / static_cast<float>(D), AluOp::Add, s.epsilon));
+      emitOn(kVector, 1, tensorScalar(s0, s0, AluOp::Pow, -0.5f));
+    }
+    const bool hasGamma = s.gamma.tensor != kNoTensor, hasBeta = s.beta.tensor != kNoTensor;
+    forChunks([&](int64_t c, int64_t c0, int64_t cols, const AccessPattern &x) {
+      AccessPattern y = yChunk(c, cols);
+      AccessPattern normed = hasGamma || hasBeta ? tempChunk(cols) : y;
+      activation(normed, x, ActFunc::Identity, rstd, s.kind == RowSpec::Kind::LayerNorm ? shift : AccessPattern{}, {});
+      if (hasGamma) {
+        Instruction mul = makeInstruction(Opcode::TensorTensor);
+        mul.ap[0] = hasBeta ? normed : y;
+        mul.ap[1] = normed;
+        mul.ap[2] = loadParam(s.gamma, gammaChunks[(slot + c) % kSlots], rows, c0, cols);
+        mul.enums[0] = static_cast<uint8_t>(AluOp::Mul);
+        emitOn(kVector, 2.0 * static_cast<double>(cols), mul);
+      }
+      if (hasBeta) {
+        Instruction add = makeInstruction(Opcode::TensorTensor);
+        add.ap[0] = y;
+        add.ap[1] = normed;
+        add.ap[2] = loadParam(s.beta, betaChunks[(slot + c) % kSlots], rows, c0, cols);
+        add.enums[0] = static_cast<uint8_t>(AluOp::Add);
+        emitOn(kVector, 2.0 * static_cast<double>(cols), add);
+      }
+      storeY(y, row0, rows, outBase, c0, cols);
+    });
+    return;
+  }
+  default:
+    fail("internal: chunked row operation of a reduction");
+  }
 }
 
 } // namespace
@@ -278,12 +447,19 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
     const int64_t fixed = kSlots * (64 + 64 + 64) + 4096;
     chunk = std::min<int64_t>(D, std::max<int64_t>(1, (target.sbufBytes() - fixed) / perColumn / 64 * 64));
   } else {
-    const int64_t need = (2 * kSlots + 2 + 3) * D * es + 2 * D * 4;
-    if (need > target.sbufBytes())
-      fail("a row of ", D, " elements does not fit SBUF for ", spec.kind == RowSpec::Kind::LayerNorm ? "layernorm"
-                                                                : spec.kind == RowSpec::Kind::RmsNorm ? "rmsnorm"
-                                                                                                      : "softmax",
-           " (", need, " bytes per partition needed, ", target.sbufBytes(), " available)");
+    // Bytes per column: x and y slots, temporaries, gamma/beta slots (the
+    // same generous bound whether the row is whole or chunked).
+    const int64_t perColumn = (2 * kSlots + 2 + 3) * es + 2 * 4;
+    const int64_t groups = (D + target.limits.bnStatsFreeMax - 1) / target.limits.bnStatsFreeMax;
+    const int64_t fixed = kSlots * (16 + 12 * groups) + 4096;
+    if (perColumn * D > target.sbufBytes()) {
+      // Stream the row in chunks; LayerNorm's chunks hold whole bn_stats groups.
+      const int64_t align = spec.kind == RowSpec::Kind::LayerNorm ? std::max<int64_t>(64, target.limits.bnStatsFreeMax) : 64;
+      chunk = (target.sbufBytes() - fixed) / perColumn / align * align;
+      if (chunk < align)
+        fail("a row of ", D, " elements does not fit SBUF even in chunks (", fixed + perColumn * align,
+             " bytes per partition needed, ", target.sbufBytes(), " available)");
+    }
   }
 
   std::vector<CoreKernel> kernels = pb.newKernel(cores);
@@ -294,10 +470,16 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
     RowEmitter e{k, spec, D, chunk, target.limits.bnStatsFreeMax, {},
                  QueueRotor(0, std::min(8, target.limits.dmaQueues)),
                  QueueRotor(std::min(8, target.limits.dmaQueues - 1), std::max(1, target.limits.dmaQueues - 8)),
-                 {}, {}, {}, {}, {}, {}};
+                 {}, {}, {}, {}, {}, {}, {}, {}};
     for (int s = 0; s < kSlots; ++s) {
       e.xTiles.push_back(k.allocSbuf(chunk * dtypeSize(spec.x.dtype)));
-      e.yTiles.push_back(k.allocSbuf((reduce ? 1 : D) * dtypeSize(spec.out.dtype)));
+      e.yTiles.push_back(k.allocSbuf((reduce ? 1 : chunk) * dtypeSize(spec.out.dtype)));
+      if (!reduce && chunk < D) {
+        if (spec.gamma.tensor != kNoTensor)
+          e.gammaChunks.push_back(k.allocSbuf(chunk * dtypeSize(spec.gamma.dtype)));
+        if (spec.beta.tensor != kNoTensor)
+          e.betaChunks.push_back(k.allocSbuf(chunk * dtypeSize(spec.beta.dtype)));
+      }
       e.small.push_back(k.allocSbuf(reduce ? 16 : 16 + 12 * ((D + e.bnFree - 1) / e.bnFree)));
     }
     for (int t = 0; t < tempCount; ++t)
@@ -312,8 +494,10 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
                      hbm(v.tensor, v.offset * dtypeSize(v.dtype), v.dtype, 0, static_cast<int>(rows),
                          {Dim{static_cast<int32_t>(v.strides.back()), static_cast<uint32_t>(D)}})));
     };
-    loadRow(spec.gamma, e.gammaTile);
-    loadRow(spec.beta, e.betaTile);
+    if (reduce || chunk == D) { // chunked rows load gamma and beta per chunk
+      loadRow(spec.gamma, e.gammaTile);
+      loadRow(spec.beta, e.betaTile);
+    }
     for (const Job &j : perCore[c]) {
       const int64_t full = j.rows / 128, rest = j.rows % 128;
       k.unrolled(full, kSlots, [&](const Affine &t, int slot) { e.tile(Affine(j.row0) + t * 128, 128, j.xBase, j.outBase, slot); });

@@ -150,3 +150,40 @@ def test_log_softmax(tools, tmp_path, form):
     xv = rand(np.random.default_rng(8), 7, 130, scale=3.0)
     (y,) = compile_and_run(tools, tmp_path, text, xv)
     assert_close(y, torch.log_softmax(torch.tensor(xv, dtype=torch.float64), -1).numpy(), FP32_TOL)
+
+
+def _wide_row_graph(kind, shape):
+    """The composite over rows too long for SBUF, and its float64 reference."""
+    g = Graph("tosa")
+    x = g.arg(*shape)
+    d, lead = shape[-1], (1,) * (len(shape) - 1)
+    if kind == "softmax":
+        return g.text(g.softmax(x)), 0, lambda xv, *p: softmax_ref(xv)
+    if kind == "log_softmax":
+        m = g.reduce("max", x, -1)
+        s = g.sub(x, m)
+        text = g.text(g.sub(s, g.unary("log", g.reduce("sum", g.exp(s), -1))))
+        return text, 0, lambda xv, *p: torch.log_softmax(torch.tensor(xv, dtype=torch.float64), -1).numpy()
+    if kind == "layernorm":
+        gamma, beta = g.arg(*lead, d), g.arg(*lead, d)
+        return (g.text(g.layernorm(x, gamma, beta, eps=1e-5)), 2,
+                lambda xv, gv, bv: layernorm_ref(xv, gv.reshape(-1), bv.reshape(-1)))
+    gamma = g.arg(*lead, d)
+    return g.text(g.rmsnorm(x, gamma, eps=1e-6)), 1, lambda xv, gv: rmsnorm_ref(xv, gv.reshape(-1))
+
+
+@pytest.mark.parametrize("shape", [(3, 50000), (130, 9000)], ids=str)
+@pytest.mark.parametrize("kind", ["softmax", "log_softmax", "layernorm", "rmsnorm"])
+def test_rows_longer_than_sbuf_stream_in_chunks(tools, tmp_path, kind, shape):
+    """An fp32 row of more than ~4,400 elements does not fit trn3's SBUF whole
+    (x, output and temporaries per partition): the kernel streams it in
+    chunks, one pass per statistic, and must still match the reference (a
+    vocabulary-wide softmax, a wide LayerNorm)."""
+    text, params, ref = _wide_row_graph(kind, shape)
+    ir = trn_ir(tools, tmp_path, text)
+    assert ("trn.softmax" if "softmax" in kind else f"trn.{kind}") in ir, ir
+    rng = np.random.default_rng(9)
+    xv = rand(rng, *shape, scale=3.0) + (1.0 if kind == "layernorm" else 0.0)
+    extra = [rand(rng, 1, shape[-1]) for _ in range(params)]
+    (y,) = compile_and_run(tools, tmp_path, text, xv, *extra)
+    assert_close(y, ref(xv, *extra), FP32_TOL)

@@ -215,12 +215,6 @@ IMPOSSIBLE = {
   return %a : tensor<4xcomplex<f32>>
 }
 """, "complex"),
-    "softmax_row_too_long": ("""func.func @main(%x: tensor<4x100000xf32>) -> tensor<4x100000xf32> {
-  %e = tensor.empty() : tensor<4x100000xf32>
-  %r = linalg.softmax dimension(1) ins(%x : tensor<4x100000xf32>) outs(%e : tensor<4x100000xf32>) -> tensor<4x100000xf32>
-  return %r : tensor<4x100000xf32>
-}
-""", "3:8: a row of 100000 elements does not fit SBUF for softmax"),
     "matmul_k_too_long": ("""func.func @main(%a: tensor<1x128x65536xf32>, %b: tensor<1x65536x256xf32>) -> tensor<1x128x256xf32> {
   %r = tosa.matmul %a, %b : (tensor<1x128x65536xf32>, tensor<1x65536x256xf32>) -> tensor<1x128x256xf32>
   return %r : tensor<1x128x256xf32>
