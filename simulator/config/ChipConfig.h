@@ -94,6 +94,7 @@ struct ChipConfig {
   int semaphores_per_core = 64;
   double semaphore_latency_seconds = 0; // increment to visible at the waiting engine
   bool psum_bank_conflicts = false;     // engines serialise on a shared PSUM bank
+  bool engine_port_exclusion = false;   // NC-v2: DVE/GpSimd on SBUF, ACT/DVE on PSUM, never at once
   int dma_queues_per_core = 16;
   int bn_stats_free_max = 512;
 

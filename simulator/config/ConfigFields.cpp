@@ -51,6 +51,8 @@ std::vector<ConfigField> buildFields() {
             "semaphore increment to visible at a waiting engine, s"),
       FIELD("psum_bank_conflicts", Bool, psum_bank_conflicts, 0, 1,
             "an engine touching a PSUM bank waits while another engine's instruction uses it"),
+      FIELD("engine_port_exclusion", Bool, engine_port_exclusion, 0, 1,
+            "NC-v2 port sharing: DVE and GpSimd never access SBUF at once, ACT and DVE never PSUM"),
       FIELD("dma_queues_per_core", Int, dma_queues_per_core, 1, 64, "DMA queues per core"),
       FIELD("bn_stats_free_max", Int, bn_stats_free_max, 1, 1 << 20, "bn_stats elements per partition"),
       ENGINE_FIELDS(pe),

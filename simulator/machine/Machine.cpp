@@ -16,11 +16,24 @@ namespace trnx {
 namespace {
 enum EventKind : uint8_t { kReady, kSignal, kDmaStart };
 
-bool touchesPsum(const Instruction &inst) {
+bool touches(const Instruction &inst, MemSpace space) {
   for (const FieldSpec &f : inst.info().fields)
-    if ((f.kind == FieldKind::Ap || f.kind == FieldKind::OptAp) && inst.ap[f.slot].space == MemSpace::PSUM)
+    if ((f.kind == FieldKind::Ap || f.kind == FieldKind::OptAp) && inst.ap[f.slot].space == space)
       return true;
   return false;
+}
+bool touchesPsum(const Instruction &inst) { return touches(inst, MemSpace::PSUM); }
+
+// NC-v2's port sharing (trainium.md 1.4, G1): DVE and GpSimd take turns on
+// SBUF, ACT and DVE on PSUM. Each port is one "bank" of a PsumBanks tracker.
+constexpr uint64_t kSbufPort = 1, kPsumPort = 2;
+uint64_t portsOf(const Instruction &inst, EngineKind engine) {
+  uint64_t ports = 0;
+  if ((engine == EngineKind::DVE || engine == EngineKind::POOL) && touches(inst, MemSpace::SBUF))
+    ports |= kSbufPort;
+  if ((engine == EngineKind::DVE || engine == EngineKind::ACT) && touchesPsum(inst))
+    ports |= kPsumPort;
+  return ports;
 }
 } // namespace
 
@@ -61,6 +74,8 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
     semaphoreLatency_ = toTime(chip.semaphore_latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond);
     if (chip.psum_bank_conflicts)
       psumBanks_ = std::make_unique<PsumBanks>(program.numCores, chip.psum_banks, chip.psum_bytes_per_partition);
+    if (chip.engine_port_exclusion)
+      ports_ = std::make_unique<PsumBanks>(program.numCores, 2, 2);
   }
   semaphores_.assign(program.numCores, std::vector<uint64_t>(chip.semaphores_per_core, 0));
   waiters_.assign(program.numCores, std::vector<std::vector<Waiter>>(chip.semaphores_per_core));
@@ -90,6 +105,8 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
               sc.psumLooped = true;
           sc.psumBanks = psumBanks_->banksOf(inst, LoopIndices{});
         }
+        if (ports_ && !c.is_dma)
+          sc.ports = portsOf(inst, stream.engine.kind);
       }
       costs_[s].push_back(sc);
     }
@@ -134,7 +151,7 @@ void Machine::issue(uint32_t e, SimTime now) {
     // so bank conflicts resolve in time order whether or not functional
     // execution is on (PsumBanks.h).
     if (!first && (inst.wait.present() || inst.opcode == Opcode::Barrier || c.isDma ||
-                   (c.psum && !nothingPendingBefore(now)))) {
+                   ((c.psum || c.ports) && !nothingPendingBefore(now)))) {
       push(now, kReady, e);
       return;
     }
@@ -155,15 +172,27 @@ void Machine::issue(uint32_t e, SimTime now) {
       r.blocked = !arriveAtBarrier(e, now);
       return;
     }
-    if (c.psum) {
-      const uint64_t banks = c.psumLooped ? psumBanks_->banksOf(inst, r.cursor.iv()) : c.psumBanks;
-      const SimTime at = psumBanks_->freeAt(r.core, banks, r.stream, now);
-      if (at > now) {
-        stats_.streams[r.stream].psumConflictStall += at - now;
-        push(at, kReady, e);
+    // Shared resources: PSUM banks and (NC-v2) engine ports. Both are
+    // checked before either is taken, so a waiting instruction holds nothing.
+    uint64_t banks = 0;
+    if (c.psum || c.ports) {
+      SimTime bankFree = now, portFree = now;
+      if (c.psum) {
+        banks = c.psumLooped ? psumBanks_->banksOf(inst, r.cursor.iv()) : c.psumBanks;
+        bankFree = psumBanks_->freeAt(r.core, banks, r.stream, now);
+      }
+      if (c.ports)
+        portFree = ports_->freeAt(r.core, c.ports, r.stream, now);
+      if (bankFree > now || portFree > now) {
+        StreamStats &st = stats_.streams[r.stream];
+        (bankFree >= portFree ? st.psumConflictStall : st.portConflictStall) += std::max(bankFree, portFree) - now;
+        push(std::max(bankFree, portFree), kReady, e);
         return;
       }
-      psumBanks_->use(r.core, banks, r.stream, now, now + c.busy);
+      if (c.psum)
+        psumBanks_->use(r.core, banks, r.stream, now, now + c.busy);
+      if (c.ports)
+        ports_->use(r.core, c.ports, r.stream, now, now + c.busy);
     }
     if (executor_) {
       try {

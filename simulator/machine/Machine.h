@@ -46,6 +46,7 @@ struct StreamStats {
   ActionCounts actions;
   Activity activity; // PE and DMA streams only (the overlap metric)
   SimTime psumConflictStall = 0; // waiting for a PSUM bank another engine used
+  SimTime portConflictStall = 0; // waiting for an SBUF/PSUM port another engine held (engine_port_exclusion)
 };
 
 // One executed instruction, for traces and per-op attribution.
@@ -87,6 +88,7 @@ private:
     bool psum = false;       // subject to PSUM bank conflicts
     bool psumLooped = false; // its PSUM banks move with loop indices
     uint64_t psumBanks = 0;  // else the banks it uses
+    uint64_t ports = 0;      // engine_port_exclusion: kSbufPort / kPsumPort it holds
     DmaShape dma;
     ActionCounts actions;
   };
@@ -121,6 +123,7 @@ private:
   std::vector<uint32_t> streamsPerCore_;
   std::unique_ptr<EventHeap<Event>> heap_;
   std::unique_ptr<PsumBanks> psumBanks_; // when the chip models bank conflicts
+  std::unique_ptr<PsumBanks> ports_;     // engine_port_exclusion: two shared "banks", the SBUF and PSUM ports
   SimTime semaphoreLatency_ = 0;
   std::vector<uint32_t> woken_; // scratch of signal()
   uint64_t sequence_ = 0;

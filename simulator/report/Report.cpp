@@ -180,6 +180,7 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
     u.busy_cycles = busySeconds * clock;
     u.busy_fraction = r.seconds > 0 ? busySeconds / r.seconds : 0;
     u.instructions = st.instructions;
+    u.conflict_stall_seconds = static_cast<double>(st.psumConflictStall + st.portConflictStall) / kFemtosecondsPerSecond;
     r.streams.push_back(u);
     r.instructions += st.instructions;
     EngineUsage &k = byKind[kind];
@@ -188,6 +189,7 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
     k.clock_hz = clock;
     k.busy_cycles += u.busy_cycles;
     k.instructions += st.instructions;
+    k.conflict_stall_seconds += u.conflict_stall_seconds;
   }
   for (const char *kind : {"pe", "act", "dve", "pool", "sp", "dma"}) {
     auto it = byKind.find(kind);
@@ -236,6 +238,7 @@ static void writeUsage(JsonWriter &w, const EngineUsage &u) {
       .field("busy_cycles", u.busy_cycles)
       .field("busy_fraction", u.busy_fraction)
       .field("clock_hz", u.clock_hz)
+      .field("conflict_stall_seconds", u.conflict_stall_seconds)
       .field("instructions", u.instructions)
       .field("streams", u.streams)
       .endObject();

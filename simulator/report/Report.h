@@ -19,6 +19,7 @@ struct EngineUsage {
   double busy_cycles = 0;   // in this engine's clock; summed over streams
   double busy_fraction = 0; // busy time / (streams x run time)
   uint64_t instructions = 0;
+  double conflict_stall_seconds = 0; // waiting for a PSUM bank or an engine port; summed over streams
 };
 
 // How much of the run engines kinds spent busy together (unions over streams).

@@ -764,6 +764,7 @@ TEST(Invariants, RandomProgramsWithPeArrayAndSyncVariants) {
        }},
       {"semaphore latency", [](ChipConfig &c) { c.semaphore_latency_seconds = 3e-7; }},
       {"no psum conflicts", [](ChipConfig &c) { c.psum_bank_conflicts = false; }},
+      {"NC-v2 port exclusion", [](ChipConfig &c) { c.engine_port_exclusion = true; }},
       {"serial, slow sync",
        [](ChipConfig &c) {
          c.pe_array.weight_load_overlap = false;
@@ -792,7 +793,7 @@ TEST(Invariants, RandomProgramsWithPeArrayAndSyncVariants) {
       }
     }
   }
-  EXPECT_EQ(programs, 36);
+  EXPECT_EQ(programs, 40);
 }
 
 TEST(Invariants, EightCoresSaturatingHbmStayUnderTheCap) {

@@ -1,13 +1,17 @@
-// Semaphore latency and PSUM bank conflicts (chip keys
-// semaphore_latency_seconds and psum_bank_conflicts; docs/timing.md) on trn3:
-// a later instruction of another engine waits for a PSUM bank in use; two
-// uses that start together, or use different banks, overlap; functional
-// execution does not change the outcome.
+// Semaphore latency, PSUM bank conflicts and NC-v2 port exclusion (chip keys
+// semaphore_latency_seconds, psum_bank_conflicts, engine_port_exclusion;
+// docs/timing.md) on trn3: a later instruction of another engine waits for a
+// PSUM bank (or, with port exclusion, the SBUF/PSUM port) in use; two uses
+// that start together, or use different banks, overlap; functional execution
+// does not change the outcome.
 #include "isa/AsmParser.h"
 #include "simulator/Simulator.h"
 #include "simulator/config/ConfigLoader.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <stdexcept>
 
 using namespace trnx;
 
@@ -39,6 +43,13 @@ SimTime actStall(const SimulationResult &r) {
     if (s.engine.kind == EngineKind::ACT)
       return s.psumConflictStall;
   return -1;
+}
+
+const StreamStats &streamOf(const SimulationResult &r, EngineKind kind) {
+  for (const StreamStats &s : r.stats.streams)
+    if (s.engine.kind == kind)
+      return s;
+  throw std::runtime_error("no such stream");
 }
 
 } // namespace
@@ -114,4 +125,59 @@ TEST(SemaphoreLatency, AWaitSeesAnIncrementTheLatencyLater) {
   SimulationResult r = run(body, chip);
   EXPECT_NEAR(r.report.seconds, base + 1e-6 + 256 / kVecHz, kSecondTol);
   EXPECT_EQ(run(body, chip, true).stats.end, r.stats.end);
+}
+
+// NC-v2 (engine_port_exclusion): DVE and GpSimd take turns on SBUF. GpSimd
+// first works on PSUM (no port), then needs SBUF while a long DVE copy holds
+// it, so it waits for the copy's end; on the presets (NC-v3/v4) it does not.
+TEST(PortExclusion, GpSimdWaitsForDveOnSbufOnlyWhenEnabled) {
+  const std::string dve = ".stream core=0 engine=dve\n  tensor_copy dst=sbuf[0:128]+0:fp32[[1,2048]] "
+                          "src=sbuf[0:128]+8192:fp32[[1,2048]]\n";
+  const std::string poolPsum = "  tensor_copy dst=psum[0:128]+0:fp32[[1,120]] src=psum[0:128]+4096:fp32[[1,120]]\n";
+  const std::string poolSbuf = "  tensor_copy dst=sbuf[0:128]+16384:fp32[[1,256]] src=sbuf[0:128]+20480:fp32[[1,256]]\n";
+  const std::string pool = ".stream core=0 engine=pool\n" + poolPsum + poolSbuf;
+  for (const char *preset : {"trn2", "trn3", "trn4"})
+    EXPECT_FALSE(loadChip(preset).engine_port_exclusion) << preset;
+  ChipConfig off = trn3();
+  ChipConfig on = trn3();
+  on.engine_port_exclusion = true;
+  // Durations of each piece alone.
+  const double dveEnd = run(dve, off).report.seconds;
+  const double poolFirst = run(".stream core=0 engine=pool\n" + poolPsum, off).report.seconds;
+  const double poolSecond = run(".stream core=0 engine=pool\n" + poolSbuf, off).report.seconds;
+  ASSERT_LT(poolFirst, dveEnd);
+  EXPECT_NEAR(run(dve + pool, off).report.seconds, std::max(dveEnd, poolFirst + poolSecond), kSecondTol);
+  SimulationResult r = run(dve + pool, on);
+  EXPECT_NEAR(r.report.seconds, dveEnd + poolSecond, kSecondTol);
+  EXPECT_NEAR(static_cast<double>(streamOf(r, EngineKind::POOL).portConflictStall) / 1e15, dveEnd - poolFirst,
+              kSecondTol);
+  EXPECT_EQ(streamOf(r, EngineKind::POOL).psumConflictStall, 0);
+  // Reported per engine kind.
+  double reported = 0;
+  for (const EngineUsage &u : r.report.engines)
+    reported += u.conflict_stall_seconds;
+  EXPECT_NEAR(reported, dveEnd - poolFirst, kSecondTol);
+  EXPECT_EQ(run(dve + pool, on, true).stats.end, r.stats.end);
+}
+
+// NC-v2: ACT and DVE take turns on PSUM even on different banks (no bank
+// conflict); GpSimd and ACT share no port.
+TEST(PortExclusion, ActAndDveTakeTurnsOnPsum) {
+  const std::string act = ".stream core=0 engine=act\n  activation dst=sbuf[0:128]+0:fp32[[1,1024]] "
+                          "src=psum[0:128]+0:fp32[[1,1024]]\n";
+  const std::string dve = ".stream core=0 engine=dve\n  tensor_copy dst=sbuf[0:128]+8192:fp32[[1,120]] "
+                          "src=sbuf[0:128]+12288:fp32[[1,120]]\n  tensor_copy dst=sbuf[0:128]+16384:fp32[[1,256]] "
+                          "src=psum[0:128]+8192:fp32[[1,256]]\n";
+  ChipConfig on = trn3();
+  on.engine_port_exclusion = true;
+  const double actEnd = run(act, trn3()).report.seconds;
+  SimulationResult r = run(act + dve, on);
+  EXPECT_GT(streamOf(r, EngineKind::DVE).portConflictStall, 0);
+  EXPECT_EQ(streamOf(r, EngineKind::DVE).psumConflictStall, 0); // banks 0-1 vs 4: no bank conflict
+  EXPECT_GT(r.report.seconds, actEnd);
+  EXPECT_NEAR(run(act + dve, trn3()).report.seconds, actEnd, kSecondTol); // off: DVE finishes under ACT
+  // GpSimd reading PSUM next to ACT: no shared port.
+  const std::string pool = ".stream core=0 engine=pool\n  tensor_copy dst=psum[0:128]+12288:fp32[[1,120]] "
+                           "src=psum[0:128]+12288:fp32[[1,120]]\n";
+  EXPECT_EQ(streamOf(run(act + pool, on), EngineKind::POOL).portConflictStall, 0);
 }
