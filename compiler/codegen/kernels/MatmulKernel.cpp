@@ -7,7 +7,11 @@
 //    operand; A^T tiles of 128 rows stream through two rotating buffers.
 // The first k-tile overwrites PSUM and the rest accumulate, so k=0 is peeled
 // from the k loop. Partial tiles (M, N, K not multiples of 128/512) are
-// peeled copies with their own sizes.
+// peeled copies with their own sizes. When K is too long for either schedule
+// to keep its resident operand in SBUF, K is split into segments run as
+// kernels one after another, accumulating an fp32 partial product in HBM
+// scratch through the evacuation epilogue (the last segment applies the
+// real epilogue).
 // emitMatmulMx (at the end) is the MX block-scaled variant: B resident, A^T
 // blocks streamed, one matmul_mx per k-tile of pe.rows x the MX packing.
 #include "compiler/codegen/kernels/Kernels.h"
@@ -62,6 +66,9 @@ public:
 
   void streamWeights(const std::vector<Job> &jobs);
   void residentB(const std::vector<Job> &jobs);
+  // The B chunk width each schedule would use, 0 when this K does not fit SBUF.
+  int64_t streamChunk(const std::vector<Job> &jobs) const;
+  int64_t residentChunk(const std::vector<Job> &jobs) const;
 
 private:
   // Loads A^T rows [m0, m0+m) x all K into `dst` ([128 part, kt, m] of op type).
@@ -202,21 +209,30 @@ void MatmulEmitter::evacuate(const Job &j, const Affine &m0, int64_t m, const Af
   k_.emit(store_.next(), dmaCopy(dst, o));
 }
 
-// M <= 128: A^T resident, B streamed in [128 x chunk] tiles.
-void MatmulEmitter::streamWeights(const std::vector<Job> &jobs) {
+int64_t MatmulEmitter::streamChunk(const std::vector<Job> &jobs) const {
   int64_t mMax = 0, nMax = 0;
   for (const Job &j : jobs) {
     mMax = std::max(mMax, j.m);
     nMax = std::max(nMax, j.n);
   }
   const int64_t chunk = std::min<int64_t>(nMax, 4 * kSlice);
-  const int64_t slices = ceilDiv(chunk, kSlice);
   const bool castA = s_.a.dtype != op_, castB = s_.b.dtype != op_;
   // A^T stays resident for all of K next to the rotating B tiles.
   const int64_t resident = kt_ * mMax * (es_ + (castA ? dtypeSize(s_.a.dtype) : 0)) +
                            kStreamSlots * chunk * (es_ + (castB ? dtypeSize(s_.b.dtype) : 0));
-  if (resident > k_.sbufFree())
-    fail("matmul with K=", K_, " does not fit SBUF (needs K-splitting, not implemented)");
+  return resident > k_.sbufFree() ? 0 : chunk;
+}
+
+// M <= 128: A^T resident, B streamed in [128 x chunk] tiles.
+void MatmulEmitter::streamWeights(const std::vector<Job> &jobs) {
+  int64_t mMax = 0;
+  for (const Job &j : jobs)
+    mMax = std::max(mMax, j.m);
+  const int64_t chunk = streamChunk(jobs);
+  if (chunk == 0)
+    fail("internal: matmul with K=", K_, " does not fit SBUF (emitMatmul splits K first)");
+  const int64_t slices = ceilDiv(chunk, kSlice);
+  const bool castA = s_.a.dtype != op_, castB = s_.b.dtype != op_;
   OnChip aT = k_.allocSbuf(kt_ * mMax * es_);
   OnChip aStage = castA ? k_.allocSbuf(kt_ * mMax * dtypeSize(s_.a.dtype)) : OnChip{};
   std::vector<OnChip> bTiles, bStage;
@@ -283,8 +299,7 @@ void MatmulEmitter::streamWeights(const std::vector<Job> &jobs) {
   }
 }
 
-// M > 128: columns of B resident in chunks, A^T streamed per 128 rows.
-void MatmulEmitter::residentB(const std::vector<Job> &jobs) {
+int64_t MatmulEmitter::residentChunk(const std::vector<Job> &jobs) const {
   int64_t nMax = 0;
   for (const Job &j : jobs)
     nMax = std::max(nMax, j.n);
@@ -298,10 +313,17 @@ void MatmulEmitter::residentB(const std::vector<Job> &jobs) {
     chunk = chunk / kSlice * kSlice;
   else if (chunk >= 128)
     chunk = chunk / 128 * 128;
-  else if (chunk >= 32) // long K: narrower B chunks (a less efficient moving operand) rather than failing
+  else if (chunk >= 32) // long K: narrower B chunks (a less efficient moving operand) before splitting K
     chunk = chunk / 32 * 32;
-  if (chunk < std::min<int64_t>(nMax, 32))
-    fail("matmul with K=", K_, " does not fit SBUF (needs K-splitting, not implemented)");
+  return chunk < std::min<int64_t>(nMax, 32) ? 0 : chunk;
+}
+
+// M > 128: columns of B resident in chunks, A^T streamed per 128 rows.
+void MatmulEmitter::residentB(const std::vector<Job> &jobs) {
+  const bool castA = s_.a.dtype != op_, castB = s_.b.dtype != op_;
+  const int64_t chunk = residentChunk(jobs);
+  if (chunk == 0)
+    fail("internal: matmul with K=", K_, " does not fit SBUF (emitMatmul splits K first)");
   const int64_t slices = ceilDiv(chunk, kSlice);
   OnChip bPanel = k_.allocSbuf(kt_ * chunk * es_);
   OnChip bStage = castB ? k_.allocSbuf(kt_ * chunk * dtypeSize(s_.b.dtype)) : OnChip{};
@@ -607,20 +629,12 @@ std::vector<int64_t> batchOffsets(const HbmView &v, const std::vector<int64_t> &
 
 } // namespace
 
-void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
-  const int r = spec.c.rank();
-  if (r < 2 || spec.a.rank() != r || spec.b.rank() != r)
-    fail("internal: matmul operands must have equal rank >= 2");
-  const int64_t M = spec.c.shape[r - 2], N = spec.c.shape[r - 1], K = spec.a.shape[r - 1];
-  if (spec.a.shape[r - 2] != M || spec.b.shape[r - 2] != K || spec.b.shape[r - 1] != N)
-    fail("internal: matmul shapes do not agree");
-  for (const HbmView &v : spec.epilogueInputs)
-    if (v.shape != spec.c.shape)
-      fail("internal: epilogue input not broadcast to the result shape");
-  const Target &target = pb.target();
-  if (!(target.limits.matmulInputTypes & dtypeBit(spec.operandType)))
-    fail("matmul operands of dtype ", dtypeName(spec.operandType), " are not supported on ", target.name);
+namespace {
 
+// Each core's jobs: split by batch, then by N (or M).
+std::vector<std::vector<Job>> coreJobs(const MatmulSpec &spec, int cores) {
+  const int r = spec.c.rank();
+  const int64_t M = spec.c.shape[r - 2], N = spec.c.shape[r - 1];
   std::vector<int64_t> batchShape(spec.c.shape.begin(), spec.c.shape.end() - 2);
   std::vector<int64_t> aB = batchOffsets(spec.a, batchShape), bB = batchOffsets(spec.b, batchShape),
                        cB = batchOffsets(spec.c, batchShape);
@@ -628,7 +642,6 @@ void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
   for (const HbmView &v : spec.epilogueInputs)
     eB.push_back(batchOffsets(v, batchShape));
   const int64_t batches = static_cast<int64_t>(cB.size());
-  const int cores = target.limits.cores;
 
   std::vector<std::vector<Job>> jobs(cores);
   auto job = [&](int64_t b, int64_t m0, int64_t m, int64_t n0, int64_t n) {
@@ -657,8 +670,27 @@ void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
           jobs[next++ % cores].push_back(byColumns ? job(b, 0, M, lo, hi - lo) : job(b, lo, hi - lo, 0, N));
       }
   }
+  return jobs;
+}
 
+// One kernel computing the whole product over the spec's K, or false (and
+// nothing emitted) when a core's schedule does not fit SBUF.
+bool emitWholeK(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc, bool dryRun) {
+  const int r = spec.c.rank();
+  const int64_t M = spec.c.shape[r - 2], K = spec.a.shape[r - 1];
+  const Target &target = pb.target();
+  const int cores = target.limits.cores;
+  std::vector<std::vector<Job>> jobs = coreJobs(spec, cores);
   std::vector<CoreKernel> kernels = pb.newKernel(cores);
+  for (int c = 0; c < cores; ++c) {
+    if (jobs[c].empty())
+      continue;
+    MatmulEmitter e(kernels[c], spec, K, target.limits.dmaQueues);
+    if ((M <= kTileM ? e.streamChunk(jobs[c]) : e.residentChunk(jobs[c])) == 0)
+      return false;
+  }
+  if (dryRun)
+    return true;
   for (int c = 0; c < cores; ++c) {
     if (jobs[c].empty())
       continue;
@@ -669,6 +701,112 @@ void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
       e.residentB(jobs[c]);
   }
   pb.addKernel(kernels, loc);
+  return true;
+}
+
+// The spec's epilogue applied to (PSUM + partial): inputs 0 = PSUM, then the
+// spec's epilogue inputs, then the partial product.
+EwProgram withPartial(const MatmulSpec &spec) {
+  const int extras = static_cast<int>(spec.epilogueInputs.size());
+  EwProgram p;
+  p.numInputs = 2 + extras;
+  const int sum = p.add(EwOp::binary(AluOp::Add, 0, 1 + extras));
+  if (spec.epilogue.ops.empty()) {
+    p.result = sum;
+    return p;
+  }
+  const int oldInputs = spec.epilogue.numInputs;
+  auto remap = [&](int v) {
+    if (v < 0)
+      return v;
+    if (v == 0)
+      return sum;
+    if (v < oldInputs)
+      return v;
+    return p.numInputs + 1 + (v - oldInputs); // after the sum op
+  };
+  for (EwOp op : spec.epilogue.ops) {
+    op.a = remap(op.a);
+    op.b = remap(op.b);
+    op.c = remap(op.c);
+    p.ops.push_back(op);
+  }
+  p.result = remap(spec.epilogue.result);
+  return p;
+}
+
+// K in `segments` pieces of whole 128-row k-tiles: segment s computes
+// A[:, Ks] B[Ks, :] into an fp32 partial product P (scratch HBM): the first
+// writes P, the middle ones P += ..., the last writes C = epilogue(... + P).
+MatmulSpec kSegment(const MatmulSpec &spec, int64_t k0, int64_t ks, const HbmView &partial, bool first, bool last) {
+  const int r = spec.c.rank();
+  MatmulSpec seg = spec;
+  std::vector<int64_t> starts(r, 0), steps(r, 1);
+  std::vector<int64_t> aSizes = spec.a.shape, bSizes = spec.b.shape;
+  starts[r - 1] = k0;
+  aSizes[r - 1] = ks;
+  seg.a = spec.a.sliced(starts, aSizes, steps);
+  starts[r - 1] = 0;
+  starts[r - 2] = k0;
+  bSizes[r - 2] = ks;
+  seg.b = spec.b.sliced(starts, bSizes, steps);
+  if (last) {
+    seg.epilogue = withPartial(spec);
+    seg.epilogueInputs.push_back(partial);
+    return seg;
+  }
+  seg.c = partial;
+  seg.epilogueInputs.clear();
+  seg.epilogue = EwProgram{};
+  if (!first) {
+    seg.epilogue.numInputs = 2;
+    seg.epilogue.result = seg.epilogue.add(EwOp::binary(AluOp::Add, 0, 1));
+    seg.epilogueInputs.push_back(partial);
+  }
+  return seg;
+}
+
+} // namespace
+
+void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
+  const int r = spec.c.rank();
+  if (r < 2 || spec.a.rank() != r || spec.b.rank() != r)
+    fail("internal: matmul operands must have equal rank >= 2");
+  const int64_t M = spec.c.shape[r - 2], N = spec.c.shape[r - 1], K = spec.a.shape[r - 1];
+  if (spec.a.shape[r - 2] != M || spec.b.shape[r - 2] != K || spec.b.shape[r - 1] != N)
+    fail("internal: matmul shapes do not agree");
+  for (const HbmView &v : spec.epilogueInputs)
+    if (v.shape != spec.c.shape)
+      fail("internal: epilogue input not broadcast to the result shape");
+  const Target &target = pb.target();
+  if (!(target.limits.matmulInputTypes & dtypeBit(spec.operandType)))
+    fail("matmul operands of dtype ", dtypeName(spec.operandType), " are not supported on ", target.name);
+  if (emitWholeK(pb, spec, loc, false))
+    return;
+
+  // Split K: the fewest segments whose first (longest) and last (one more
+  // epilogue input) kernels fit.
+  HbmView partial = HbmView::contiguous(0, DType::FP32, spec.c.shape);
+  const int64_t tiles = ceilDiv(K, kTileK);
+  for (int64_t segments = 2; segments <= tiles; ++segments) {
+    const int64_t ks = ceilDiv(tiles, segments) * kTileK;
+    const int64_t count = ceilDiv(K, ks);
+    const int64_t lastK = K - (count - 1) * ks;
+    if (!emitWholeK(pb, kSegment(spec, 0, ks, partial, true, false), loc, true) ||
+        !emitWholeK(pb, kSegment(spec, (count - 1) * ks, lastK, partial, false, true), loc, true))
+      continue;
+    const int64_t bytes = std::max<int64_t>(1, partial.elementCount()) * 4;
+    const int64_t offset = pb.allocScratch(bytes);
+    partial = HbmView::contiguous(pb.scratchTensor(), DType::FP32, spec.c.shape, offset / 4);
+    for (int64_t s = 0; s < count; ++s) {
+      const int64_t k0 = s * ks;
+      if (!emitWholeK(pb, kSegment(spec, k0, std::min(ks, K - k0), partial, s == 0, s + 1 == count), loc, false))
+        fail("internal: a K segment of the matmul does not fit SBUF");
+    }
+    pb.releaseScratch(offset);
+    return;
+  }
+  fail("matmul with K=", K, " does not fit SBUF even one 128-row k-tile at a time");
 }
 
 void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) {

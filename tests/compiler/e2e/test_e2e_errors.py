@@ -215,11 +215,6 @@ IMPOSSIBLE = {
   return %a : tensor<4xcomplex<f32>>
 }
 """, "complex"),
-    "matmul_k_too_long": ("""func.func @main(%a: tensor<1x128x65536xf32>, %b: tensor<1x65536x256xf32>) -> tensor<1x128x256xf32> {
-  %r = tosa.matmul %a, %b : (tensor<1x128x65536xf32>, tensor<1x65536x256xf32>) -> tensor<1x128x256xf32>
-  return %r : tensor<1x128x256xf32>
-}
-""", "2:8: matmul with K=65536 does not fit SBUF"),
     "no_function": ("module {}\n", "no function"),
 }
 

@@ -4,6 +4,8 @@ sizes that are not multiples of 128 or 512. fp32 (--auto-cast none) within
 1e-4 of max|ref|; the default auto-cast (bf16 operands, fp32 accumulation)
 within 3e-2 of the exact product, and equal to the product of the
 bf16-rounded operands."""
+import re
+
 import numpy as np
 import pytest
 
@@ -171,6 +173,32 @@ def test_fully_connected_with_constant_weights(tools, tmp_path):
     model = compile_mlir(tools, tmp_path, tosa_fully_connected(M, K, N, (w, b)))
     assert "weight" in model.header()
     (y,) = model.run(x)
+    assert_close(y, x.astype(np.float64) @ w.T.astype(np.float64) + b, FP32_TOL)
+
+
+@pytest.mark.parametrize("B, M, K, N, auto_cast", [
+    (1, 100, 100000, 300, "none"),  # streamed schedule: A^T over all of K is 313 KB per partition
+    (2, 256, 40000, 96, "none"),    # B-resident schedule, batched
+    (1, 200, 70000, 64, "matmul"),  # operands cast to bf16 on chip
+], ids=["streamed", "resident-batched", "bf16"])
+def test_matmul_longer_than_sbuf_splits_k(tools, tmp_path, B, M, K, N, auto_cast):
+    """K too long for the resident operand in SBUF: K is split into segments
+    accumulating an fp32 partial product in HBM scratch."""
+    rng = np.random.default_rng(15)
+    a, b = rand(rng, B, M, K), rand(rng, B, K, N)
+    model = compile_mlir(tools, tmp_path, tosa_matmul(B, M, K, N), auto_cast=auto_cast)
+    scratch = re.search(r"scratch scratch int8 \[(\d+)\]", model.header())
+    assert scratch and int(scratch.group(1)) >= B * M * N * 4, model.header()  # the fp32 partial product
+    (y,) = model.run(a, b)
+    check(y, a, b, auto_cast)
+
+
+def test_fully_connected_longer_than_sbuf_applies_its_bias_once(tools, tmp_path):
+    """The bias epilogue runs on the last K segment only, after the partials are summed."""
+    M, K, N = 130, 50000, 70
+    rng = np.random.default_rng(16)
+    x, w, b = rand(rng, M, K), rand(rng, N, K), rand(rng, N)
+    (y,) = compile_mlir(tools, tmp_path, tosa_fully_connected(M, K, N)).run(x, w, b)
     assert_close(y, x.astype(np.float64) @ w.T.astype(np.float64) + b, FP32_TOL)
 
 
