@@ -39,7 +39,8 @@ SimulationResult simulate(const Program &program, const ChipConfig &chip,
       if (it == inputs.end())
         fail("input '", t.name, "' of ", who, " was not given (--input ", t.name, "=FILE.npy)");
       std::vector<uint8_t> bytes = arrayToTensorBytes(it->second, t);
-      std::memcpy(memory->hbm() + t.hbmOffset, bytes.data(), bytes.size());
+      if (!bytes.empty()) // a zero-size tensor has no bytes (and memcpy no null pointers)
+        std::memcpy(memory->hbm() + t.hbmOffset, bytes.data(), bytes.size());
     }
   }
 

@@ -227,7 +227,8 @@ std::vector<uint8_t> arrayToTensorBytes(const HostArray &a, const TensorInfo &t)
   if (t.dtype == DType::FP4E2M1X2 || (t.dtype == DType::E8M0 && d->kind == 'u')) {
     if (d->kind != 'u')
       fail("input '", t.name, "': ", dtypeName(t.dtype), " data must be given as uint8 bytes");
-    std::memcpy(out.data(), a.data.data(), n);
+    if (n > 0)
+      std::memcpy(out.data(), a.data.data(), n);
     return out;
   }
   for (size_t i = 0; i < n; ++i) {
