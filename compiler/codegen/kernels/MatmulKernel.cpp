@@ -78,9 +78,12 @@ private:
              const OnChip &dst, int64_t dstStride, const OnChip *staging);
   void castCopy(const OnChip &from, DType fromType, const OnChip &to, int64_t rows, int64_t elems);
   // Matmuls of one [m x w] output block over all of K into banks[0..].
+  // `stationary` / `moving` give the operand of k-tile kTile; with pair set,
+  // of k-tiles kTile and kTile + 1 as [P, 2, free] (fp8 double-row mode).
   void accumulate(int64_t m, int64_t w, const std::vector<OnChip> &banks,
-                  const std::function<AccessPattern(const Affine &kTile, int64_t kRows)> &stationary,
-                  const std::function<AccessPattern(const Affine &kTile, int64_t kRows, int64_t slice, int64_t width)> &moving);
+                  const std::function<AccessPattern(const Affine &kTile, int64_t kRows, bool pair)> &stationary,
+                  const std::function<AccessPattern(const Affine &kTile, int64_t kRows, bool pair, int64_t slice,
+                                                    int64_t width)> &moving);
   // Epilogue of one bank [m x w] at output rows m0 / columns n0, then the store.
   void evacuate(const Job &j, const Affine &m0, int64_t m, const Affine &n0, int64_t w, const OnChip &bank,
                 const OnChip &out, const std::vector<OnChip> &extras);
@@ -152,26 +155,36 @@ void MatmulEmitter::loadB(const Job &j, const Affine &kTile, int64_t kRows, int6
 
 void MatmulEmitter::accumulate(
     int64_t m, int64_t w, const std::vector<OnChip> &banks,
-    const std::function<AccessPattern(const Affine &, int64_t)> &stationary,
-    const std::function<AccessPattern(const Affine &, int64_t, int64_t, int64_t)> &moving) {
+    const std::function<AccessPattern(const Affine &, int64_t, bool)> &stationary,
+    const std::function<AccessPattern(const Affine &, int64_t, bool, int64_t, int64_t)> &moving) {
   const int64_t slices = ceilDiv(w, kSlice);
-  auto step = [&](const Affine &kTile, int64_t kRows, bool acc) {
+  auto step = [&](const Affine &kTile, int64_t kRows, bool pair, bool acc) {
     for (int64_t sl = 0; sl < slices; ++sl) {
       const int64_t width = std::min(kSlice, w - sl * kSlice);
       Instruction mm = makeInstruction(Opcode::Matmul);
       mm.ap[0] = onChip(banks[sl], 0, DType::FP32, {Dim{1, static_cast<uint32_t>(width)}}, static_cast<int>(m));
-      mm.ap[1] = stationary(kTile, kRows);
-      mm.ap[2] = moving(kTile, kRows, sl, width);
+      mm.ap[1] = stationary(kTile, kRows, pair);
+      mm.ap[2] = moving(kTile, kRows, pair, sl, width);
+      mm.enums[0] = pair ? 1 : 0; // mode: double_row
       mm.setFlag(0, acc);
       k_.emit(EngineId{EngineKind::PE, 0}, mm);
     }
   };
-  if (ktFull_ > 0) {
-    step(Affine(0), kTileK, false);
-    k_.loop(ktFull_ - 1, [&](const Affine &i) { step(i + 1, kTileK, true); });
+  // fp8 operands on a chip with double-row mode: two full k-tiles per matmul
+  // (partition p carries rows 128t + p and 128(t+1) + p; any pairing of K
+  // rows gives the same sum as long as both operands use it).
+  const bool pairs = isFP8(op_) && k_.target().limits.doubleRow;
+  const int64_t paired = pairs ? ktFull_ / 2 : 0, single = ktFull_ - 2 * paired;
+  if (paired > 0) {
+    step(Affine(0), kTileK, true, false);
+    k_.loop(paired - 1, [&](const Affine &i) { step(i * 2 + 2, kTileK, true, true); });
+  }
+  if (single > 0) {
+    step(Affine(2 * paired), kTileK, false, paired > 0);
+    k_.loop(single - 1, [&](const Affine &i) { step(i + (2 * paired + 1), kTileK, false, true); });
   }
   if (kRest_)
-    step(Affine(ktFull_), kRest_, ktFull_ > 0);
+    step(Affine(ktFull_), kRest_, false, ktFull_ > 0);
 }
 
 void MatmulEmitter::evacuate(const Job &j, const Affine &m0, int64_t m, const Affine &n0, int64_t w,
@@ -364,13 +377,22 @@ void MatmulEmitter::residentB(const std::vector<Job> &jobs) {
         loadAT(j, m0, m, tile, castA ? &aStage[slot] : nullptr);
         const int64_t nsl = ceilDiv(w, kSlice);
         std::vector<OnChip> useBanks(banks[slot].begin(), banks[slot].begin() + nsl);
+        // Tile t of A^T at t * m elements, of the B panel at t * w; a pair
+        // of tiles is the outer [stride, 2] dim.
+        auto dims = [](int64_t tileStride, int64_t n, bool pair) {
+          std::vector<Dim> d;
+          if (pair)
+            d.push_back(Dim{static_cast<int32_t>(tileStride), 2});
+          d.push_back(Dim{1, static_cast<uint32_t>(n)});
+          return d;
+        };
         accumulate(
             m, w, useBanks,
-            [&](const Affine &kTile, int64_t kRows) {
-              return onChip(tile, kTile * (m * es_), op_, {Dim{1, static_cast<uint32_t>(m)}}, static_cast<int>(kRows));
+            [&](const Affine &kTile, int64_t kRows, bool pair) {
+              return onChip(tile, kTile * (m * es_), op_, dims(m, m, pair), static_cast<int>(kRows));
             },
-            [&](const Affine &kTile, int64_t kRows, int64_t sl, int64_t width) {
-              return onChip(bPanel, kTile * (w * es_) + sl * kSlice * es_, op_, {Dim{1, static_cast<uint32_t>(width)}},
+            [&](const Affine &kTile, int64_t kRows, bool pair, int64_t sl, int64_t width) {
+              return onChip(bPanel, kTile * (w * es_) + sl * kSlice * es_, op_, dims(w, width, pair),
                             static_cast<int>(kRows));
             });
         for (int64_t sl = 0; sl < nsl; ++sl) {

@@ -207,6 +207,16 @@ def bf16(a):
     return torch.tensor(np.asarray(a, dtype=np.float32)).bfloat16().float().numpy()
 
 
+def fp8e4m3(a):
+    """Rounds to fp8 e4m3 (RNE, 3 mantissa bits, subnormals below 2^-6) and back
+    to f64. Values must stay within +-448 (no saturation modelled here)."""
+    a = np.asarray(a, dtype=np.float64)
+    assert np.all(np.abs(a) <= 448), "fp8e4m3 reference: value out of range"
+    exponent = np.floor(np.log2(np.maximum(np.abs(a), 2.0 ** -6)))
+    quantum = 2.0 ** (exponent - 3)
+    return np.round(a / quantum) * quantum
+
+
 def rel_err(got, ref):
     ref = np.asarray(ref, dtype=np.float64)
     got = np.asarray(got, dtype=np.float64)

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from e2e_support import BF16_TOL, FP32_TOL, assert_close, bf16, compile_mlir, func, rand, tosa_const_array, ttype
+from e2e_support import BF16_TOL, FP32_TOL, assert_close, bf16, compile_mlir, fp8e4m3, func, rand, tosa_const_array, ttype
 
 SHAPES = [(1, 1, 1), (1, 7, 1000), (7, 130, 257), (130, 257, 7), (257, 130, 513), (129, 1000, 130)]
 BATCHED = [(2, 7, 130, 257), (3, 130, 64, 129), (5, 1, 257, 7), (9, 7, 130, 33)]
@@ -200,6 +200,24 @@ def test_fully_connected_longer_than_sbuf_applies_its_bias_once(tools, tmp_path)
     x, w, b = rand(rng, M, K), rand(rng, N, K), rand(rng, N)
     (y,) = compile_mlir(tools, tmp_path, tosa_fully_connected(M, K, N)).run(x, w, b)
     assert_close(y, x.astype(np.float64) @ w.T.astype(np.float64) + b, FP32_TOL)
+
+
+@pytest.mark.parametrize("M, K, N", [(257, 1000, 130), (130, 512, 64), (300, 256, 513), (7, 1000, 130)], ids=str)
+def test_fp8_auto_cast_uses_double_row_mode(tools, tmp_path, M, K, N):
+    """--auto-cast-type fp8e4m3: operands rounded to fp8 on chip, fp32
+    accumulation. With more than 128 rows (the B-resident schedule) pairs of
+    full k-tiles run as one double-row matmul (2x the PE rate); odd k-tiles
+    and the K remainder run singly. Exact against the fp8-rounded operands."""
+    rng = np.random.default_rng(17)
+    a, b = rand(rng, 1, M, K), rand(rng, 1, K, N)
+    text = tosa_matmul(1, M, K, N)
+    model = compile_mlir(tools, tmp_path, text, auto_cast="matmul", extra=("--auto-cast-type", "fp8e4m3"))
+    src = tmp_path / "fp8.mlir"
+    src.write_text(text)
+    asm = tools.run("trnx-compile", src, "--target", "trn3", "--auto-cast-type", "fp8e4m3", "--emit=asm").stdout
+    assert ("mode=double_row" in asm) == (M > 128 and K >= 256), asm[:2000]
+    (y,) = model.run(a, b)
+    assert_close(y, np.matmul(fp8e4m3(a), fp8e4m3(b)), FP32_TOL)
 
 
 def test_matmul_with_long_k(tools, tmp_path):
