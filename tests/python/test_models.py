@@ -65,10 +65,14 @@ def test_parts_split_the_model():
     assert layers.summary()["matmul_flops"] + head.summary()["matmul_flops"] == full.summary()["matmul_flops"]
 
 
-def test_large_vocabularies_use_sharded_embedding_tables():
-    text = models.decode("llama3-8b", 1, 128, layers=1).to_mlir()
-    assert 'trnx.name = "embed.table.0"' in text and 'trnx.name = "embed.table.1"' in text
-    assert "tensor<2x1xi32>" in text
+def test_large_vocabularies_use_one_embedding_table_and_compile():
+    """Llama-3's 128256-token table is one weight; the compiler gathers it in blocks."""
+    graph = models.decode("llama3-8b", 1, 128, part="head")
+    text = graph.to_mlir()
+    assert 'trnx.name = "embed.table"' in text and "tensor<128256x4096xbf16>" in text
+    assert "embed.table.1" not in text
+    program = trnx.compile(graph, target="trn3")
+    assert "token_ids" in program.input_shapes()
 
 
 @pytest.mark.parametrize("call,match", [

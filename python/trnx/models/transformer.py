@@ -237,36 +237,14 @@ def rope_tables(g: GraphBuilder, cfg: ModelConfig, phase: str, batch: int, lengt
     return shared
 
 
-# The compiler's gather handles tables of at most this many rows (GatherKernel.cpp).
-GATHER_MAX_ROWS = 65535
-
-
 def embed(g: GraphBuilder, cfg: ModelConfig, tokens: int, dtype: str) -> Value:
-    """Token ids -> rows of the embedding table, as fp32 ``[tokens, hidden]``.
+    """Token ids ``[tokens]`` -> rows of the embedding table, as fp32 ``[tokens, hidden]``.
 
-    Vocabularies above the compiler's gather limit (65535 rows; Llama-3 has
-    128256) are stored as ``n`` row shards ``embed.table.<i>``; the inputs are
-    then ``token_ids [n, tokens]`` (the row within each shard, any valid row
-    where the token is not in that shard) and ``token_shard_mask [n, tokens, 1]``
-    (1 for the shard holding the token, else 0), and the rows are summed.
+    One table of any vocabulary size: the compiler gathers from tables longer
+    than one DMA gather's 65535 rows block by block (GatherKernel.cpp).
     """
-    shards = -(-cfg.vocab // GATHER_MAX_ROWS)
-    if shards == 1:
-        ids = g.input("token_ids", (tokens,), "i32")
-        return g.cast(g.gather(g.weight("embed.table", (cfg.vocab, cfg.hidden), dtype), ids), "f32")
-    ids = g.input("token_ids", (shards, tokens), "i32")
-    mask = g.input("token_shard_mask", (shards, tokens, 1))
-    rows = -(-cfg.vocab // shards)
-    total = None
-    for i in range(shards):
-        n = min(rows, cfg.vocab - i * rows)
-        table = g.weight(f"embed.table.{i}", (n, cfg.hidden), dtype)
-        shard_ids = g.reshape(g.slice(ids, (i, 0), (1, tokens)), (tokens,))
-        picked = g.cast(g.gather(table, shard_ids), "f32")
-        weight = g.reshape(g.slice(mask, (i, 0, 0), (1, tokens, 1)), (tokens, 1))
-        part = g.mul(picked, weight)
-        total = part if total is None else g.add(total, part)
-    return total
+    ids = g.input("token_ids", (tokens,), "i32")
+    return g.cast(g.gather(g.weight("embed.table", (cfg.vocab, cfg.hidden), dtype), ids), "f32")
 
 
 def lm_head(g: GraphBuilder, cfg: ModelConfig, x: Value, dtype: str) -> Value:

@@ -215,6 +215,19 @@ def test_tosa_gather(tools, tmp_path, V, D, W):
     np.testing.assert_array_equal(y, table[0][ids[0]][None])
 
 
+@pytest.mark.parametrize("V", [65536, 140000])
+def test_gather_from_a_table_longer_than_one_dma_gather(tools, tmp_path, V):
+    """A dma_gather table holds at most 65535 rows: longer tables (a 128k-token
+    vocabulary) are gathered block by block. Ids on every block boundary."""
+    rng = np.random.default_rng(12)
+    table = rand(rng, 1, V, 16)
+    ids = rng.integers(0, V, (1, 300)).astype(np.int32)
+    edges = [0, 65534, 65535, V - 1] + ([65536, 131069, 131070, 131071] if V > 131071 else [])
+    ids[0, :len(edges)] = edges
+    (y,) = compile_mlir(tools, tmp_path, tosa_gather(V, 16, 300)).run(table, ids)
+    np.testing.assert_array_equal(y, table[0][ids[0]][None])
+
+
 @pytest.mark.parametrize("V,D,ids_shape,idx_dt", [(100, 64, (16,), "i32"), (100, 64, (2, 8), "i32"),
                                                   (1000, 130, (3, 129), "i64")], ids=str)
 def test_linalg_embedding_lookup(tools, tmp_path, V, D, ids_shape, idx_dt):
