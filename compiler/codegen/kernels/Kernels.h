@@ -23,6 +23,13 @@ struct MatmulSpec {
 };
 void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc);
 
+// dsts[i][c, r] = srcs[i][r, c] for fp8 matrices through the PE (the DMA
+// transpose unit takes 2- and 4-byte elements only): srcs are [R, C] views
+// with contiguous rows, dsts [C, R] with contiguous rows. emitMatmul uses it
+// for fp8 operands stored the other way round.
+void emitByteTranspose(ProgramBuilder &pb, const std::vector<HbmView> &srcs, const std::vector<HbmView> &dsts,
+                       uint32_t loc);
+
 // MX (OCP microscaling) matmul c = (A * 2^(aScale-127)) @ (B * 2^(bScale-127))
 // with one e8m0 scale per 32 values of K, through matmul_mx. The operands come
 // as the PE reads them, K-major: aT [K, M/v] (A transposed, as MX weights are

@@ -788,6 +788,54 @@ MatmulSpec kSegment(const MatmulSpec &spec, int64_t k0, int64_t ks, const HbmVie
   return seg;
 }
 
+// fp8 operands stored the other way round (A with K contiguous, B with N
+// contiguous) would load one byte per DMA descriptor: they get a K-major
+// copy in scratch first, through the PE (emitByteTranspose). Returns the spec
+// reading the copies; their scratch offsets go to `scratch`.
+MatmulSpec withKMajorBytes(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc, std::vector<int64_t> &scratch) {
+  const int r = spec.c.rank();
+  const int64_t M = spec.c.shape[r - 2], N = spec.c.shape[r - 1], K = spec.a.shape[r - 1];
+  std::vector<int64_t> batchShape(spec.c.shape.begin(), spec.c.shape.end() - 2);
+  auto byteType = [](DType t) { return dtypeSize(t) == 1 && isFloat(t); };
+  // view [..., R, C] with C contiguous -> a contiguous [batch, C, R] copy.
+  auto copyTransposed = [&](const HbmView &v, int64_t R, int64_t C, int64_t rowStride) {
+    std::vector<int64_t> offsets = batchOffsets(v, batchShape);
+    const int64_t off = pb.allocScratch(static_cast<int64_t>(offsets.size()) * R * C);
+    scratch.push_back(off);
+    const uint32_t t = pb.scratchTensor();
+    std::vector<HbmView> srcs, dsts;
+    for (size_t b = 0; b < offsets.size(); ++b) {
+      srcs.push_back(HbmView{v.tensor, v.offset + offsets[b], v.dtype, {R, C}, {rowStride, 1}});
+      dsts.push_back(HbmView{t, off + static_cast<int64_t>(b) * R * C, v.dtype, {C, R}, {R, 1}});
+    }
+    emitByteTranspose(pb, srcs, dsts, loc);
+    std::vector<int64_t> shape = batchShape, strides(batchShape.size());
+    int64_t stride = R * C;
+    for (int d = static_cast<int>(batchShape.size()) - 1; d >= 0; --d) {
+      strides[d] = stride;
+      stride *= batchShape[d];
+    }
+    return std::make_tuple(t, off, shape, strides);
+  };
+  MatmulSpec s = spec;
+  if (byteType(spec.a.dtype) && spec.a.strides[r - 1] == 1 && spec.a.strides[r - 2] != 1 && M > 1) {
+    auto [t, off, shape, strides] = copyTransposed(spec.a, M, K, spec.a.strides[r - 2]);
+    shape.insert(shape.end(), {M, K});
+    strides.insert(strides.end(), {1, M}); // (m, k) at k * M + m
+    s.a = HbmView{t, off, spec.a.dtype, shape, strides};
+  }
+  if (byteType(spec.b.dtype) && spec.b.strides[r - 2] == 1 && spec.b.strides[r - 1] != 1 && N > 1) {
+    auto [t, off, shape, strides] = copyTransposed(spec.b, N, K, spec.b.strides[r - 1]);
+    shape.insert(shape.end(), {K, N});
+    strides.insert(strides.end(), {N, 1});
+    s.b = HbmView{t, off, spec.b.dtype, shape, strides};
+  }
+  return s;
+}
+
+// The product, with K split into segments when it does not fit SBUF whole.
+void emitKSegments(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc);
+
 } // namespace
 
 void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
@@ -803,6 +851,17 @@ void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
   const Target &target = pb.target();
   if (!(target.limits.matmulInputTypes & dtypeBit(spec.operandType)))
     fail("matmul operands of dtype ", dtypeName(spec.operandType), " are not supported on ", target.name);
+  std::vector<int64_t> scratch;
+  emitKSegments(pb, withKMajorBytes(pb, spec, loc, scratch), loc);
+  for (int64_t offset : scratch)
+    pb.releaseScratch(offset);
+}
+
+namespace {
+
+void emitKSegments(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
+  const int r = spec.c.rank();
+  const int64_t K = spec.a.shape[r - 1];
   if (emitWholeK(pb, spec, loc, false))
     return;
 
@@ -830,6 +889,8 @@ void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
   }
   fail("matmul with K=", K, " does not fit SBUF even one 128-row k-tile at a time");
 }
+
+} // namespace
 
 void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) {
   const Target &target = pb.target();

@@ -220,6 +220,44 @@ def test_fp8_auto_cast_uses_double_row_mode(tools, tmp_path, M, K, N):
     assert_close(y, np.matmul(fp8e4m3(a), fp8e4m3(b)), FP32_TOL)
 
 
+FP8_OPERANDS = {
+    # A [M, K] stored with K contiguous: its K-major copy comes from PE transposes.
+    "activations": ("""func.func @main(%a: tensor<2x300x1000xf8E4M3FN>, %b: tensor<2x1000x200xf8E4M3FN>) -> tensor<2x300x200xf32> {
+  %r = tosa.matmul %a, %b : (tensor<2x300x1000xf8E4M3FN>, tensor<2x1000x200xf8E4M3FN>) -> tensor<2x300x200xf32>
+  return %r : tensor<2x300x200xf32>
+}
+""", [(2, 300, 1000), (2, 1000, 200)], lambda a, b: np.matmul(a, b)),
+    # B = W^T with W [N, K] stored row-major (a torch Linear weight): N contiguous in B.
+    "weights_nk": ("""func.func @main(%a: tensor<200x700xf8E4M3FN>, %w: tensor<130x700xf8E4M3FN>) -> tensor<200x130xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<200x130xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<200x130xf32>) -> tensor<200x130xf32>
+  %r = linalg.matmul_transpose_b ins(%a, %w : tensor<200x700xf8E4M3FN>, tensor<130x700xf8E4M3FN>)
+         outs(%f : tensor<200x130xf32>) -> tensor<200x130xf32>
+  return %r : tensor<200x130xf32>
+}
+""", [(200, 700), (130, 700)], lambda a, w: a @ w.T),
+}
+
+
+@pytest.mark.parametrize("case", list(FP8_OPERANDS))
+def test_fp8_operands_stored_the_other_way_round(tools, tmp_path, case):
+    """fp8 operands stay fp8 under the default auto-cast (only fp32 is cast).
+    One whose contraction dim is contiguous in the wrong operand gets a
+    K-major copy through PE transposes (the DMA transpose unit takes 2- and
+    4-byte types only): exact, and the program has the transposes."""
+    text, shapes, ref = FP8_OPERANDS[case]
+    rng = np.random.default_rng(18)
+    a, b = (fp8e4m3(rng.standard_normal(shape) * 2).astype(np.float32) for shape in shapes)
+    model = compile_mlir(tools, tmp_path, text, auto_cast="matmul")
+    src = tmp_path / "fp8.mlir"
+    src.write_text(text)
+    asm = tools.run("trnx-compile", src, "--target", "trn3", "--emit=asm").stdout
+    assert "transpose dst=" in asm, asm[:1500]
+    (y,) = model.run(a, b)
+    assert_close(y, ref(a.astype(np.float64), b.astype(np.float64)), FP32_TOL)
+
+
 def test_matmul_with_long_k(tools, tmp_path):
     """K = 16384 with more than 128 rows and f32 inputs cast to bf16 on chip: the resident B
     chunk gets narrow, but it compiles and computes (it used to stop with "needs K-splitting")."""

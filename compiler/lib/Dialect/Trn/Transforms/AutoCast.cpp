@@ -1,6 +1,7 @@
 // trn-auto-cast: the PE operand type of every matmul (and, in mode "all",
-// the storage type of intermediate results), like neuronx-cc --auto-cast.
-// Accumulation stays fp32 in every mode.
+// the storage type of fp32 intermediate results), like neuronx-cc
+// --auto-cast: only fp32 operations are cast. Accumulation stays fp32 in
+// every mode.
 #include "trnx/Dialect/Trn/Passes.h"
 
 namespace trnx::trn {
@@ -37,14 +38,19 @@ struct AutoCastPass : impl::TrnAutoCastBase<AutoCastPass> {
       func.emitError() << "--auto-cast must be none, matmul or all, not '" << mode << "'";
       return signalPassFailure();
     }
+    // Like neuronx-cc, auto-cast converts fp32 operations: a matmul with an
+    // fp32 operand multiplies in the cast type; one whose operands are
+    // already narrower keeps them (the wider of the two when they differ),
+    // so bf16 or fp8 inputs are neither widened nor narrowed further.
     func.walk([&](MatmulOp mm) {
       Type a = llvm::cast<RankedTensorType>(mm.getLhs().getType()).getElementType();
       Type b = llvm::cast<RankedTensorType>(mm.getRhs().getType()).getElementType();
+      const bool hasF32 = a.isF32() || b.isF32();
       Type operand;
-      if (mode == "none" || !llvm::isa<FloatType>(a) || !llvm::isa<FloatType>(b))
-        operand = (a.isF32() || b.isF32()) ? Float32Type::get(ctx) : a;
+      if (hasF32)
+        operand = mode != "none" && llvm::isa<FloatType>(a) && llvm::isa<FloatType>(b) ? cast : Float32Type::get(ctx);
       else
-        operand = cast;
+        operand = a.getIntOrFloatBitWidth() >= b.getIntOrFloatBitWidth() ? a : b;
       mm.setOperandTypeAttr(TypeAttr::get(operand));
     });
     if (mode != "all")
