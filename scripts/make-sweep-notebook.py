@@ -3,8 +3,9 @@
 
     PYTHONPATH=build/python /usr/bin/python3 scripts/make-sweep-notebook.py [--execute] [-o PATH]
 
-The test suite executes the notebook with nbclient; ``--execute`` runs it
-here too and stores the outputs.
+tests/python/test_notebooks.py checks the committed cells match this script
+and executes a fresh copy with nbclient; ``--execute`` runs it here and
+stores the outputs (the notebook is committed with them).
 """
 from __future__ import annotations
 

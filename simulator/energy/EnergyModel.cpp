@@ -8,9 +8,10 @@ namespace trnx {
 
 EnergyBreakdown dynamicEnergy(const ActionCounts &a, const EnergyConfig &e) {
   EnergyBreakdown b;
-  // PE transposes are identity matmuls on the bf16 datapath. MX fp4 MACs
-  // (pe_mac_fp4_joules) and link bytes (link_byte_joules) join here once the
-  // ISA counts them; until then link_joules stays 0.
+  // PE transposes are identity matmuls on the bf16 datapath. MX MACs (MXFP8
+  // and MXFP4 matmul_mx) are charged at pe_mac_fp4_joules. Link bytes
+  // (link_byte_joules) join here once the ISA has collectives; until then
+  // link_joules stays 0.
   b.pe_joules = a.macs_fp32 * e.pe_mac_fp32_joules + a.macs_bf16 * e.pe_mac_bf16_joules +
                 a.macs_fp8 * e.pe_mac_fp8_joules + a.macs_mx * e.pe_mac_fp4_joules + a.transpose_macs * e.pe_mac_bf16_joules;
   b.act_joules = a.act_elements * e.act_element_joules;

@@ -237,7 +237,8 @@ int main(int argc, char **argv) {
                            : !options.functional || !options.timing ? "--mode"
                                                                     : nullptr;
       if (unused)
-        trnx::fail(unused, " does not apply to --gemm/--topology (compile the layer with trnx-compile to trace it)");
+        trnx::fail(unused, " does not apply to --gemm/--topology (they simulate timing only; compile the layer with "
+                           "trnx-compile and run trnx-sim on the program for numerics or a trace)");
       return runGemmLayers(gemmShape, topologyPath, gemmDtype, chipName, programPath, reportPath, quiet);
     }
     if (programPath.empty())

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <sstream>
 
@@ -30,6 +31,27 @@ std::string peakGemmLoop(const ChipConfig &chip, bool fp8DoubleRow, int iteratio
       os << "    matmul dst=psum[0:128]+0x" << std::hex << (i % 2) * 0x800 << std::dec
          << ":fp32[[1,512]] stationary=sbuf[0:128]+0x0:" << stationary << " moving=sbuf[0:128]+0x1000:"
          << moving << (fp8DoubleRow ? " mode=double_row" : "") << " acc=1\n";
+    os << "  endloop\n";
+  }
+  return os.str();
+}
+
+// The same loop in MX mode: matmul_mx with every K row the PE row packing
+// allows (k_rows = the rate multiplier of the format), [128R, 128] x [128R, 512].
+std::string peakMxLoop(const ChipConfig &chip, bool fp4, int iterations) {
+  const int r = static_cast<int>(chip.mxRateMultiplier(fp4 ? DType::FP4E2M1X2 : DType::FP8E4M3));
+  const std::string type = fp4 ? "fp4e2m1x2" : "fp8e4m3";
+  const int v = fp4 ? 2 : 1; // values per element
+  std::ostringstream os;
+  os << ".target " << chip.name << "\n.cores " << chip.cores << "\n";
+  for (int core = 0; core < chip.cores; ++core) {
+    os << ".stream core=" << core << " engine=pe\n  loop count=" << iterations << "\n";
+    for (int i = 0; i < 8; ++i)
+      os << "    matmul_mx dst=psum[0:128]+0x" << std::hex << (i % 2) * 0x800 << std::dec
+         << ":fp32[[1,512]] stationary=sbuf[0:128]+0x0:" << type << "[[" << 128 / v << "," << r << "],[1,"
+         << 128 / v << "]] moving=sbuf[0:128]+0x1000:" << type << "[[" << 512 / v << "," << r << "],[1," << 512 / v
+         << "]] stationary_scale=sbuf[0:" << 4 * r << "]+0x8000:e8m0[[1,128]] moving_scale=sbuf[0:" << 4 * r
+         << "]+0x8100:e8m0[[1,512]] k_rows=" << r << " acc=1\n";
     os << "  endloop\n";
   }
   return os.str();
@@ -87,6 +109,31 @@ TEST(EnergyCalibration, PeakGemmLoopDrawsTheStatedPowerOnEveryPreset) {
       EXPECT_DOUBLE_EQ(r.average_power_watts, r.levels.chipWatts());
     }
   }
+}
+
+// MX modes (trn3, trn4): the fastest one draws about TDP too (MX MACs are
+// charged at pe_mac_fp4_joules, derived at the MXFP4 peak); a slower MX mode
+// draws less, never more.
+TEST(EnergyCalibration, PeakMxLoopDrawsAtMostTheStatedPower) {
+  int calibrated = 0;
+  for (const std::string &name : presetNames()) {
+    const ChipConfig chip = loadChip(name);
+    const double fastest = std::max(chip.mxRateMultiplier(DType::FP8E4M3), chip.mxRateMultiplier(DType::FP4E2M1X2));
+    for (bool fp4 : {false, true}) {
+      const DType t = fp4 ? DType::FP4E2M1X2 : DType::FP8E4M3;
+      if (chip.mxRateMultiplier(t) < 1)
+        continue;
+      const Report r = runTiming(parseAssembly(peakMxLoop(chip, fp4, 50), "mx.s"), chip).report;
+      const std::string what = name + (fp4 ? " mxfp4" : " mxfp8") + " peak loop";
+      EXPECT_GT(r.achieved_flops_per_second, 0.99 * chip.mxPeakFlopsPerSecond(t, t)) << what;
+      EXPECT_LT(r.average_power_watts, 1.15 * chip.power.tdp_watts) << what;
+      if (chip.mxRateMultiplier(t) == fastest) {
+        EXPECT_NEAR(r.average_power_watts, chip.power.tdp_watts, 0.15 * chip.power.tdp_watts) << what;
+        ++calibrated;
+      }
+    }
+  }
+  EXPECT_GE(calibrated, 2); // trn3 and trn4 have MX modes
 }
 
 TEST(EnergyCalibration, IdleChipDrawsStaticPowerOnly) {

@@ -298,8 +298,9 @@ class GraphBuilder:
     def matmul_split_k(self, a: Value, b: Value, max_k: int = 16384) -> Value:
         """Rank-2 ``a @ b`` as a sum of matmuls over K chunks of at most ``max_k``.
 
-        The compiler does not split a contraction whose operands do not fit
-        SBUF (K = a vocabulary, in the LM head's backward); this does it in the graph.
+        Written when the compiler did not split a contraction whose operands
+        do not fit SBUF (K = a vocabulary, in the LM head's backward); it now
+        does (MatmulKernel.cpp), and the builder keeps this graph-level split.
         """
         k = a.shape[-1]
         if len(a.shape) != 2 or len(b.shape) != 2 or k != b.shape[0]:

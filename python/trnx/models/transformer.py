@@ -42,8 +42,10 @@ class Saved:
     values: Dict[str, Value] = field(default_factory=dict)
 
 
-# Widest row given to the compiler's fused norm patterns whole: its fused
-# RMSNorm keeps a row in SBUF and rejects 8192 fp32 elements (Llama-3-70B).
+# Widest row given to the compiler's fused norm patterns whole; wider rows
+# (Llama-3-70B's 8192) are written in column chunks. Written when the fused
+# RMSNorm kept a whole row in SBUF; the compiler now streams long rows
+# (RowKernel.cpp), and the builder keeps the chunked graph.
 NORM_MAX_ROW = 4096
 
 
@@ -98,8 +100,8 @@ def softmax(g: GraphBuilder, x: Value) -> Value:
 
 
 # Widest row the softmax pattern is given whole; wider rows (vocab-wide
-# logits) are written in column chunks (the compiler's fused softmax keeps a
-# whole row in SBUF and rejects rows of 50257 fp32 elements).
+# logits) are written in column chunks. Written when the fused softmax kept a
+# whole row in SBUF; the compiler now streams long rows (RowKernel.cpp).
 SOFTMAX_MAX_ROW = 8192
 
 
