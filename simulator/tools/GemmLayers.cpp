@@ -13,6 +13,7 @@
 #include "isa/Verifier.h"
 #include "simulator/Simulator.h"
 #include "simulator/report/Json.h"
+#include "simulator/trace/TraceWriter.h"
 #include "trnx/Driver/Compile.h"
 
 #include <cstdio>
@@ -151,7 +152,8 @@ std::string gemmLayerMlir(const GemmLayer &l, const std::string &dtype) {
   return os.str();
 }
 
-GemmLayerResult runGemmLayer(const GemmLayer &layer, const std::string &dtype, const ChipConfig &chip) {
+GemmLayerResult runGemmLayer(const GemmLayer &layer, const std::string &dtype, const ChipConfig &chip,
+                             std::string *traceJson) {
   CompileOptions options;
   options.chip = chip;
   options.autoCast = "none"; // the operands already have the requested dtype
@@ -167,10 +169,14 @@ GemmLayerResult runGemmLayer(const GemmLayer &layer, const std::string &dtype, c
   MachineOptions machine;
   machine.functional = false;
   machine.timing = true;
+  machine.trace = traceJson != nullptr;
   GemmLayerResult result;
   result.layer = layer;
   result.instructions = program.instructionCount();
-  result.report = simulate(program, chip, {}, machine, layer.name).report;
+  SimulationResult run = simulate(program, chip, {}, machine, layer.name);
+  result.report = std::move(run.report);
+  if (traceJson)
+    *traceJson = traceToJson(program, run.stats, &chip);
   return result;
 }
 

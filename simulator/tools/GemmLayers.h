@@ -35,8 +35,10 @@ std::vector<GemmLayer> readGemmTopology(const std::string &path);
 // them with the codegen's MX matmul kernel (K must be a multiple of 32).
 std::string gemmLayerMlir(const GemmLayer &layer, const std::string &dtype);
 
-// Compiles for `chip` and simulates in timing mode. Throws Error.
-GemmLayerResult runGemmLayer(const GemmLayer &layer, const std::string &dtype, const ChipConfig &chip);
+// Compiles for `chip` and simulates in timing mode; with `traceJson`, also
+// records the run and writes its Perfetto trace JSON there. Throws Error.
+GemmLayerResult runGemmLayer(const GemmLayer &layer, const std::string &dtype, const ChipConfig &chip,
+                             std::string *traceJson = nullptr);
 
 void printGemmTable(const std::vector<GemmLayerResult> &results, const std::string &dtype, const ChipConfig &chip);
 std::string gemmResultsToJson(const std::vector<GemmLayerResult> &results, const std::string &dtype,

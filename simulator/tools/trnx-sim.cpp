@@ -22,6 +22,7 @@ namespace {
 const char *kUsage =
     "usage: trnx-sim PROGRAM.tnx [options]\n"
     "       trnx-sim --gemm M,N,K | --topology FILE.csv [--dtype T] [--chip C] [--report FILE.json]\n"
+    "                [--trace FILE.json (--gemm only)]\n"
     "  --chip NAME|FILE.yaml     chip preset (trn2, trn3, trn4) or YAML file; default: the\n"
     "                            program's target\n"
     "  --input NAME=FILE.npy     value of an input tensor (repeatable)\n"
@@ -134,25 +135,30 @@ void printSummary(const trnx::Report &r, const trnx::MachineOptions &options) {
 // --gemm / --topology: each layer compiled and simulated (GemmLayers.h).
 int runGemmLayers(const std::string &shape, const std::string &topology, const std::string &dtype,
                   const std::string &chipName, const std::string &programPath, const std::string &reportPath,
-                  bool quiet) {
+                  const std::string &tracePath, bool quiet) {
   if (!programPath.empty())
     trnx::fail("--gemm/--topology take no program ('", programPath, "')");
   if (!shape.empty() && !topology.empty())
     trnx::fail("give --gemm or --topology, not both");
+  if (!tracePath.empty() && shape.empty())
+    trnx::fail("--trace records one GEMM layer: use --gemm M,N,K");
 #ifdef TRNX_HAVE_COMPILER
   trnx::ChipConfig chip = trnx::loadChip(chipName.empty() ? "trn3" : chipName);
   std::vector<trnx::GemmLayer> layers =
       shape.empty() ? trnx::readGemmTopology(topology) : std::vector<trnx::GemmLayer>{trnx::parseGemmShape(shape)};
   std::vector<trnx::GemmLayerResult> results;
+  std::string trace;
   for (const trnx::GemmLayer &layer : layers)
-    results.push_back(trnx::runGemmLayer(layer, dtype, chip));
+    results.push_back(trnx::runGemmLayer(layer, dtype, chip, tracePath.empty() ? nullptr : &trace));
+  if (!tracePath.empty())
+    writeText(tracePath, trace);
   if (!reportPath.empty())
     writeText(reportPath, trnx::gemmResultsToJson(results, dtype, chip));
   if (!quiet && reportPath != "-")
     trnx::printGemmTable(results, dtype, chip);
   return 0;
 #else
-  (void)dtype, (void)chipName, (void)reportPath, (void)quiet;
+  (void)dtype, (void)chipName, (void)reportPath, (void)tracePath, (void)quiet;
   trnx::fail("--gemm/--topology need the compiler (this trnx-sim was built with TRNX_BUILD_COMPILER=OFF)");
 #endif
 }
@@ -230,16 +236,15 @@ int main(int argc, char **argv) {
     }
     if (!gemmShape.empty() || !topologyPath.empty()) {
       // Layers run timing-only with their own generated inputs.
-      const char *unused = !tracePath.empty()    ? "--trace"
-                           : !outputDir.empty()  ? "--output-dir"
+      const char *unused = !outputDir.empty()    ? "--output-dir"
                            : !inputArgs.empty()  ? "--input"
                            : tokens > 0          ? "--tokens"
                            : !options.functional || !options.timing ? "--mode"
                                                                     : nullptr;
       if (unused)
         trnx::fail(unused, " does not apply to --gemm/--topology (they simulate timing only; compile the layer with "
-                           "trnx-compile and run trnx-sim on the program for numerics or a trace)");
-      return runGemmLayers(gemmShape, topologyPath, gemmDtype, chipName, programPath, reportPath, quiet);
+                           "trnx-compile and run trnx-sim on the program for numerics)");
+      return runGemmLayers(gemmShape, topologyPath, gemmDtype, chipName, programPath, reportPath, tracePath, quiet);
     }
     if (programPath.empty())
       trnx::fail("no program given (see --help)");

@@ -97,7 +97,7 @@ def test_mxfp8_gemm_on_trn2_is_one_error_line(tools):
     (["--gemm", "64,64,40", "--dtype", "mxfp8"], "multiple of 32"),
     (["--gemm", "63,64,64", "--dtype", "mxfp4"], "even M and N"),
     (["--topology", "/nonexistent/topo.csv"], "cannot open file"),
-    (["--gemm", "4,4,4", "--trace", "t.json"], "--trace does not apply"),
+    (["--topology", "x.csv", "--trace", "t.json"], "--trace records one GEMM layer"),
     (["--gemm", "4,4,4", "--mode", "functional"], "--mode does not apply"),
     (["--gemm", "4,4,4", "--input", "a=a.npy"], "--input does not apply"),
 ])
@@ -118,3 +118,12 @@ def test_bad_topology_rows_name_the_line(tools, tmp_path):
     proc = tools.run("trnx-sim", "--topology", bad_row, check=False)
     assert_one_error_line(proc)
     assert f"{bad_row}:3: N 'x'" in proc.stderr
+
+
+def test_one_gemm_layer_writes_a_trace(tools, tmp_path):
+    """--trace with --gemm records the layer's run: PE matmuls and DMA slices in Perfetto JSON."""
+    trace = tmp_path / "gemm.trace.json"
+    tools.run("trnx-sim", "--gemm", "512,512,512", "--chip", "trn3", "--trace", trace, "-q")
+    events = json.loads(trace.read_text())["traceEvents"]
+    names = {e["name"] for e in events if e.get("ph") == "X"}
+    assert "matmul" in names and "dma_copy" in names, sorted(names)[:20]
