@@ -205,19 +205,23 @@ void factors(const Expr *e, std::vector<const Expr *> &out, double &constant) {
   out.push_back(e);
 }
 
-void terms(const Expr *e, std::vector<const Expr *> &out, double &constant) {
+void terms(const Expr *e, std::vector<const Expr *> &out, double &constant, const Expr *keep) {
+  if (keep && same(e, keep)) { // a sum that is one operand of the pattern
+    out.push_back(e);
+    return;
+  }
   if (e->kind == Expr::Kind::Const) {
     constant += e->constant;
     return;
   }
   if (e->kind == Expr::Kind::Op && e->op == "add") {
-    terms(e->args[0], out, constant);
-    terms(e->args[1], out, constant);
+    terms(e->args[0], out, constant, keep);
+    terms(e->args[1], out, constant, keep);
     return;
   }
   if (e->kind == Expr::Kind::Op && e->op == "sub" && e->args[1]->kind == Expr::Kind::Const) {
     constant -= e->args[1]->constant;
-    terms(e->args[0], out, constant);
+    terms(e->args[0], out, constant, keep);
     return;
   }
   out.push_back(e);
@@ -358,7 +362,7 @@ bool matchGeluTanh(const Expr *e, const Expr *&x) {
     scale = 1;
   std::vector<const Expr *> t;
   double c = 0;
-  terms(poly, t, c);
+  terms(poly, t, c, x); // x itself may be a sum (matmul + bias): one term
   if (t.size() != 2 || c != 0)
     return false;
   bool linear = false, cubic = false;

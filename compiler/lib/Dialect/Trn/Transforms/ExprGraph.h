@@ -55,8 +55,8 @@ bool isConst(const Expr *e, double value, double relTol = 1e-4);
 // becomes the reciprocal constant).
 void factors(const Expr *e, std::vector<const Expr *> &out, double &constant);
 // The terms of a sum (flattening nested adds; sub by a constant becomes
-// adding its negation).
-void terms(const Expr *e, std::vector<const Expr *> &out, double &constant);
+// adding its negation). A subexpression the same as `keep` stays one term.
+void terms(const Expr *e, std::vector<const Expr *> &out, double &constant, const Expr *keep = nullptr);
 
 // Matchers: on success fill the captured sub-expressions.
 bool matchMeanLast(const Expr *e, const Expr *&x);     // sum_last(x) / D
