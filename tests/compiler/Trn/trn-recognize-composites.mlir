@@ -230,3 +230,35 @@ func.func @rmsnorm_without_square(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   }
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// RMSNorm of a product (gate * up): the core x is itself a product, kept
+// whole when the normalisation's factors are split.
+// CHECK-LABEL: func.func @rms_of_product
+// CHECK: %[[X:.*]] = trn.ewise
+// CHECK: trn.rmsnorm %[[X]]
+func.func @rms_of_product(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %x = trn.ewise(%a, %b) : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%p: f32, %q: f32):
+    %r = arith.mulf %p, %q : f32
+    trn.yield %r : f32
+  }
+  %sq = trn.ewise(%x) : (tensor<4x8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%p: f32):
+    %r = arith.mulf %p, %p : f32
+    trn.yield %r : f32
+  }
+  %ss = trn.reduce "sum" %sq {axes = array<i64: 1>, keep_dims = true} : tensor<4x8xf32> -> tensor<4x1xf32>
+  %y = trn.ewise(%x, %ss) : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32> {
+  ^bb0(%p: f32, %v: f32):
+    %c = arith.constant 1.250000e-01 : f32
+    %eps = arith.constant 9.99999997E-7 : f32
+    %m = arith.mulf %v, %c : f32
+    %me = arith.addf %m, %eps : f32
+    %i = math.rsqrt %me : f32
+    %r = arith.mulf %p, %i : f32
+    trn.yield %r : f32
+  }
+  return %y : tensor<4x8xf32>
+}

@@ -187,3 +187,29 @@ def test_rows_longer_than_sbuf_stream_in_chunks(tools, tmp_path, kind, shape):
     extra = [rand(rng, 1, shape[-1]) for _ in range(params)]
     (y,) = compile_and_run(tools, tmp_path, text, xv, *extra)
     assert_close(y, ref(xv, *extra), FP32_TOL)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_rmsnorm_of_a_product(tools, tmp_path, form):
+    """RMSNorm whose input is itself a product (gate * up): still one trn.rmsnorm."""
+    g = Graph(form)
+    a, b, gamma = g.arg(7, 130), g.arg(7, 130), g.arg(1, 130)
+    text = g.text(g.rmsnorm(g.mul(a, b), gamma, eps=1e-6))
+    assert "trn.rmsnorm" in trn_ir(tools, tmp_path, text)
+    rng = np.random.default_rng(19)
+    av, bv, gv = rand(rng, 7, 130, scale=2.0), rand(rng, 7, 130), rand(rng, 1, 130)
+    (y,) = compile_and_run(tools, tmp_path, text, av, bv, gv)
+    assert_close(y, rmsnorm_ref(av.astype(np.float64) * bv, gv.reshape(-1)), FP32_TOL)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_gelu_tanh_after_bias_add_is_one_activation(tools, tmp_path, form):
+    """GPT-2's MLP: gelu_tanh(x @ W + b) becomes one ACT gelu_tanh in the matmul epilogue."""
+    g = Graph(form)
+    x, w, b = g.arg(7, 64), g.arg(64, 130), g.arg(1, 130)
+    text = g.text(g.gelu_tanh(g.add(g.matmul(x, w), b)))
+    assert 'trn.act "gelu_tanh"' in trn_ir(tools, tmp_path, text)
+    rng = np.random.default_rng(20)
+    xv, wv, bv = rand(rng, 7, 64), rand(rng, 64, 130, scale=0.2), rand(rng, 1, 130)
+    (y,) = compile_and_run(tools, tmp_path, text, xv, wv, bv)
+    assert_close(y, gelu_ref(xv.astype(np.float64) @ wv + bv, "tanh"), FP32_TOL)

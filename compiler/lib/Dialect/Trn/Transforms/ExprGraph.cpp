@@ -180,25 +180,29 @@ bool isConst(const Expr *e, double value, double relTol) {
   return e->kind == Expr::Kind::Const && near(e->constant, value, relTol);
 }
 
-void factors(const Expr *e, std::vector<const Expr *> &out, double &constant) {
+void factors(const Expr *e, std::vector<const Expr *> &out, double &constant, const Expr *keep) {
+  if (keep && same(e, keep)) { // a product that is one operand of the pattern
+    out.push_back(e);
+    return;
+  }
   if (e->kind == Expr::Kind::Const) {
     constant *= e->constant;
     return;
   }
   if (e->kind == Expr::Kind::Op) {
     if (e->op == "mul") {
-      factors(e->args[0], out, constant);
-      factors(e->args[1], out, constant);
+      factors(e->args[0], out, constant, keep);
+      factors(e->args[1], out, constant, keep);
       return;
     }
     if (e->op == "div" && e->args[1]->kind == Expr::Kind::Const && e->args[1]->constant != 0) {
       constant /= e->args[1]->constant;
-      factors(e->args[0], out, constant);
+      factors(e->args[0], out, constant, keep);
       return;
     }
     if (e->op == "neg") {
       constant = -constant;
-      factors(e->args[0], out, constant);
+      factors(e->args[0], out, constant, keep);
       return;
     }
   }

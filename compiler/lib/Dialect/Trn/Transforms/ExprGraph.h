@@ -53,7 +53,7 @@ bool same(const Expr *a, const Expr *b);
 bool isConst(const Expr *e, double value, double relTol = 1e-4);
 // The factors of a product (flattening nested muls; div by a constant
 // becomes the reciprocal constant).
-void factors(const Expr *e, std::vector<const Expr *> &out, double &constant);
+void factors(const Expr *e, std::vector<const Expr *> &out, double &constant, const Expr *keep = nullptr);
 // The terms of a sum (flattening nested adds; sub by a constant becomes
 // adding its negation). A subexpression the same as `keep` stays one term.
 void terms(const Expr *e, std::vector<const Expr *> &out, double &constant, const Expr *keep = nullptr);

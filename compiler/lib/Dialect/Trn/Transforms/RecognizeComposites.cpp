@@ -110,26 +110,16 @@ struct Norm {
 
 // The normalised core and any extra factor: factors {C, invstd, gamma?}.
 // For LayerNorm C = x - mean(x), var = mean(C^2); for RMSNorm C = x, ms = mean(x^2).
+// The inverse std is found among all factors; the product is then split
+// again keeping C whole, since C may itself be a product (RMSNorm of gate * up).
 bool matchNormProduct(const Expr *e, bool layer, Norm &n, ArrayRef<int64_t> shape) {
-  std::vector<const Expr *> f;
-  double c = 1;
-  factors(e, f, c);
-  // x / sqrt(...) form: a div whose denominator is a sqrt.
-  if (f.size() == 1 && f[0]->kind == Expr::Kind::Op && f[0]->op == "div") {
-    // handled by rewriting to factors below
-  }
-  if (c != 1 || f.size() < 2 || f.size() > 3)
-    return false;
-  for (size_t i = 0; i < f.size(); ++i) {
-    const Expr *v;
+  std::vector<const Expr *> all;
+  double c0 = 1;
+  factors(e, all, c0);
+  for (const Expr *inv : all) {
+    const Expr *v, *sq, *core;
     double eps;
-    if (!matchInvStd(f[i], v, eps))
-      continue;
-    const Expr *sq;
-    if (!matchMeanLast(v, sq))
-      continue;
-    const Expr *core;
-    if (!matchSquare(sq, core))
+    if (!matchInvStd(inv, v, eps) || !matchMeanLast(v, sq) || !matchSquare(sq, core))
       continue;
     const Expr *x = core;
     if (layer) {
@@ -140,20 +130,25 @@ bool matchNormProduct(const Expr *e, bool layer, Norm &n, ArrayRef<int64_t> shap
         continue;
       x = core->args[0];
     }
-    // The other factors: the core itself and optionally gamma.
-    bool haveCore = false;
+    std::vector<const Expr *> f;
+    double c = 1;
+    factors(e, f, c, core);
+    if (c != 1 || f.size() < 2 || f.size() > 3)
+      continue;
+    // The factors: the inverse std, the core itself and optionally gamma.
+    bool haveInv = false, haveCore = false, extra = false;
     const Expr *gamma = nullptr;
-    for (size_t j = 0; j < f.size(); ++j) {
-      if (j == i)
-        continue;
-      if (!haveCore && same(f[j], core))
+    for (const Expr *g : f) {
+      if (!haveInv && same(g, inv))
+        haveInv = true;
+      else if (!haveCore && same(g, core))
         haveCore = true;
-      else if (!gamma && isChannelParam(f[j], shape.back()))
-        gamma = f[j];
+      else if (!gamma && isChannelParam(g, shape.back()))
+        gamma = g;
       else
-        return false;
+        extra = true;
     }
-    if (!haveCore || !isTensorOfShape(x, shape))
+    if (!haveInv || !haveCore || extra || !isTensorOfShape(x, shape))
       continue;
     n.x = x;
     n.gamma = gamma;
