@@ -200,3 +200,22 @@ func.func @gelu_tanh_of_bias_add(%a: tensor<4x16xf32>, %w: tensor<16x8xf32>, %b:
   }
   return %y : tensor<4x8xf32>
 }
+
+// SiLU written with a division, x / (1 + exp(-x)) (linalg from exporters that
+// keep the division): one activation.
+// CHECK-LABEL: func.func @silu_as_division
+// CHECK: ^bb0(%[[X:.*]]: f32):
+// CHECK-NEXT: %[[A:.*]] = trn.act "silu" %[[X]]
+// CHECK-NEXT: trn.yield %[[A]] : f32
+func.func @silu_as_division(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %y = trn.ewise(%x) : (tensor<4x8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%a: f32):
+    %n = arith.negf %a : f32
+    %e = math.exp %n : f32
+    %one = arith.constant 1.000000e+00 : f32
+    %d = arith.addf %e, %one : f32
+    %r = arith.divf %a, %d : f32
+    trn.yield %r : f32
+  }
+  return %y : tensor<4x8xf32>
+}

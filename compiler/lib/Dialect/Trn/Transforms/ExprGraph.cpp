@@ -299,11 +299,13 @@ bool matchSigmoid(const Expr *e, const Expr *&x) {
     denominator = e->args[0];
   else if (isOp(e, "pow", 2) && isConst(e->args[1], -1.0))
     denominator = e->args[0];
-  if (!denominator)
-    return false;
+  return denominator && matchOnePlusExpNeg(denominator, x);
+}
+
+bool matchOnePlusExpNeg(const Expr *e, const Expr *&x) {
   std::vector<const Expr *> t;
   double c = 0;
-  terms(denominator, t, c);
+  terms(e, t, c);
   if (t.size() != 1 || !near(c, 1.0, 1e-6) || !(isOp(t[0], "exp", 1) || isOp(t[0], "act:exp", 1)))
     return false;
   std::vector<const Expr *> f;

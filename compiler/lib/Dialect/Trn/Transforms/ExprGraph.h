@@ -62,6 +62,8 @@ void terms(const Expr *e, std::vector<const Expr *> &out, double &constant, cons
 bool matchMeanLast(const Expr *e, const Expr *&x);     // sum_last(x) / D
 bool matchRsqrt(const Expr *e, const Expr *&x);        // rsqrt(x), 1/sqrt(x), x^-0.5
 bool matchSquare(const Expr *e, const Expr *&x);       // x*x, x^2
+// 1 + exp(-x) (the denominator of a sigmoid); returns x.
+bool matchOnePlusExpNeg(const Expr *e, const Expr *&x);
 bool matchSigmoid(const Expr *e, const Expr *&x);      // 1/(1+exp(-x)), act:sigmoid
 bool matchGeluErf(const Expr *e, const Expr *&x);      // 0.5*x*(1+erf(x/sqrt2))
 bool matchGeluTanh(const Expr *e, const Expr *&x);     // 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715x^3)))

@@ -64,6 +64,12 @@ void recognizeIn(Block &block) {
           x = f[i];
         }
     }
+    // SiLU written as x / (1 + exp(-x)).
+    if (func.empty() && e->kind == Expr::Kind::Op && e->op == "div" && e->args.size() == 2 &&
+        matchOnePlusExpNeg(e->args[1], s) && same(s, e->args[0])) {
+      func = "silu";
+      x = e->args[0];
+    }
     if (func.empty() && matchGeluErf(e, x))
       func = "gelu";
     else if (func.empty() && matchGeluTanh(e, x))
