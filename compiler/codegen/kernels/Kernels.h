@@ -40,6 +40,14 @@ struct MxMatmulSpec {
   uint32_t aT = 0, aScale = 0, b = 0, bScale = 0, c = 0;
   DType aType = DType::FP8E4M3, bType = DType::FP8E4M3, cType = DType::FP32;
   int64_t m = 0, n = 0, k = 0;
+  // K rows per segment at most (0: only as SBUF requires). A K too long for
+  // the resident B chunk is split into segments accumulating an fp32 partial
+  // product in HBM scratch, as emitMatmul does.
+  int64_t maxSegmentK = 0;
+  // Internal (set per segment): the first K row, and an fp32 [m, n] tensor
+  // added to the product (kNoTensor: none).
+  int64_t k0 = 0;
+  uint32_t addend = 0xffffffff;
 };
 void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc);
 

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace trnx::cg {
 namespace {
@@ -439,6 +440,9 @@ public:
   }
 
   void run(int64_t m0, int64_t m, int64_t n0, int64_t n);
+  // The widest B chunk (<= 4 PSUM banks) that fits SBUF next to the A^T
+  // slots and output tiles for n columns; long K narrows it; 0: none fits.
+  int64_t chunkFor(int64_t n) const;
 
 private:
   struct KTile {
@@ -473,7 +477,7 @@ void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, DType type, int64_t r
     auto [t0, t1] = splitRange(ktFull_, static_cast<int>(groups), static_cast<int>(g));
     if (t1 <= t0)
       continue;
-    AccessPattern src = hbm(tensor, (Affine(t0 * kTile_ * rowElems) + colElem0) * es, type, pack_ * rowElems,
+    AccessPattern src = hbm(tensor, (Affine((s_.k0 + t0 * kTile_) * rowElems) + colElem0) * es, type, pack_ * rowElems,
                             static_cast<int>(rows_),
                             {Dim{static_cast<int32_t>(kTile_ * rowElems), static_cast<uint32_t>(t1 - t0)},
                              Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(pack_)},
@@ -486,7 +490,7 @@ void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, DType type, int64_t r
   }
   if (restK_) {
     const KTile t = tile(ktFull_);
-    AccessPattern src = hbm(tensor, (Affine(t.k0 * rowElems) + colElem0) * es, type, t.r * rowElems,
+    AccessPattern src = hbm(tensor, (Affine((s_.k0 + t.k0) * rowElems) + colElem0) * es, type, t.r * rowElems,
                             static_cast<int>(t.partitions),
                             {Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(t.r)},
                              Dim{1, static_cast<uint32_t>(width)}});
@@ -501,7 +505,7 @@ void MxEmitter::loadScales(QueueRotor &q, uint32_t tensor, int64_t rowElems, con
   // Tile t's K/32 scale rows go to partitions 0.. at free offset t*cols.
   const int64_t blocks = kTile_ / 32;
   if (ktFull_ > 0) {
-    AccessPattern src = hbm(tensor, col0, DType::E8M0, rowElems, static_cast<int>(blocks),
+    AccessPattern src = hbm(tensor, Affine(s_.k0 / 32 * rowElems) + col0, DType::E8M0, rowElems, static_cast<int>(blocks),
                             {Dim{static_cast<int32_t>(blocks * rowElems), static_cast<uint32_t>(ktFull_)},
                              Dim{1, static_cast<uint32_t>(cols)}});
     AccessPattern d = onChip(dst, 0, DType::E8M0, {Dim{1, static_cast<uint32_t>(ktFull_ * cols)}},
@@ -509,7 +513,7 @@ void MxEmitter::loadScales(QueueRotor &q, uint32_t tensor, int64_t rowElems, con
     k_.emit(q.next(), dmaCopy(d, src));
   }
   if (restK_) {
-    AccessPattern src = hbm(tensor, Affine(ktFull_ * blocks * rowElems) + col0, DType::E8M0, rowElems,
+    AccessPattern src = hbm(tensor, Affine((s_.k0 / 32 + ktFull_ * blocks) * rowElems) + col0, DType::E8M0, rowElems,
                             static_cast<int>(restK_ / 32), {Dim{1, static_cast<uint32_t>(cols)}});
     AccessPattern d = onChip(dst, ktFull_ * cols, DType::E8M0, {Dim{1, static_cast<uint32_t>(cols)}},
                              static_cast<int>(restK_ / 32));
@@ -517,29 +521,38 @@ void MxEmitter::loadScales(QueueRotor &q, uint32_t tensor, int64_t rowElems, con
   }
 }
 
-void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
-  constexpr int64_t kBlockM = 4 * kTileM; // A^T columns per load (longer DMA runs)
-  constexpr int kSlots = 3;               // A^T blocks in flight: MX passes are short
-  const int64_t M = s_.m, N = s_.n;
+constexpr int64_t kMxBlockM = 4 * kTileM; // A^T columns per load (longer DMA runs)
+constexpr int kMxSlots = 3;                // A^T blocks in flight: MX passes are short
+constexpr int kMxOutTiles = 6;             // output tiles rotating over the m-tiles
+
+int64_t MxEmitter::chunkFor(int64_t n) const {
   const int64_t esC = dtypeSize(s_.cType);
-  // The widest B chunk (<= 4 PSUM banks) that fits SBUF next to the A^T slots
-  // and output tiles; long K narrows it.
-  const int64_t aBytes = kSlots * tiles_ * (pack_ * (kBlockM / va_) + kBlockM);
-  int64_t chunk = 0;
+  const int64_t aBytes = kMxSlots * tiles_ * (pack_ * (kMxBlockM / va_) + kMxBlockM);
+  // With an addend, each output tile slice has an fp32 addend tile beside it.
+  const int64_t outBytes = esC + (s_.addend != kNoTensor ? 4 : 0);
   for (int64_t w : {4 * kSlice, 3 * kSlice, 2 * kSlice, kSlice, kSlice / 2, kSlice / 4}) {
     w = std::min(w, n);
-    if (tiles_ * (pack_ * (w / vb_) + w) + aBytes + 6 * ceilDiv(w, kSlice) * kSlice * esC + 4096 <= k_.sbufFree()) {
-      chunk = w;
-      break;
-    }
+    if (tiles_ * (pack_ * (w / vb_) + w) + aBytes + kMxOutTiles * ceilDiv(w, kSlice) * kSlice * outBytes + 4096 <=
+        k_.sbufFree())
+      return w;
   }
+  return 0;
+}
+
+void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
+  constexpr int64_t kBlockM = kMxBlockM;
+  constexpr int kSlots = kMxSlots;
+  const int64_t M = s_.m, N = s_.n;
+  const int64_t esC = dtypeSize(s_.cType);
+  const int64_t chunk = chunkFor(n);
   if (chunk == 0)
-    fail("MX matmul with K=", s_.k, " does not fit SBUF (needs K-splitting, not implemented)");
+    fail("internal: MX matmul with K=", s_.k, " does not fit SBUF (emitMatmulMx splits K first)");
+  const bool addend = s_.addend != kNoTensor;
   const int64_t slices = ceilDiv(chunk, kSlice);
   // PSUM bank groups and output tiles rotate over the m-tiles, so the PE does
   // not wait for an evacuation or a store of a recent tile.
   const int groups = static_cast<int>(std::min<int64_t>(4, k_.psumBanksFree() / slices));
-  const int outTiles = 6;
+  const int outTiles = kMxOutTiles;
   // B chunk and its scales stay resident; A^T blocks rotate through kSlots slots.
   const int64_t bTileBytes = pack_ * (chunk / vb_), aTileBytes = pack_ * (kBlockM / va_);
   OnChip bPanel = k_.allocSbuf(tiles_ * bTileBytes), bScales = k_.allocSbuf(tiles_ * chunk);
@@ -552,9 +565,13 @@ void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
   for (int g = 0; g < groups; ++g)
     for (int64_t sl = 0; sl < slices; ++sl)
       banks[g].push_back(k_.allocPsumBank());
+  std::vector<std::vector<OnChip>> addends(addend ? outTiles : 0);
   for (int g = 0; g < outTiles; ++g)
-    for (int64_t sl = 0; sl < slices; ++sl)
+    for (int64_t sl = 0; sl < slices; ++sl) {
       outs[g].push_back(k_.allocSbuf(kSlice * esC));
+      if (addend)
+        addends[g].push_back(k_.allocSbuf(kSlice * 4));
+    }
   int evacuations = 0;
   // c0: first column (values); c0e: the same in stored elements.
   auto chunkBody = [&](const Affine &c0, const Affine &c0e, int64_t w) {
@@ -597,13 +614,25 @@ void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
         const uint32_t wd = static_cast<uint32_t>(width);
         AccessPattern out = onChip(outs[o][sl], 0, s_.cType, {Dim{1, wd}}, static_cast<int>(mt));
         AccessPattern in = onChip(banks[g][sl], 0, DType::FP32, {Dim{1, wd}}, static_cast<int>(mt));
-        // Alternate ACT and DVE so evacuation keeps up with the faster MX passes.
-        Instruction copy = makeInstruction((evacuations % 2) ? Opcode::TensorCopy : Opcode::Activation);
-        copy.ap[0] = out;
-        copy.ap[1] = in;
-        k_.emit(EngineId{(evacuations++ % 2) ? EngineKind::DVE : EngineKind::ACT, 0}, copy);
-        AccessPattern dst = hbm(s_.c, (m0 + i * kTileM) * (N * esC) + (c0 + sl * kSlice) * esC, s_.cType, N,
-                                static_cast<int>(mt), {Dim{1, wd}});
+        const Affine cElem = (m0 + i * kTileM) * N + (c0 + sl * kSlice);
+        if (addend) {
+          // out = PSUM + the partial product so far (a K segment after the first).
+          AccessPattern add = onChip(addends[o][sl], 0, DType::FP32, {Dim{1, wd}}, static_cast<int>(mt));
+          k_.emit(loadB_.next(), dmaCopy(add, hbm(s_.addend, cElem * 4, DType::FP32, N, static_cast<int>(mt), {Dim{1, wd}})));
+          Instruction sum = makeInstruction(Opcode::TensorTensor);
+          sum.ap[0] = out;
+          sum.ap[1] = in;
+          sum.ap[2] = add;
+          sum.enums[0] = static_cast<uint8_t>(AluOp::Add);
+          k_.emit(EngineId{(evacuations++ % 2) ? EngineKind::DVE : EngineKind::POOL, 0}, sum);
+        } else {
+          // Alternate ACT and DVE so evacuation keeps up with the faster MX passes.
+          Instruction copy = makeInstruction((evacuations % 2) ? Opcode::TensorCopy : Opcode::Activation);
+          copy.ap[0] = out;
+          copy.ap[1] = in;
+          k_.emit(EngineId{(evacuations++ % 2) ? EngineKind::DVE : EngineKind::ACT, 0}, copy);
+        }
+        AccessPattern dst = hbm(s_.c, cElem * esC, s_.cType, N, static_cast<int>(mt), {Dim{1, wd}});
         k_.emit(store_.next(), dmaCopy(dst, out));
       }
     };
@@ -927,17 +956,77 @@ void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) {
     }
   }
   const int64_t nAlign = spec.n >= kSlice * gn ? kSlice : 128;
-  std::vector<CoreKernel> kernels = pb.newKernel(cores);
-  for (int r = 0; r < gm; ++r)
-    for (int c = 0; c < gn; ++c) {
-      auto [m0, m1] = splitRange(spec.m, gm, r, kTileM);
-      auto [n0, n1] = splitRange(spec.n, gn, c, nAlign);
-      if (m1 <= m0 || n1 <= n0)
-        continue;
-      MxEmitter e(kernels[r * gn + c], spec, target.limits.dmaQueues);
-      e.run(m0, m1 - m0, n0, n1 - n0);
+  // One kernel over the (gm x gn) grid for a K segment. Returns how it fits:
+  // kNoFit (a core's B chunk does not fit SBUF), kNarrow (some core's chunk
+  // is narrower than two PSUM banks, so A^T is re-read from HBM for every
+  // narrow chunk) or kWide; with dryRun nothing is emitted.
+  enum Fit { kNoFit, kNarrow, kWide };
+  auto kernel = [&](const MxMatmulSpec &seg, bool dryRun) {
+    std::vector<CoreKernel> kernels = pb.newKernel(cores);
+    Fit fit = kWide;
+    for (int r = 0; r < gm; ++r)
+      for (int c = 0; c < gn; ++c) {
+        auto [m0, m1] = splitRange(spec.m, gm, r, kTileM);
+        auto [n0, n1] = splitRange(spec.n, gn, c, nAlign);
+        if (m1 <= m0 || n1 <= n0)
+          continue;
+        MxEmitter e(kernels[r * gn + c], seg, target.limits.dmaQueues);
+        const int64_t chunk = e.chunkFor(n1 - n0);
+        fit = chunk == 0 ? kNoFit : chunk < std::min(n1 - n0, 2 * kSlice) ? std::min(fit, kNarrow) : fit;
+        if (!dryRun)
+          e.run(m0, m1 - m0, n0, n1 - n0);
+      }
+    if (!dryRun)
+      pb.addKernel(kernels, loc);
+    return fit;
+  };
+  // K segments: the fewest whose B chunks stay at least two PSUM banks wide
+  // (narrower chunks re-read A^T from HBM for every chunk), each a whole
+  // number of k-tiles (pe.rows x the packing of the slower format).
+  const int64_t kTile = std::min<int64_t>(kTileK, target.limits.peRows) *
+                        std::min(target.limits.mxPacking(spec.aType), target.limits.mxPacking(spec.bType));
+  const int64_t tiles = ceilDiv(spec.k, kTile);
+  auto segment = [&](int64_t k0, int64_t ks, uint32_t c, uint32_t addend, DType cType) {
+    MxMatmulSpec seg = spec;
+    seg.k0 = k0;
+    seg.k = ks;
+    seg.c = c;
+    seg.addend = addend;
+    seg.cType = cType;
+    return seg;
+  };
+  for (int64_t count = 1; count <= tiles; ++count) {
+    const int64_t ks = ceilDiv(tiles, count) * kTile;
+    if (ks < spec.k && ceilDiv(spec.k, ks) != count)
+      continue; // the same split as a smaller count
+    if (spec.maxSegmentK > 0 && ks > spec.maxSegmentK && ks > kTile)
+      continue;
+    const int64_t segments = ceilDiv(spec.k, ks), lastK = spec.k - (segments - 1) * ks;
+    // The narrowest split still wins when no split is wide.
+    const Fit wanted = count == tiles ? kNarrow : kWide;
+    if (segments == 1) {
+      if (kernel(spec, true) >= wanted) {
+        kernel(spec, false);
+        return;
+      }
+      continue;
     }
-  pb.addKernel(kernels, loc);
+    // The partial product: an fp32 [m, n] scratch tensor of its own.
+    const uint32_t partial = kNoTensor - 1; // placeholder id for the dry runs
+    if (std::min(kernel(segment(0, ks, partial, kNoTensor, DType::FP32), true),
+                 kernel(segment((segments - 1) * ks, lastK, spec.c, partial, spec.cType), true)) < wanted)
+      continue;
+    const uint32_t p = pb.addTensor("mx_partial_" + std::to_string(pb.kernelCount()), TensorRole::Scratch, DType::FP32,
+                                    {spec.m, spec.n});
+    for (int64_t sg = 0; sg < segments; ++sg) {
+      const bool last = sg + 1 == segments;
+      kernel(segment(sg * ks, last ? lastK : ks, last ? spec.c : p, sg == 0 ? kNoTensor : p,
+                     last ? spec.cType : DType::FP32),
+             false);
+    }
+    return;
+  }
+  fail("MX matmul with K=", spec.k, " does not fit SBUF even one k-tile at a time");
 }
 
 } // namespace trnx::cg

@@ -63,7 +63,8 @@ MxOperand makeOperand(DType t, int64_t k, int64_t cols, uint32_t seed) {
   return o;
 }
 
-Program buildMx(const ChipConfig &chip, DType at, DType bt, int64_t m, int64_t n, int64_t k, DType ct = DType::FP32) {
+Program buildMx(const ChipConfig &chip, DType at, DType bt, int64_t m, int64_t n, int64_t k, DType ct = DType::FP32,
+                int64_t maxSegmentK = 0) {
   ProgramBuilder pb(targetFor(chip));
   MxMatmulSpec s;
   s.aType = at;
@@ -72,6 +73,7 @@ Program buildMx(const ChipConfig &chip, DType at, DType bt, int64_t m, int64_t n
   s.m = m;
   s.n = n;
   s.k = k;
+  s.maxSegmentK = maxSegmentK;
   s.aT = pb.addTensor("a", TensorRole::Input, at, {k, m / static_cast<int64_t>(valuesPerElement(at))});
   s.aScale = pb.addTensor("as", TensorRole::Input, DType::E8M0, {k / 32, m});
   s.b = pb.addTensor("b", TensorRole::Input, bt, {k, n / static_cast<int64_t>(valuesPerElement(bt))});
@@ -83,8 +85,9 @@ Program buildMx(const ChipConfig &chip, DType at, DType bt, int64_t m, int64_t n
   return p;
 }
 
-double runMx(const ChipConfig &chip, DType at, DType bt, int64_t m, int64_t n, int64_t k) {
-  Program p = buildMx(chip, at, bt, m, n, k);
+double runMx(const ChipConfig &chip, DType at, DType bt, int64_t m, int64_t n, int64_t k, DType ct = DType::FP32,
+             int64_t maxSegmentK = 0) {
+  Program p = buildMx(chip, at, bt, m, n, k, ct, maxSegmentK);
   MxOperand a = makeOperand(at, k, m, 11), b = makeOperand(bt, k, n, 12);
   SimulationResult r =
       run(p, chip, {{"a", a.data}, {"as", a.scales}, {"b", b.data}, {"bs", b.scales}});
@@ -111,12 +114,36 @@ TEST(MxMatmulKernel, ShapesAndFormatsMatchReference) {
   EXPECT_LT(runMx(loadChip("trn4"), DType::FP4E2M1X2, DType::FP4E2M1X2, 128, 512, 4096), 1e-5);
 }
 
+// K in segments (an fp32 partial product in HBM, added in the evacuation of
+// every later segment): forced here with maxSegmentK, chosen by SBUF for
+// Llama-sized K (LargeKSplitsAndStaysEfficient).
+TEST(MxMatmulKernel, KSegmentsMatchReference) {
+  ChipConfig trn3 = loadChip("trn3");
+  EXPECT_LT(runMx(trn3, DType::FP8E4M3, DType::FP8E4M3, 200, 300, 1536, DType::FP32, 512), 1e-5); // 3 segments
+  EXPECT_LT(runMx(trn3, DType::FP4E2M1X2, DType::FP8E4M3, 130, 256, 1120, DType::FP32, 512), 1e-5); // ragged last
+  EXPECT_LT(runMx(trn3, DType::FP8E4M3, DType::FP8E4M3, 128, 128, 1024, DType::BF16, 512), 1e-2); // bf16 C
+  const Program split = buildMx(trn3, DType::FP8E4M3, DType::FP8E4M3, 200, 300, 1536, DType::FP32, 512);
+  EXPECT_GE(split.findTensor("mx_partial_0"), 0) << "the partial product tensor";
+}
+
 TEST(MxMatmulKernel, RejectsWhatTheTargetLacks) {
   ChipConfig trn2 = loadChip("trn2");
   EXPECT_THROW(buildMx(trn2, DType::FP8E4M3, DType::FP8E4M3, 128, 128, 128), Error);
   ChipConfig trn3 = loadChip("trn3");
   EXPECT_THROW(buildMx(trn3, DType::FP8E4M3, DType::FP8E4M3, 128, 128, 100), Error); // K not whole blocks
   EXPECT_THROW(buildMx(trn3, DType::FP4E2M1X2, DType::FP8E4M3, 127, 128, 128), Error); // odd fp4 M
+}
+
+// Llama-sized K (FFN down, 14336; 28672) no longer fits one B chunk wide:
+// the kernel splits K rather than narrowing the chunk, staying efficient.
+TEST(MxMatmulKernel, LargeKSplitsAndStaysEfficient) {
+  ChipConfig chip = loadChip("trn3");
+  for (int64_t k : {14336, 28672}) {
+    Program p = buildMx(chip, DType::FP8E4M3, DType::FP8E4M3, 4096, 4096, k, DType::BF16);
+    Report r = run(p, chip, {}, false, true).report;
+    EXPECT_GE(r.achieved_flops_per_second / r.peak_flops_per_second, 0.70) << "K=" << k;
+    EXPECT_GE(p.findTensor("mx_partial_0"), 0) << "K=" << k;
+  }
 }
 
 // Simulated efficiency of the generated code (deterministic, not wall-clock).
