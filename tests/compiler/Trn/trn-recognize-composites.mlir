@@ -262,3 +262,29 @@ func.func @rms_of_product(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> tensor<4x
   }
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// RMSNorm dividing by the standard deviation, x / sqrt(mean(x^2) + eps)
+// (the LayerNorm of the original BERT code is written the same way).
+// CHECK-LABEL: func.func @rms_by_division
+// CHECK: trn.rmsnorm %arg0
+func.func @rms_by_division(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %sq = trn.ewise(%x) : (tensor<4x8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%p: f32):
+    %r = arith.mulf %p, %p : f32
+    trn.yield %r : f32
+  }
+  %ss = trn.reduce "sum" %sq {axes = array<i64: 1>, keep_dims = true} : tensor<4x8xf32> -> tensor<4x1xf32>
+  %y = trn.ewise(%x, %ss) : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32> {
+  ^bb0(%p: f32, %v: f32):
+    %c = arith.constant 1.250000e-01 : f32
+    %eps = arith.constant 9.99999997E-7 : f32
+    %m = arith.mulf %v, %c : f32
+    %me = arith.addf %m, %eps : f32
+    %s = math.sqrt %me : f32
+    %r = arith.divf %p, %s : f32
+    trn.yield %r : f32
+  }
+  return %y : tensor<4x8xf32>
+}

@@ -250,3 +250,29 @@ def test_weights_as_args(tools, tmp_path, exported):
     np.save(tmp_path / "x.npy", feeds["x"])
     tools.run("trnx-sim", shape_only, "--input", f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / "out", "-q")
     assert np.load(tmp_path / "out" / "y.npy").shape == (4, 10)
+
+
+class BertLayerNorm(nn.Module):
+    """LayerNorm as the original BERT code writes it: (x - u) / sqrt(var + eps)."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(d))
+        self.bias = nn.Parameter(torch.randn(d))
+
+    def forward(self, x):
+        u = x.mean(-1, keepdim=True)
+        s = (x - u).pow(2).mean(-1, keepdim=True)
+        return self.weight * ((x - u) / torch.sqrt(s + 1e-12)) + self.bias
+
+
+def test_layernorm_written_with_a_division_is_one_layernorm(tools, tmp_path):
+    torch.manual_seed(3)
+    model, x = BertLayerNorm(96), torch.randn(3, 7, 96) * 2 + 1
+    path = _export(model, (x,), tmp_path / "bert_ln.onnx", ["x"], ["y"])
+    trn = tools.run("trnx-compile", path, "--target", "trn3", "--auto-cast", "none", "--emit=trn").stdout
+    assert trn.count("trn.layernorm") == 1 and "trn.reduce" not in trn, trn
+    with torch.no_grad():
+        ref = model(x).numpy()
+    got = _compile_and_run(tools, tmp_path, path, {"x": x.numpy()}, ["y"])["y"]
+    assert relative_error(got, ref) <= TOLERANCE["none"]

@@ -4,6 +4,8 @@
 #include "trnx/Dialect/Trn/DeadCode.h"
 #include "trnx/Dialect/Trn/Passes.h"
 
+#include <algorithm>
+
 namespace trnx::trn {
 #define GEN_PASS_DEF_TRNRECOGNIZECOMPOSITES
 #include "trnx/Dialect/Trn/Passes.h.inc"
@@ -103,6 +105,26 @@ bool matchInvStd(const Expr *e, const Expr *&v, double &eps) {
   return true;
 }
 
+// sqrt(v + eps) (sqrt or pow 0.5): the standard deviation a norm divides by.
+bool matchStd(const Expr *e, const Expr *&v, double &eps) {
+  if (e->kind != Expr::Kind::Op)
+    return false;
+  const Expr *arg = nullptr;
+  if ((e->op == "sqrt" || e->op == "act:sqrt") && e->args.size() == 1)
+    arg = e->args[0];
+  else if (e->op == "pow" && e->args.size() == 2 && isConst(e->args[1], 0.5))
+    arg = e->args[0];
+  if (!arg)
+    return false;
+  std::vector<const Expr *> t;
+  eps = 0;
+  terms(arg, t, eps);
+  if (t.size() != 1)
+    return false;
+  v = t[0];
+  return true;
+}
+
 struct Norm {
   const Expr *x = nullptr, *gamma = nullptr, *beta = nullptr;
   double eps = 0;
@@ -119,7 +141,13 @@ bool matchNormProduct(const Expr *e, bool layer, Norm &n, ArrayRef<int64_t> shap
   for (const Expr *inv : all) {
     const Expr *v, *sq, *core;
     double eps;
-    if (!matchInvStd(inv, v, eps) || !matchMeanLast(v, sq) || !matchSquare(sq, core))
+    // Either a factor rsqrt(var + eps), or a factor num / sqrt(var + eps)
+    // (then the division's numerator holds the core).
+    const bool divided = inv->kind == Expr::Kind::Op && inv->op == "div" && inv->args.size() == 2 &&
+                         matchStd(inv->args[1], v, eps);
+    if (!divided && !matchInvStd(inv, v, eps))
+      continue;
+    if (!matchMeanLast(v, sq) || !matchSquare(sq, core))
       continue;
     const Expr *x = core;
     if (layer) {
@@ -133,6 +161,14 @@ bool matchNormProduct(const Expr *e, bool layer, Norm &n, ArrayRef<int64_t> shap
     std::vector<const Expr *> f;
     double c = 1;
     factors(e, f, c, core);
+    if (divided) { // num / std -> num's factors and the inverse std
+      auto it = std::find_if(f.begin(), f.end(), [&](const Expr *g) { return same(g, inv); });
+      if (it == f.end())
+        continue;
+      f.erase(it);
+      factors(inv->args[0], f, c, core);
+      f.push_back(inv);
+    }
     if (c != 1 || f.size() < 2 || f.size() > 3)
       continue;
     // The factors: the inverse std, the core itself and optionally gamma.
