@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 namespace trnx {
 
@@ -110,41 +111,48 @@ void storeOperand(DeviceMemory &mem, int core, const AccessPattern &ap, const Lo
   }
 }
 
-void loadOperandBytes(DeviceMemory &mem, int core, const AccessPattern &ap, const LoopIndices &iv,
-                      std::vector<uint8_t> &out) {
+namespace {
+
+// Moves an operand's bytes between device memory and a packed [rows, free]
+// host buffer, one contiguous copy per row where the free dims allow.
+template <bool ToDevice>
+void copyOperandBytes(DeviceMemory &mem, int core, const AccessPattern &ap, const LoopIndices &iv,
+                      std::conditional_t<ToDevice, const uint8_t *, uint8_t *> packed) {
   std::vector<int64_t> offs;
   freeOffsets(ap, offs);
   const size_t free = offs.size();
   const unsigned es = dtypeSize(ap.dtype);
-  out.resize(free * ap.partitionCount * es);
+  const bool contiguous = ap.contiguousFree() && free && offs[0] == 0;
   for (int64_t r = 0; r < ap.partitionCount; ++r) {
-    const uint8_t *base = mem.rowBase(core, ap, iv, r);
-    uint8_t *dst = out.data() + r * free * es;
-    if (ap.contiguousFree() && free && offs[0] == 0) {
-      std::memcpy(dst, base, free * es);
+    uint8_t *base = mem.rowBase(core, ap, iv, r);
+    auto row = packed + r * free * es;
+    if (contiguous) {
+      if constexpr (ToDevice)
+        std::memcpy(base, row, free * es);
+      else
+        std::memcpy(row, base, free * es);
       continue;
     }
-    for (size_t f = 0; f < free; ++f)
-      std::memcpy(dst + f * es, base + offs[f] * es, es);
+    for (size_t f = 0; f < free; ++f) {
+      if constexpr (ToDevice)
+        std::memcpy(base + offs[f] * es, row + f * es, es);
+      else
+        std::memcpy(row + f * es, base + offs[f] * es, es);
+    }
   }
+}
+
+} // namespace
+
+void loadOperandBytes(DeviceMemory &mem, int core, const AccessPattern &ap, const LoopIndices &iv,
+                      std::vector<uint8_t> &out) {
+  out.resize(ap.freeSize() * ap.partitionCount * dtypeSize(ap.dtype));
+  copyOperandBytes<false>(mem, core, ap, iv, out.data());
 }
 
 void storeOperandBytes(DeviceMemory &mem, int core, const AccessPattern &ap, const LoopIndices &iv,
                        const std::vector<uint8_t> &bytes) {
-  std::vector<int64_t> offs;
-  freeOffsets(ap, offs);
-  const size_t free = offs.size();
-  const unsigned es = dtypeSize(ap.dtype);
-  for (int64_t r = 0; r < ap.partitionCount; ++r) {
-    uint8_t *base = mem.rowBase(core, ap, iv, r);
-    const uint8_t *src = bytes.data() + r * free * es;
-    if (ap.contiguousFree() && free && offs[0] == 0) {
-      std::memcpy(base, src, free * es);
-      continue;
-    }
-    for (size_t f = 0; f < free; ++f)
-      std::memcpy(base + offs[f] * es, src + f * es, es);
-  }
+  copyOperandBytes<true>(mem, core, ap, iv, bytes.data());
 }
 
 } // namespace trnx
