@@ -863,31 +863,6 @@ MatmulSpec withKMajorBytes(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t 
 }
 
 // The product, with K split into segments when it does not fit SBUF whole.
-void emitKSegments(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc);
-
-} // namespace
-
-void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
-  const int r = spec.c.rank();
-  if (r < 2 || spec.a.rank() != r || spec.b.rank() != r)
-    fail("internal: matmul operands must have equal rank >= 2");
-  const int64_t M = spec.c.shape[r - 2], N = spec.c.shape[r - 1], K = spec.a.shape[r - 1];
-  if (spec.a.shape[r - 2] != M || spec.b.shape[r - 2] != K || spec.b.shape[r - 1] != N)
-    fail("internal: matmul shapes do not agree");
-  for (const HbmView &v : spec.epilogueInputs)
-    if (v.shape != spec.c.shape)
-      fail("internal: epilogue input not broadcast to the result shape");
-  const Target &target = pb.target();
-  if (!(target.limits.matmulInputTypes & dtypeBit(spec.operandType)))
-    fail("matmul operands of dtype ", dtypeName(spec.operandType), " are not supported on ", target.name);
-  std::vector<int64_t> scratch;
-  emitKSegments(pb, withKMajorBytes(pb, spec, loc, scratch), loc);
-  for (int64_t offset : scratch)
-    pb.releaseScratch(offset);
-}
-
-namespace {
-
 void emitKSegments(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
   const int r = spec.c.rank();
   const int64_t K = spec.a.shape[r - 1];
@@ -919,7 +894,27 @@ void emitKSegments(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
   fail("matmul with K=", K, " does not fit SBUF even one 128-row k-tile at a time");
 }
 
+
 } // namespace
+
+void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
+  const int r = spec.c.rank();
+  if (r < 2 || spec.a.rank() != r || spec.b.rank() != r)
+    fail("internal: matmul operands must have equal rank >= 2");
+  const int64_t M = spec.c.shape[r - 2], N = spec.c.shape[r - 1], K = spec.a.shape[r - 1];
+  if (spec.a.shape[r - 2] != M || spec.b.shape[r - 2] != K || spec.b.shape[r - 1] != N)
+    fail("internal: matmul shapes do not agree");
+  for (const HbmView &v : spec.epilogueInputs)
+    if (v.shape != spec.c.shape)
+      fail("internal: epilogue input not broadcast to the result shape");
+  const Target &target = pb.target();
+  if (!(target.limits.matmulInputTypes & dtypeBit(spec.operandType)))
+    fail("matmul operands of dtype ", dtypeName(spec.operandType), " are not supported on ", target.name);
+  std::vector<int64_t> scratch;
+  emitKSegments(pb, withKMajorBytes(pb, spec, loc, scratch), loc);
+  for (int64_t offset : scratch)
+    pb.releaseScratch(offset);
+}
 
 void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) {
   const Target &target = pb.target();

@@ -17,6 +17,9 @@ namespace {
 
 constexpr int kSlots = 2;
 
+constexpr EngineMask kVector = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
+constexpr EngineMask kAny = kVector | engineBit(EngineKind::ACT);
+
 bool isReduction(RowSpec::Kind k) {
   return k == RowSpec::Kind::ReduceSum || k == RowSpec::Kind::ReduceMax || k == RowSpec::Kind::ReduceMin;
 }
@@ -56,6 +59,76 @@ struct RowEmitter {
   void tile(const Affine &row0, int64_t rows, int64_t xRowOffset, int64_t outRowOffset, int slot);
   void tileChunked(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot);
 
+  // ACT func(x * scale + bias) into dst, optionally summing each row into `sum`.
+  void activation(const AccessPattern &dst, const AccessPattern &x, ActFunc f, const AccessPattern &scale,
+                  const AccessPattern &bias, const AccessPattern &sum) {
+    Instruction a = makeInstruction(Opcode::Activation);
+    a.ap[0] = dst;
+    a.ap[1] = x;
+    a.enums[0] = static_cast<uint8_t>(f);
+    a.ap[2] = scale;
+    a.ap[3] = bias;
+    if (sum.present()) {
+      a.enums[1] = static_cast<uint8_t>(AluOp::Add);
+      a.ap[4] = sum;
+    }
+    k.emit(EngineId{EngineKind::ACT, 0}, a);
+  }
+  // bn_stats of `cols` columns of a tile into the slot's stats, from group `group0` on.
+  void bnStats(const OnChip &tile, int slot, int64_t rows, int64_t group0, int64_t cols) {
+    for (int64_t g0 = 0; g0 < cols; g0 += bnFree) {
+      Instruction bs = makeInstruction(Opcode::BnStats);
+      bs.ap[0] = onChip(small[slot], 16 + (group0 + g0 / bnFree) * 12, DType::FP32, {Dim{1, 3}}, static_cast<int>(rows));
+      bs.ap[1] = rowsAp(tile, s.x.dtype, rows, std::min<int64_t>(bnFree, cols - g0), g0 * dtypeSize(s.x.dtype));
+      k.emit(EngineId{EngineKind::DVE, 0}, bs);
+    }
+  }
+  // LayerNorm's per-row scalars from the row's bn_stats: rstd in column 1,
+  // -mean*rstd in column 2 (bn_aggr leaves mean, var in columns 0, 1).
+  void layerNormScalars(int slot, int64_t rows) {
+    const int64_t groups = (D + bnFree - 1) / bnFree;
+    Instruction ag = makeInstruction(Opcode::BnAggr);
+    ag.ap[0] = onChip(small[slot], 0, DType::FP32, {Dim{1, 2}}, static_cast<int>(rows));
+    ag.ap[1] = onChip(small[slot], 16, DType::FP32, {Dim{1, static_cast<uint32_t>(3 * groups)}}, static_cast<int>(rows));
+    k.emit(EngineId{EngineKind::DVE, 0}, ag);
+    const AccessPattern mean = scalarAp(slot, 0, rows), var = scalarAp(slot, 1, rows);
+    emitOn(kVector, 1, tensorScalar(var, var, AluOp::Add, s.epsilon, AluOp::Pow, -0.5f));
+    Instruction t = tensorScalar(scalarAp(slot, 2, rows), mean, AluOp::Mul, 0.0f, AluOp::Mul, -1.0f);
+    t.ap[2] = var;
+    emitOn(kVector, 1, t);
+  }
+  // RMSNorm's rstd = (sum(x^2) / D + eps)^-0.5, in place.
+  void rmsScalar(const AccessPattern &sumSq) {
+    emitOn(kVector, 1, tensorScalar(sumSq, sumSq, AluOp::Mul, 1.0f / static_cast<float>(D), AluOp::Add, s.epsilon));
+    emitOn(kVector, 1, tensorScalar(sumSq, sumSq, AluOp::Pow, -0.5f));
+  }
+  // y = x * rstd (+ shift) [* gamma] [+ beta] over `cols` columns; `param`
+  // gives the gamma or beta operand of these columns (emitting its load if
+  // it has one) just before it is used.
+  void normalize(const AccessPattern &y, const AccessPattern &x, const AccessPattern &temp, const AccessPattern &rstd,
+                 const AccessPattern &shift, int64_t cols,
+                 const std::function<AccessPattern(const HbmView &, const OnChip &, bool beta)> &param) {
+    const bool hasGamma = s.gamma.tensor != kNoTensor, hasBeta = s.beta.tensor != kNoTensor;
+    const AccessPattern normed = hasGamma || hasBeta ? temp : y;
+    activation(normed, x, ActFunc::Identity, rstd, s.kind == RowSpec::Kind::LayerNorm ? shift : AccessPattern{}, {});
+    if (hasGamma) {
+      Instruction mul = makeInstruction(Opcode::TensorTensor);
+      mul.ap[0] = hasBeta ? normed : y;
+      mul.ap[1] = normed;
+      mul.ap[2] = param(s.gamma, gammaTile, false);
+      mul.enums[0] = static_cast<uint8_t>(AluOp::Mul);
+      emitOn(kVector, 2.0 * static_cast<double>(cols), mul);
+    }
+    if (hasBeta) {
+      Instruction add = makeInstruction(Opcode::TensorTensor);
+      add.ap[0] = y;
+      add.ap[1] = normed;
+      add.ap[2] = param(s.beta, betaTile, true);
+      add.enums[0] = static_cast<uint8_t>(AluOp::Add);
+      emitOn(kVector, 2.0 * static_cast<double>(cols), add);
+    }
+  }
+
   // Columns [c0, c0 + cols) of `rows` rows of x (from row row0) into `tile`.
   AccessPattern loadX(const OnChip &tile, const Affine &row0, int64_t rows, int64_t xBase, int64_t c0, int64_t cols) {
     const int r = s.x.rank();
@@ -91,14 +164,11 @@ struct RowEmitter {
     c.ap[1] = acc;
     c.ap[2] = part;
     c.enums[0] = static_cast<uint8_t>(op);
-    emitOn(kVectorEngines, 1, c);
+    emitOn(kVector, 1, c);
   }
-  static constexpr EngineMask kVectorEngines = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
   std::vector<OnChip> gammaChunks, betaChunks; // chunked rows: per-slot chunks of gamma and beta
 };
 
-constexpr EngineMask kVector = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
-constexpr EngineMask kAny = kVector | engineBit(EngineKind::ACT);
 
 void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot) {
   const bool reduce = isReduction(s.kind);
@@ -157,15 +227,8 @@ void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t o
     emitOn(kVector, d, red);
     emitOn(kAny, 1, tensorScalar(mx, mx, AluOp::Mul, -1.0f));
     // e = exp(x - max), sum = sum(e): one ACT instruction.
-    AccessPattern e = s.kind == RowSpec::Kind::Softmax ? rowsAp(temps[0], DType::FP32, rows, D) : rowsAp(temps[0], DType::FP32, rows, D);
-    Instruction ex = makeInstruction(Opcode::Activation);
-    ex.ap[0] = e;
-    ex.ap[1] = x;
-    ex.enums[0] = static_cast<uint8_t>(ActFunc::Exp);
-    ex.ap[3] = mx;
-    ex.enums[1] = static_cast<uint8_t>(AluOp::Add);
-    ex.ap[4] = sum;
-    k.emit(EngineId{EngineKind::ACT, 0}, ex);
+    AccessPattern e = rowsAp(temps[0], DType::FP32, rows, D);
+    activation(e, x, ActFunc::Exp, {}, mx, sum);
     if (s.kind == RowSpec::Kind::Softmax) {
       emitOn(kVector, 1, tensorScalar(sum, sum, AluOp::RDiv, 1.0f));
       Instruction scale = tensorScalar(y, e, AluOp::Mul, 0.0f);
@@ -173,11 +236,7 @@ void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t o
       emitOn(kAny, d, scale);
     } else {
       // y = x - (max + log(sum)) = (x + (-max)) - log(sum)
-      Instruction lg = makeInstruction(Opcode::Activation);
-      lg.ap[0] = sum;
-      lg.ap[1] = sum;
-      lg.enums[0] = static_cast<uint8_t>(ActFunc::Log);
-      k.emit(EngineId{EngineKind::ACT, 0}, lg);
+      activation(sum, sum, ActFunc::Log, {}, {}, {});
       Instruction shift = tensorScalar(y, x, AluOp::Add, 0.0f, AluOp::Sub, 0.0f);
       shift.ap[2] = mx;
       shift.ap[3] = sum;
@@ -189,70 +248,17 @@ void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t o
   case RowSpec::Kind::RmsNorm: {
     AccessPattern rstd = scalarAp(slot, 0, rows), shift = scalarAp(slot, 1, rows);
     if (s.kind == RowSpec::Kind::LayerNorm) {
-      const int64_t groups = (D + bnFree - 1) / bnFree;
-      AccessPattern stats = onChip(small[slot], 16, DType::FP32, {Dim{1, static_cast<uint32_t>(3 * groups)}},
-                                   static_cast<int>(rows));
-      for (int64_t g = 0; g < groups; ++g) {
-        const int64_t n = std::min<int64_t>(bnFree, D - g * bnFree);
-        Instruction bs = makeInstruction(Opcode::BnStats);
-        bs.ap[0] = onChip(small[slot], 16 + g * 12, DType::FP32, {Dim{1, 3}}, static_cast<int>(rows));
-        bs.ap[1] = rowsAp(xTiles[slot], s.x.dtype, rows, n, g * bnFree * dtypeSize(s.x.dtype));
-        k.emit(EngineId{EngineKind::DVE, 0}, bs);
-      }
-      Instruction ag = makeInstruction(Opcode::BnAggr);
-      AccessPattern meanVar = onChip(small[slot], 0, DType::FP32, {Dim{1, 2}}, static_cast<int>(rows));
-      ag.ap[0] = meanVar;
-      ag.ap[1] = stats;
-      k.emit(EngineId{EngineKind::DVE, 0}, ag);
-      // mean at column 0, var at column 1: rstd -> column 1, -mean*rstd -> column 2
-      AccessPattern mean = scalarAp(slot, 0, rows), var = scalarAp(slot, 1, rows), nmr = scalarAp(slot, 2, rows);
-      emitOn(kVector, 1, tensorScalar(var, var, AluOp::Add, s.epsilon, AluOp::Pow, -0.5f));
-      Instruction t = tensorScalar(nmr, mean, AluOp::Mul, 0.0f, AluOp::Mul, -1.0f);
-      t.ap[2] = var;
-      emitOn(kVector, 1, t);
-      rstd = var;
-      shift = nmr;
+      bnStats(xTiles[slot], slot, rows, 0, D);
+      layerNormScalars(slot, rows);
+      rstd = scalarAp(slot, 1, rows);
+      shift = scalarAp(slot, 2, rows);
     } else {
       // mean(x^2) by ACT square with a fused sum, then (ms + eps)^-0.5.
-      Instruction sq = makeInstruction(Opcode::Activation);
-      sq.ap[0] = rowsAp(temps[0], DType::FP32, rows, D);
-      sq.ap[1] = x;
-      sq.enums[0] = static_cast<uint8_t>(ActFunc::Square);
-      sq.enums[1] = static_cast<uint8_t>(AluOp::Add);
-      sq.ap[4] = rstd;
-      k.emit(EngineId{EngineKind::ACT, 0}, sq);
-      emitOn(kVector, 1, tensorScalar(rstd, rstd, AluOp::Mul, 1.0f / static_cast<float>(D), AluOp::Add, s.epsilon));
-      emitOn(kVector, 1, tensorScalar(rstd, rstd, AluOp::Pow, -0.5f));
+      activation(rowsAp(temps[0], DType::FP32, rows, D), x, ActFunc::Square, {}, {}, rstd);
+      rmsScalar(rstd);
     }
-    const bool affine = s.gamma.tensor != kNoTensor || s.beta.tensor != kNoTensor;
-    AccessPattern normed = affine ? rowsAp(temps[0], DType::FP32, rows, D) : y;
-    Instruction norm = makeInstruction(Opcode::Activation);
-    norm.ap[0] = normed;
-    norm.ap[1] = x;
-    norm.ap[2] = rstd;
-    if (s.kind == RowSpec::Kind::LayerNorm)
-      norm.ap[3] = shift;
-    k.emit(EngineId{EngineKind::ACT, 0}, norm);
-    if (affine) {
-      AccessPattern cur = normed;
-      const bool hasBeta = s.beta.tensor != kNoTensor;
-      if (s.gamma.tensor != kNoTensor) {
-        Instruction mul = makeInstruction(Opcode::TensorTensor);
-        mul.ap[0] = hasBeta ? normed : y;
-        mul.ap[1] = cur;
-        mul.ap[2] = rowsAp(gammaTile, s.gamma.dtype, rows, D);
-        mul.enums[0] = static_cast<uint8_t>(AluOp::Mul);
-        emitOn(kVector, 2 * d, mul);
-      }
-      if (hasBeta) {
-        Instruction add = makeInstruction(Opcode::TensorTensor);
-        add.ap[0] = y;
-        add.ap[1] = cur;
-        add.ap[2] = rowsAp(betaTile, s.beta.dtype, rows, D);
-        add.enums[0] = static_cast<uint8_t>(AluOp::Add);
-        emitOn(kVector, 2 * d, add);
-      }
-    }
+    normalize(y, x, rowsAp(temps[0], DType::FP32, rows, D), rstd, shift, D,
+              [&](const HbmView &v, const OnChip &whole, bool) { return rowsAp(whole, v.dtype, rows, D); });
     break;
   }
   }
@@ -273,21 +279,6 @@ void RowEmitter::tileChunked(const Affine &row0, int64_t rows, int64_t xBase, in
   };
   auto yChunk = [&](int64_t c, int64_t cols) { return rowsAp(yTiles[(slot + c) % kSlots], s.out.dtype, rows, cols); };
   auto tempChunk = [&](int64_t cols) { return rowsAp(temps[0], DType::FP32, rows, cols); };
-  // ACT func(x * scale + bias) into dst, optionally summing each row into `sum`.
-  auto activation = [&](const AccessPattern &dst, const AccessPattern &x, ActFunc f, const AccessPattern &scale,
-                        const AccessPattern &bias, const AccessPattern &sum) {
-    Instruction a = makeInstruction(Opcode::Activation);
-    a.ap[0] = dst;
-    a.ap[1] = x;
-    a.enums[0] = static_cast<uint8_t>(f);
-    a.ap[2] = scale;
-    a.ap[3] = bias;
-    if (sum.present()) {
-      a.enums[1] = static_cast<uint8_t>(AluOp::Add);
-      a.ap[4] = sum;
-    }
-    k.emit(EngineId{EngineKind::ACT, 0}, a);
-  };
   switch (s.kind) {
   case RowSpec::Kind::Softmax:
   case RowSpec::Kind::LogSoftmax: {
@@ -333,25 +324,10 @@ void RowEmitter::tileChunked(const Affine &row0, int64_t rows, int64_t xBase, in
     if (s.kind == RowSpec::Kind::LayerNorm) {
       // bn_stats per bnFree-column group of every chunk (chunk is a multiple
       // of bnFree), one bn_aggr over all groups of the row.
-      const int64_t groups = (D + bnFree - 1) / bnFree;
-      forChunks([&](int64_t, int64_t c0, int64_t cols, const AccessPattern &) {
-        for (int64_t g0 = 0; g0 < cols; g0 += bnFree) {
-          const int64_t n = std::min<int64_t>(bnFree, cols - g0), g = (c0 + g0) / bnFree;
-          Instruction bs = makeInstruction(Opcode::BnStats);
-          bs.ap[0] = onChip(small[slot], 16 + g * 12, DType::FP32, {Dim{1, 3}}, static_cast<int>(rows));
-          bs.ap[1] = rowsAp(xTiles[(slot + c0 / chunk) % kSlots], s.x.dtype, rows, n, g0 * dtypeSize(s.x.dtype));
-          k.emit(EngineId{EngineKind::DVE, 0}, bs);
-        }
+      forChunks([&](int64_t c, int64_t c0, int64_t cols, const AccessPattern &) {
+        bnStats(xTiles[(slot + c) % kSlots], slot, rows, c0 / bnFree, cols);
       });
-      Instruction ag = makeInstruction(Opcode::BnAggr);
-      ag.ap[0] = onChip(small[slot], 0, DType::FP32, {Dim{1, 2}}, static_cast<int>(rows));
-      ag.ap[1] = onChip(small[slot], 16, DType::FP32, {Dim{1, static_cast<uint32_t>(3 * groups)}}, static_cast<int>(rows));
-      k.emit(EngineId{EngineKind::DVE, 0}, ag);
-      // mean in column 0, var in column 1 -> rstd in column 1, -mean*rstd in column 2.
-      emitOn(kVector, 1, tensorScalar(s1, s1, AluOp::Add, s.epsilon, AluOp::Pow, -0.5f));
-      Instruction t = tensorScalar(part, s0, AluOp::Mul, 0.0f, AluOp::Mul, -1.0f);
-      t.ap[2] = s1;
-      emitOn(kVector, 1, t);
+      layerNormScalars(slot, rows);
       rstd = s1;
       shift = part;
     } else {
@@ -360,30 +336,13 @@ void RowEmitter::tileChunked(const Affine &row0, int64_t rows, int64_t xBase, in
         if (c > 0)
           combine(s0, part, AluOp::Add);
       });
-      emitOn(kVector, 1, tensorScalar(s0, s0, AluOp::Mul, 1.0f / static_cast<float>(D), AluOp::Add, s.epsilon));
-      emitOn(kVector, 1, tensorScalar(s0, s0, AluOp::Pow, -0.5f));
+      rmsScalar(s0);
     }
-    const bool hasGamma = s.gamma.tensor != kNoTensor, hasBeta = s.beta.tensor != kNoTensor;
     forChunks([&](int64_t c, int64_t c0, int64_t cols, const AccessPattern &x) {
       AccessPattern y = yChunk(c, cols);
-      AccessPattern normed = hasGamma || hasBeta ? tempChunk(cols) : y;
-      activation(normed, x, ActFunc::Identity, rstd, s.kind == RowSpec::Kind::LayerNorm ? shift : AccessPattern{}, {});
-      if (hasGamma) {
-        Instruction mul = makeInstruction(Opcode::TensorTensor);
-        mul.ap[0] = hasBeta ? normed : y;
-        mul.ap[1] = normed;
-        mul.ap[2] = loadParam(s.gamma, gammaChunks[(slot + c) % kSlots], rows, c0, cols);
-        mul.enums[0] = static_cast<uint8_t>(AluOp::Mul);
-        emitOn(kVector, 2.0 * static_cast<double>(cols), mul);
-      }
-      if (hasBeta) {
-        Instruction add = makeInstruction(Opcode::TensorTensor);
-        add.ap[0] = y;
-        add.ap[1] = normed;
-        add.ap[2] = loadParam(s.beta, betaChunks[(slot + c) % kSlots], rows, c0, cols);
-        add.enums[0] = static_cast<uint8_t>(AluOp::Add);
-        emitOn(kVector, 2.0 * static_cast<double>(cols), add);
-      }
+      normalize(y, x, tempChunk(cols), rstd, shift, cols, [&](const HbmView &v, const OnChip &, bool beta) {
+        return loadParam(v, (beta ? betaChunks : gammaChunks)[(slot + c) % kSlots], rows, c0, cols);
+      });
       storeY(y, row0, rows, outBase, c0, cols);
     });
     return;

@@ -247,7 +247,7 @@ static bool isOp(const Expr *e, const char *name, size_t arity) {
   return e->kind == Expr::Kind::Op && e->op == name && e->args.size() == arity;
 }
 
-static bool matchSqrt(const Expr *e, const Expr *&x) {
+bool matchSqrt(const Expr *e, const Expr *&x) {
   if (isOp(e, "sqrt", 1) || isOp(e, "act:sqrt", 1)) {
     x = e->args[0];
     return true;

@@ -60,6 +60,7 @@ void terms(const Expr *e, std::vector<const Expr *> &out, double &constant, cons
 
 // Matchers: on success fill the captured sub-expressions.
 bool matchMeanLast(const Expr *e, const Expr *&x);     // sum_last(x) / D
+bool matchSqrt(const Expr *e, const Expr *&x);         // sqrt(x), x^0.5
 bool matchRsqrt(const Expr *e, const Expr *&x);        // rsqrt(x), 1/sqrt(x), x^-0.5
 bool matchSquare(const Expr *e, const Expr *&x);       // x*x, x^2
 // 1 + exp(-x) (the denominator of a sigmoid); returns x.

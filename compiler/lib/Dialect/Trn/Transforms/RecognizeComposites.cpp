@@ -91,38 +91,27 @@ bool matchLogSoftmax(const Expr *e, const Expr *&x) {
   return false;
 }
 
-// Reciprocal square root of (v + eps): returns v and eps.
-bool matchInvStd(const Expr *e, const Expr *&v, double &eps) {
-  const Expr *arg;
-  if (!matchRsqrt(e, arg))
-    return false;
+// v + eps (a single term plus a constant): returns v and eps.
+bool matchPlusEps(const Expr *e, const Expr *&v, double &eps) {
   std::vector<const Expr *> t;
   eps = 0;
-  terms(arg, t, eps);
+  terms(e, t, eps);
   if (t.size() != 1)
     return false;
   v = t[0];
   return true;
 }
 
-// sqrt(v + eps) (sqrt or pow 0.5): the standard deviation a norm divides by.
+// Reciprocal square root of (v + eps): returns v and eps.
+bool matchInvStd(const Expr *e, const Expr *&v, double &eps) {
+  const Expr *arg;
+  return matchRsqrt(e, arg) && matchPlusEps(arg, v, eps);
+}
+
+// sqrt(v + eps): the standard deviation a norm divides by.
 bool matchStd(const Expr *e, const Expr *&v, double &eps) {
-  if (e->kind != Expr::Kind::Op)
-    return false;
-  const Expr *arg = nullptr;
-  if ((e->op == "sqrt" || e->op == "act:sqrt") && e->args.size() == 1)
-    arg = e->args[0];
-  else if (e->op == "pow" && e->args.size() == 2 && isConst(e->args[1], 0.5))
-    arg = e->args[0];
-  if (!arg)
-    return false;
-  std::vector<const Expr *> t;
-  eps = 0;
-  terms(arg, t, eps);
-  if (t.size() != 1)
-    return false;
-  v = t[0];
-  return true;
+  const Expr *arg;
+  return matchSqrt(e, arg) && matchPlusEps(arg, v, eps);
 }
 
 struct Norm {
