@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake ninja-build g++ pkg-config
+  cmake ninja-build g++ pkg-config ccache
   # MLIR / LLVM 19 (compiler, FileCheck, lit)
   libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
   # C++ libraries
