@@ -65,7 +65,7 @@ struct FieldSpec {
 };
 
 enum class CostKind : uint8_t {
-  Matmul, MatmulMx, PeTranspose, Activation, TensorTensor, TensorScalar, TensorReduce, TensorCopy,
+  Matmul, MatmulMx, MatmulOs, PeTranspose, Activation, TensorTensor, TensorScalar, TensorReduce, TensorCopy,
   Select, PoolAffine, Memset, PartitionOp, BnStats, BnAggr, Dma, Control,
 };
 

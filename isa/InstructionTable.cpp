@@ -70,13 +70,15 @@ std::vector<OpcodeInfo> buildTable() {
                "order. K = partitions of both operands (<= pe.rows); in double_row mode K = 2P with "
                "the row pair as the outermost free dim of both operands. "
                "M = stationary free size (<= pe.cols), N = moving free size (<= pe.moving_free_max). "
-               "dst has M partitions starting at 0 and N elements that stay inside one PSUM bank.",
+               "dst has M partitions starting at 0 and N elements that stay inside one PSUM bank. "
+               "Legal on arrays that hold a stationary operand (pe_array.dataflow ws or is; the "
+               "dataflow decides which GEMM operand a compiler makes stationary), not on os arrays.",
                "one systolic pass (docs/timing.md): stream = max(N, pe_array.min_ii_cycles) PE cycles, "
                "x pe_array.fp32_ii_multiplier when an operand is fp32; with pe_array.weight_load_overlap "
                "max(stream, load) and the result visible pe.latency_cycles + pe_array.fill_drain_cycles "
                "later, else load + fill_drain_cycles + stream (SCALE-Sim's fold) and visible "
-               "pe.latency_cycles later; load = pe.rows / pe_array.weight_load_rows_per_cycle (0 for "
-               "dataflow os). Dataflows os and is fold [K, M] x [K, N] onto the array as SCALE-Sim does"});
+               "pe.latency_cycles later; load = pe.rows / pe_array.weight_load_rows_per_cycle. The same "
+               "on ws and is arrays: the stationary operand is held, the moving one streams"});
   t.push_back({Opcode::Transpose, "transpose", kPE,
                {ap("dst", 0, kPsum, "[F, P] result"), ap("src", 1, kSbuf, "[P, F] input, F <= pe.cols")},
                CostKind::PeTranspose, "PE transpose (matmul against the identity)",
@@ -255,6 +257,23 @@ std::vector<OpcodeInfo> buildTable() {
                "loads in pe.rows / pe_array.weight_load_rows_per_cycle cycles, hidden under the previous "
                "pass when pe_array.weight_load_overlap (see docs/timing.md); result visible after "
                "pe.latency_cycles + pe_array.fill_drain_cycles"});
+  t.push_back({Opcode::MatmulOs, "matmul_os", kPE,
+               {ap("dst", 0, kPsum, "[M, N] result in one PSUM bank; fp32, or bf16 where the target allows"),
+                ap("a", 1, kSbuf, "[M, K] operand: M on partitions (array rows), K streamed along the free dims"),
+                ap("b", 2, kSbuf, "[N, K] operand: N on partitions (array columns), K streamed along the free dims"),
+                flag("acc", 0, "add into dst instead of overwriting it")},
+               CostKind::MatmulOs, "output-stationary systolic matrix multiply into PSUM",
+               "dst[m, n] (+)= sum_k a[m, k] * b[n, k], products and sums in fp32, k in order. Only on "
+               "an output-stationary array (pe_array.dataflow os), where matmul is illegal: the outputs "
+               "stay in the PEs while a's rows enter from the left and b's rows from the top, one k per "
+               "cycle. M = a's partitions (<= pe.rows), N = b's partitions (<= pe.cols), K = the free "
+               "size of both (<= pe.moving_free_max). dst has M partitions starting at 0 and N elements "
+               "inside one PSUM bank.",
+               "one output-stationary pass (docs/timing.md): stream = max(K, pe_array.min_ii_cycles) PE "
+               "cycles, x pe_array.fp32_ii_multiplier when an operand is fp32; no stationary load; with "
+               "pe_array.weight_load_overlap the next pass follows behind this one and the result is "
+               "visible pe.latency_cycles + pe_array.fill_drain_cycles later, else fill_drain_cycles + "
+               "stream busy (SCALE-Sim's os fold)"});
   return t;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "isa/DType.h"
+#include "isa/Dataflow.h"
 
 #include <cstdint>
 
@@ -16,9 +17,10 @@ struct TargetLimits {
   int psumBanks = 8;
   int dmaQueues = 16;
   int semaphores = 64;
-  int peRows = 128;             // max K per matmul
-  int peCols = 128;             // max M per matmul
-  int movingFreeMax = 512;      // max N per matmul
+  int peRows = 128;             // max K per matmul (max M per matmul_os)
+  int peCols = 128;             // max M per matmul (max N per matmul_os)
+  int movingFreeMax = 512;      // max N per matmul (max K per matmul_os): vectors streamed per pass
+  Dataflow dataflow = Dataflow::WeightStationary; // matmul on ws/is arrays, matmul_os on os arrays
   int bnStatsFreeMax = 512;
   DTypeMask matmulInputTypes = 0;   // dtypes allowed as matmul operands
   DTypeMask matmulOutputTypes = 0;  // dtypes allowed in PSUM for matmul results

@@ -188,12 +188,16 @@ private:
           std::to_string(a.partitionStart + a.partitionCount) + "), the chip has " +
           std::to_string(limits_.partitions));
     if (isComputeEngine() && limits_.enforcePartitionStarts) {
-      int start = a.partitionStart, count = a.partitionCount;
-      bool ok = count > 64 ? start == 0 : count > 32 ? (start % 64 == 0) : (start % 32 == 0);
+      // G1's quadrant rule for 128 partitions (1-32 from 0/32/64/96, 33-64
+      // from 0/64, more from 0), scaled to the chip's partition count.
+      const int start = a.partitionStart, count = a.partitionCount;
+      const int half = std::max(1, limits_.partitions / 2), quarter = std::max(1, limits_.partitions / 4);
+      const bool ok = count > half ? start == 0 : count > quarter ? (start % half == 0) : (start % quarter == 0);
       if (!ok)
-        bad(name + " starts at partition " + std::to_string(start) + " with " +
-            std::to_string(count) + " partitions: engines access 1-32 partitions from 0/32/64/96, "
-            "33-64 from 0/64, more from 0");
+        bad(name + " starts at partition " + std::to_string(start) + " with " + std::to_string(count) +
+            " partitions: engines access 1-" + std::to_string(quarter) + " partitions from a multiple of " +
+            std::to_string(quarter) + ", " + std::to_string(quarter + 1) + "-" + std::to_string(half) +
+            " from a multiple of " + std::to_string(half) + ", more from 0");
     }
     uint64_t capacity =
         a.space == MemSpace::SBUF ? limits_.sbufBytesPerPartition : limits_.psumBytesPerPartition;
@@ -240,6 +244,12 @@ private:
       bad(std::string("'") + field + "' must be add, max or min");
   }
 
+  void requireStationaryArray(const char *mnemonic) const {
+    if (!holdsStationary(limits_.dataflow))
+      bad(std::string(mnemonic) + " needs a PE array that holds a stationary operand; this target's is "
+          "output-stationary (pe_array.dataflow os): use matmul_os");
+  }
+
   void checkBankLocal(const AccessPattern &dst) const {
     const int64_t bank = static_cast<int64_t>(limits_.psumBankBytes());
     if (bank <= 0)
@@ -279,6 +289,7 @@ private:
     switch (inst.opcode) {
     case Opcode::Matmul: {
       const AccessPattern &st = inst.ap[1], &mv = inst.ap[2];
+      requireStationaryArray("matmul");
       const bool doubleRow = inst.enums[0] == 1;
       // In double_row mode each partition carries two K rows as the outermost
       // free dim of both operands: [P, 2, M] and [P, 2, N], K = 2P.
@@ -321,8 +332,40 @@ private:
       checkBankLocal(dst);
       break;
     }
+    case Opcode::MatmulOs: {
+      const AccessPattern &a = inst.ap[1], &b = inst.ap[2];
+      if (limits_.dataflow != Dataflow::OutputStationary)
+        bad(std::string("matmul_os needs an output-stationary PE array; this target's is ") +
+            dataflowName(limits_.dataflow) + " (pe_array.dataflow): use matmul");
+      const uint64_t m = a.partitionCount, n = b.partitionCount, k = a.freeSize();
+      if (b.freeSize() != k)
+        bad("a K=" + std::to_string(k) + " and b K=" + std::to_string(b.freeSize()) + " (free sizes) differ");
+      if (m > static_cast<uint64_t>(limits_.peRows))
+        bad("M=" + std::to_string(m) + " partitions of a exceed the array's " + std::to_string(limits_.peRows) +
+            " rows");
+      if (n > static_cast<uint64_t>(limits_.peCols))
+        bad("N=" + std::to_string(n) + " partitions of b exceed the array's " + std::to_string(limits_.peCols) +
+            " columns");
+      if (k > static_cast<uint64_t>(limits_.movingFreeMax))
+        bad("K=" + std::to_string(k) + " exceeds the streamed limit " + std::to_string(limits_.movingFreeMax) +
+            " (pe_array.moving_free_max)");
+      for (const AccessPattern *x : {&a, &b})
+        if (!(limits_.matmulInputTypes & dtypeBit(x->dtype)))
+          bad("matmul operands of dtype " + std::string(dtypeName(x->dtype)) + " are not supported on this target");
+      if (dst.partitionCount != m || dst.freeSize() != n)
+        bad("dst must be [M=" + std::to_string(m) + ", N=" + std::to_string(n) + "]");
+      if (dst.partitionStart != 0)
+        bad("matmul_os dst must start at partition 0 (it starts at " + std::to_string(dst.partitionStart) + ")");
+      if (!(limits_.matmulOutputTypes & dtypeBit(dst.dtype)))
+        bad("matmul results of dtype " + std::string(dtypeName(dst.dtype)) + " are not supported on this target");
+      if (!dst.contiguousFree())
+        bad("matmul dst must be contiguous in its partition");
+      checkBankLocal(dst);
+      break;
+    }
     case Opcode::MatmulMx: {
       const AccessPattern &st = inst.ap[1], &mv = inst.ap[2], &ss = inst.ap[3], &ms = inst.ap[4];
+      requireStationaryArray("matmul_mx");
       const int64_t r = inst.i32[0];
       for (const AccessPattern *a : {&st, &mv}) {
         if (!isMxElement(a->dtype) || limits_.mxPacking(a->dtype) < 1)
@@ -373,9 +416,12 @@ private:
     }
     case Opcode::Transpose: {
       const AccessPattern &src = inst.ap[1];
-      if (src.partitionCount > limits_.peRows || src.freeSize() > static_cast<uint64_t>(limits_.peCols))
-        bad("transpose input is limited to [" + std::to_string(limits_.peRows) + ", " +
-            std::to_string(limits_.peCols) + "]");
+      // A stationary array holds the identity-multiplied input [P <= rows, F <= cols];
+      // an output-stationary one streams it against the identity: P <= cols, F <= rows.
+      const bool os = limits_.dataflow == Dataflow::OutputStationary;
+      const int maxP = os ? limits_.peCols : limits_.peRows, maxF = os ? limits_.peRows : limits_.peCols;
+      if (src.partitionCount > maxP || src.freeSize() > static_cast<uint64_t>(maxF))
+        bad("transpose input is limited to [" + std::to_string(maxP) + ", " + std::to_string(maxF) + "]");
       if (dst.partitionCount != src.freeSize() || dst.freeSize() != src.partitionCount)
         bad("transpose dst must be [" + std::to_string(src.freeSize()) + ", " +
             std::to_string(src.partitionCount) + "]");

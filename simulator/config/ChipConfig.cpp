@@ -29,6 +29,7 @@ TargetLimits ChipConfig::limits() const {
   l.peRows = pe_array.rows;
   l.peCols = pe_array.cols;
   l.movingFreeMax = pe_array.moving_free_max;
+  l.dataflow = parseDataflowName(pe_array.dataflow).value_or(Dataflow::WeightStationary);
   l.bnStatsFreeMax = bn_stats_free_max;
   l.matmulInputTypes = pe_array.input_dtypes;
   l.matmulOutputTypes = pe_array.output_dtypes;

@@ -152,8 +152,14 @@ void validateChip(const ChipConfig &c, const std::string &origin) {
     bad("key 'name' is missing");
   if (static_cast<long long>(c.psum_bytes_per_partition) % c.psum_banks != 0)
     bad("psum_bytes_per_partition must divide evenly into psum_banks");
-  if (c.pe_array.moving_free_max * 4.0 > c.psum_bytes_per_partition / c.psum_banks)
-    bad("pe_array.moving_free_max fp32 results do not fit one PSUM bank");
+  if (!parseDataflowName(c.pe_array.dataflow))
+    bad("pe_array.dataflow must be ws, os or is, not '" + c.pe_array.dataflow + "'");
+  // A pass's fp32 results fill one PSUM bank: N = moving_free_max columns on
+  // a stationary array, N = cols on an output-stationary one (K streams).
+  const bool outputStationary = c.pe_array.dataflow == "os";
+  if ((outputStationary ? c.pe_array.cols : c.pe_array.moving_free_max) * 4.0 > c.psum_bytes_per_partition / c.psum_banks)
+    bad(outputStationary ? "pe_array.cols fp32 results (an os pass) do not fit one PSUM bank"
+                         : "pe_array.moving_free_max fp32 results do not fit one PSUM bank");
   if (c.pe_array.rows > c.partitions || c.pe_array.cols > c.partitions)
     bad("pe_array.rows and pe_array.cols cannot exceed partitions");
   if (!c.pe_array.input_dtypes)
@@ -162,8 +168,6 @@ void validateChip(const ChipConfig &c, const std::string &origin) {
     bad("pe_array.output_dtypes is empty");
   if (c.pe_array.output_dtypes & ~(dtypeBit(DType::FP32) | dtypeBit(DType::BF16)))
     bad("pe_array.output_dtypes may hold only fp32 and bf16");
-  if (c.pe_array.dataflow != "ws" && c.pe_array.dataflow != "os" && c.pe_array.dataflow != "is")
-    bad("pe_array.dataflow must be ws, os or is, not '" + c.pe_array.dataflow + "'");
   if (c.pe_array.double_row && !(c.pe_array.input_dtypes & (dtypeBit(DType::FP8E4M3) | dtypeBit(DType::FP8E5M2))))
     bad("pe_array.double_row needs an fp8 input dtype");
   if (c.dma_queues_per_core > 64)

@@ -19,6 +19,7 @@ void FunctionalExecutor::execute(int core, const Instruction &inst, const LoopIn
   switch (inst.opcode) {
   case Opcode::Matmul: runMatmul(ctx, inst); break;
   case Opcode::MatmulMx: runMatmulMx(ctx, inst); break;
+  case Opcode::MatmulOs: runMatmulOs(ctx, inst); break;
   case Opcode::Transpose: runTranspose(ctx, inst); break;
   case Opcode::DmaCopy: runDmaCopy(ctx, inst); break;
   case Opcode::DmaGather: runDmaGather(ctx, inst); break;

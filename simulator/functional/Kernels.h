@@ -23,6 +23,7 @@ struct KernelContext {
 
 void runMatmul(KernelContext &ctx, const Instruction &inst);
 void runMatmulMx(KernelContext &ctx, const Instruction &inst);
+void runMatmulOs(KernelContext &ctx, const Instruction &inst);
 void runTranspose(KernelContext &ctx, const Instruction &inst);
 void runVectorInstruction(KernelContext &ctx, const Instruction &inst);
 void runDmaCopy(KernelContext &ctx, const Instruction &inst);

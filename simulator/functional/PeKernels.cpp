@@ -1,5 +1,5 @@
-// Tensor-engine kernels: matmul (fp32 products and accumulation, K in order),
-// MX block-scaled matmul and the identity-matmul transpose (exact).
+// Tensor-engine kernels: matmul and matmul_os (fp32 products and accumulation,
+// K in order), MX block-scaled matmul and the identity-matmul transpose (exact).
 #include "simulator/functional/Kernels.h"
 
 #include <cstring>
@@ -27,6 +27,31 @@ void runMatmul(KernelContext &ctx, const Instruction &inst) {
         for (size_t j = 0; j < N; ++j)
           o[j] += a * mrow[j];
       }
+    }
+  if (inst.flag(0)) {
+    std::vector<float> prev;
+    ctx.load(dst, prev);
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = prev[i] + out[i];
+  }
+  ctx.store(dst, out);
+}
+
+void runMatmulOs(KernelContext &ctx, const Instruction &inst) {
+  const AccessPattern &dst = inst.ap[0], &ap = inst.ap[1], &bp = inst.ap[2];
+  const size_t M = ap.partitionCount, N = bp.partitionCount, K = ap.freeSize();
+  std::vector<float> a, b;
+  ctx.load(ap, a); // [M, K]
+  ctx.load(bp, b); // [N, K]
+  std::vector<float> out(M * N, 0.0f);
+  // k in order, as matmul sums its partitions.
+  for (size_t i = 0; i < M; ++i)
+    for (size_t j = 0; j < N; ++j) {
+      const float *arow = a.data() + i * K, *brow = b.data() + j * K;
+      float acc = 0.0f;
+      for (size_t k = 0; k < K; ++k)
+        acc += arow[k] * brow[k];
+      out[i * N + j] = acc;
     }
   if (inst.flag(0)) {
     std::vector<float> prev;

@@ -110,6 +110,25 @@ InstructionCost costOf(const Instruction &inst, EngineKind engine, const ChipCon
       countAccess(cost.actions, dst); // read-accumulate-write
     return cost;
   }
+  case CostKind::MatmulOs: {
+    const AccessPattern &a = inst.ap[1], &b = inst.ap[2];
+    const int64_t m = a.partitionCount, n = b.partitionCount, k = static_cast<int64_t>(a.freeSize());
+    const bool fp32 = a.dtype == DType::FP32 || b.dtype == DType::FP32;
+    const SystolicCost sc = matmulOsCost(chip.pe_array, m, n, k, fp32 ? PeMode::Fp32 : PeMode::Bf16);
+    cost.busy_cycles = sc.busy_cycles;
+    cost.latency_cycles += sc.latency_cycles;
+    const double macs = static_cast<double>(k) * m * n;
+    if (fp32)
+      cost.actions.macs_fp32 = macs;
+    else if (isFP8(a.dtype) && isFP8(b.dtype))
+      cost.actions.macs_fp8 = macs;
+    else
+      cost.actions.macs_bf16 = macs;
+    countOperands(cost.actions, inst);
+    if (inst.flag(0))
+      countAccess(cost.actions, dst); // read-accumulate-write
+    return cost;
+  }
   case CostKind::MatmulMx: {
     const AccessPattern &st = inst.ap[1], &mv = inst.ap[2];
     const int64_t r = inst.i32[0];

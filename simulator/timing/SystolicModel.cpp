@@ -39,12 +39,8 @@ double passCyclesFor(const PeArrayConfig &pe, Dataflow df, PeMode mode, double s
 } // namespace
 
 Dataflow parseDataflow(const PeArrayConfig &pe) {
-  if (pe.dataflow == "ws")
-    return Dataflow::WeightStationary;
-  if (pe.dataflow == "os")
-    return Dataflow::OutputStationary;
-  if (pe.dataflow == "is")
-    return Dataflow::InputStationary;
+  if (std::optional<Dataflow> df = parseDataflowName(pe.dataflow))
+    return *df;
   fail("pe_array.dataflow must be ws, os or is, not '", pe.dataflow, "'");
 }
 
@@ -71,8 +67,11 @@ double passCycles(const PeArrayConfig &pe, PeMode mode, double streamed) {
 }
 
 SystolicCost gemmCost(const PeArrayConfig &pe, int64_t m, int64_t n, int64_t k, PeMode mode) {
+  return gemmCost(pe, parseDataflow(pe), m, n, k, mode);
+}
+
+SystolicCost gemmCost(const PeArrayConfig &pe, Dataflow df, int64_t m, int64_t n, int64_t k, PeMode mode) {
   SystolicCost cost;
-  const Dataflow df = parseDataflow(pe);
   const double packing = kRowsPerPeRow(pe, mode);
   if (m <= 0 || n <= 0 || k <= 0)
     return cost;
@@ -104,7 +103,11 @@ double gemmComputeCycles(const PeArrayConfig &pe, int64_t m, int64_t n, int64_t 
 }
 
 SystolicCost matmulCost(const PeArrayConfig &pe, int64_t k, int64_t m, int64_t n, PeMode mode) {
-  return gemmCost(pe, /*m=*/n, /*n=*/m, k, mode);
+  return gemmCost(pe, Dataflow::WeightStationary, /*m=*/n, /*n=*/m, k, mode);
+}
+
+SystolicCost matmulOsCost(const PeArrayConfig &pe, int64_t m, int64_t n, int64_t k, PeMode mode) {
+  return gemmCost(pe, Dataflow::OutputStationary, m, n, k, mode);
 }
 
 SystolicCost transposeCost(const PeArrayConfig &pe, int64_t p, int64_t f) {

@@ -5,13 +5,12 @@
 // rows + cols - 2, it gives SCALE-Sim v2's compute cycles (docs/timing.md).
 #pragma once
 
+#include "isa/Dataflow.h"
 #include "simulator/config/ChipConfig.h"
 
 #include <cstdint>
 
 namespace trnx {
-
-enum class Dataflow : uint8_t { WeightStationary, OutputStationary, InputStationary };
 
 // How the operands use the array: fp32 streams at 1/fp32_ii_multiplier;
 // fp8 double-row and MX pack 2 or mx*_rate_multiplier K-rows into each PE row.
@@ -42,19 +41,28 @@ double kRowsPerPeRow(const PeArrayConfig &pe, PeMode mode);
 // PE occupancy of one pass streaming `streamed` vectors through the array.
 double passCycles(const PeArrayConfig &pe, PeMode mode, double streamed);
 
-// All passes of a GEMM in SCALE-Sim's M, N, K convention. latency_cycles is
-// the fill/drain still outstanding after the last pass (0 without overlap,
-// where every pass already paid it).
+// All passes of a GEMM in SCALE-Sim's M, N, K convention on the chip's
+// dataflow (or the one given). latency_cycles is the fill/drain still
+// outstanding after the last pass (0 without overlap, where every pass
+// already paid it).
 SystolicCost gemmCost(const PeArrayConfig &pe, int64_t m, int64_t n, int64_t k, PeMode mode = PeMode::Bf16);
+SystolicCost gemmCost(const PeArrayConfig &pe, Dataflow df, int64_t m, int64_t n, int64_t k, PeMode mode);
 
 // Cycles from the first load until the last result has drained:
 // busy_cycles + latency_cycles of gemmCost.
 double gemmComputeCycles(const PeArrayConfig &pe, int64_t m, int64_t n, int64_t k, PeMode mode = PeMode::Bf16);
 
-// One matmul instruction: stationary [K, M] x moving [K, N] is the GEMM
-// C^T[N, M] = moving^T[N, K] x stationary[K, M] in SCALE-Sim terms (the
-// moving operand streams, as ifmap rows do in ws).
+// One matmul instruction: stationary [K, M] x moving [K, N] holds the
+// stationary operand and streams the moving one, on ws and is arrays alike
+// (the dataflow only decides which GEMM operand a compiler makes
+// stationary): SCALE-Sim's ws fold of C^T[N, M] = moving^T[N, K] x
+// stationary[K, M], i.e. Sr = K, Sc = M, T = N.
 SystolicCost matmulCost(const PeArrayConfig &pe, int64_t k, int64_t m, int64_t n, PeMode mode);
+
+// One matmul_os instruction on an output-stationary array: a [M, K] and
+// b [N, K] stream along K into an [M, N] output held in the array
+// (SCALE-Sim's os fold: Sr = M, Sc = N, T = K).
+SystolicCost matmulOsCost(const PeArrayConfig &pe, int64_t m, int64_t n, int64_t k, PeMode mode);
 
 // PE transpose of a [P, F] tile (identity matmul): max(P, min(min_ii, F))
 // streaming cycles (I0 in trainium.md 2.2), plus load and fill/drain in series

@@ -572,7 +572,7 @@ TEST(ContainerFuzz, HostileHeadersAndFields) {
   const size_t inst = 11; // first instruction byte within the streams payload
   auto at = [&](size_t i) { return "offset " + std::to_string(withInstruction(memset).streamsOffset(inst + i)) + ": "; };
   auto instError = [&](const Bytes &b, const std::string &expected) { expectError(withInstruction(b).bytes(), expected); };
-  instError(Bytes().u8(23).u8(0), at(0) + "unknown opcode 23");
+  instError(Bytes().u8(24).u8(0), at(0) + "unknown opcode 24");
   instError(Bytes().u8(255).u8(0), at(0) + "unknown opcode 255");
   instError(Bytes().u8(17).u8(8), at(1) + "invalid instruction presence bits");
   instError(Bytes().u8(17).u8(1).u16(0xffff).u32(1).u8(0), at(2) + "reserved semaphore id 65535");

@@ -485,6 +485,7 @@ TEST(Encoding, HandWrittenInstructionsOfEveryOpcode) {
              "moving=sbuf[0:128]+0x100+256*i0:fp8e5m2[[512,2],[1,512]] acc=1 mode=double_row wait=s1>=2+3*i0 "
              "signal=s2+1 loc=0"},
       {"pe", "transpose dst=psum[0:64]+0x0-2048*i0:fp32[[1,128]] src=sbuf[0:128]+0x40:bf16[[1,64]]"},
+      {"pe", "matmul_os dst=psum[0:128]+0x0:fp32[[1,128]] a=sbuf[0:128]+0x0:bf16[[1,512]] b=sbuf[0:64]+0x400:bf16[[1,512]] acc=1"},
       {"pe", "matmul_mx dst=psum[0:128]+0x0:fp32[[1,512]] stationary=sbuf[0:128]+0x0:fp4e2m1x2[[64,4],[1,64]] "
              "moving=sbuf[0:128]+0x100+256*i0:fp8e5m2[[512,4],[1,512]] stationary_scale=sbuf[0:16]+0x1000:e8m0[[1,128]] "
              "moving_scale=sbuf[0:16]+0x1100:e8m0[[1,512]] k_rows=4 acc=1 signal=s2+1"},

@@ -83,10 +83,19 @@ void expectRejectedMsg(const std::string &msg, const std::string &text, const st
 
 const TargetLimits kTrn3 = trn3Like();
 const TargetLimits kTrn2 = trn2Like();
+// trn3's limits with an output-stationary PE array (pe_array.dataflow os).
+TargetLimits osLike() {
+  TargetLimits l = trn3Like();
+  l.dataflow = Dataflow::OutputStationary;
+  return l;
+}
+const TargetLimits kTrn3Os = osLike();
 
 // One valid instruction per opcode (with its engine).
 const std::string kMatmul = "matmul dst=psum[0:128]+0x0:fp32[[1,512]] stationary=sbuf[0:128]+0x0:bf16[[1,128]] "
                             "moving=sbuf[0:128]+0x100:bf16[[1,512]]";
+const std::string kMatmulOs = "matmul_os dst=psum[0:128]+0x0:fp32[[1,128]] a=sbuf[0:128]+0x0:bf16[[1,512]] "
+                              "b=sbuf[0:128]+0x400:bf16[[1,512]]";
 const std::string kTranspose = "transpose dst=psum[0:64]+0x0:bf16[[1,128]] src=sbuf[0:128]+0x0:bf16[[1,64]]";
 const std::string kActivation =
     "activation dst=sbuf[0:128]+0x0:fp32[[1,512]] src=psum[0:128]+0x0:fp32[[1,512]] func=gelu scale=2 "
@@ -142,6 +151,7 @@ TEST(Verifier, EveryOpcodeHasAValidInstructionOnEachAllowedEngine) {
       {"matmul", kMatmul, {"pe"}},
       {"transpose", kTranspose, {"pe"}},
       {"matmul_mx", kMatmulMx, {"pe"}}, // trn3-like only (no MX on trn2)
+      {"matmul_os", kMatmulOs, {"pe"}}, // output-stationary arrays only
       {"activation", kActivation, {"act"}},
       {"tensor_tensor", kTensorTensor, {"dve", "pool"}},
       {"tensor_scalar", kTensorScalar, {"act", "dve", "pool"}},
@@ -168,9 +178,11 @@ TEST(Verifier, EveryOpcodeHasAValidInstructionOnEachAllowedEngine) {
     auto op = parseMnemonic(v.mnemonic);
     ASSERT_TRUE(op) << v.mnemonic;
     covered[static_cast<int>(*op)] = true;
+    const bool osOnly = std::string(v.mnemonic) == "matmul_os";
+    const TargetLimits &limits = osOnly ? kTrn3Os : kTrn3;
     for (const std::string &engine : v.engines) {
-      EXPECT_ACCEPTED(prog(engine, v.text), kTrn3);
-      if (std::string(v.mnemonic) != "matmul_mx")
+      EXPECT_ACCEPTED(prog(engine, v.text), limits);
+      if (std::string(v.mnemonic) != "matmul_mx" && !osOnly)
         EXPECT_ACCEPTED(prog(engine, v.text), kTrn2);
     }
     // Every engine kind the opcode does not allow is rejected with the opcode's name.
@@ -180,7 +192,7 @@ TEST(Verifier, EveryOpcodeHasAValidInstructionOnEachAllowedEngine) {
       if (info.engines & engineBit(kind))
         continue;
       std::string where = std::string("core 0 ") + engine + " #0 (" + v.mnemonic + ")";
-      EXPECT_REJECTED(prog(engine, v.text), kTrn3, where,
+      EXPECT_REJECTED(prog(engine, v.text), limits, where,
                       std::string("'") + v.mnemonic + "' cannot run on engine " + engine);
     }
   }
@@ -879,4 +891,52 @@ TEST(Verifier, MatmulMx) {
   EXPECT_REJECTED(prog("dve", "tensor_copy dst=sbuf[0:128]+0x0:fp4e2m1x2[[1,64]] src=sbuf[0:128]+0x100:fp32[[1,64]]"),
                   kTrn3, "core 0 dve #0 (tensor_copy)",
                   "operand 'dst': fp4e2m1x2 is only moved by DMA and read by matmul_mx");
+}
+
+// ---------------------------------------------------------------------------
+// The PE array's dataflow decides which matmul form is legal.
+
+TEST(Verifier, MatmulFormFollowsTheDataflow) {
+  EXPECT_REJECTED(prog("pe", kMatmulOs), kTrn3, "core 0 pe #0 (matmul_os)",
+                  "matmul_os needs an output-stationary PE array; this target's is ws (pe_array.dataflow): use matmul");
+  EXPECT_REJECTED(prog("pe", kMatmul), kTrn3Os, "core 0 pe #0 (matmul)",
+                  "matmul needs a PE array that holds a stationary operand; this target's is output-stationary "
+                  "(pe_array.dataflow os): use matmul_os");
+  EXPECT_REJECTED(prog("pe", kMatmulMx), kTrn3Os, "core 0 pe #0 (matmul_mx)",
+                  "matmul_mx needs a PE array that holds a stationary operand; this target's is output-stationary "
+                  "(pe_array.dataflow os): use matmul_os");
+  TargetLimits is = trn3Like();
+  is.dataflow = Dataflow::InputStationary;
+  EXPECT_ACCEPTED(prog("pe", kMatmul), is);
+}
+
+TEST(Verifier, MatmulOsShapeRules) {
+  // M = a's partitions <= rows, N = b's partitions <= cols, K = both free sizes <= moving_free_max.
+  EXPECT_REJECTED(prog("pe", sub(kMatmulOs, "b=sbuf[0:128]+0x400:bf16[[1,512]]", "b=sbuf[0:128]+0x400:bf16[[1,256]]")),
+                  kTrn3Os, "core 0 pe #0 (matmul_os)", "a K=512 and b K=256 (free sizes) differ");
+  TargetLimits narrow = osLike();
+  narrow.peCols = 64;
+  EXPECT_REJECTED(prog("pe", kMatmulOs), narrow, "core 0 pe #0 (matmul_os)",
+                  "N=128 partitions of b exceed the array's 64 columns");
+  TargetLimits shortK = osLike();
+  shortK.movingFreeMax = 256;
+  EXPECT_REJECTED(prog("pe", kMatmulOs), shortK, "core 0 pe #0 (matmul_os)",
+                  "K=512 exceeds the streamed limit 256 (pe_array.moving_free_max)");
+  EXPECT_REJECTED(prog("pe", sub(kMatmulOs, "dst=psum[0:128]+0x0:fp32[[1,128]]", "dst=psum[0:128]+0x0:fp32[[1,64]]")),
+                  kTrn3Os, "core 0 pe #0 (matmul_os)", "dst must be [M=128, N=128]");
+}
+
+TEST(Verifier, PartitionStartRuleScalesWithThePartitionCount) {
+  // G1's rule on 128 partitions: 1-32 from a multiple of 32. On 256: 1-64 from a multiple of 64.
+  const std::string memset32 = "memset dst=sbuf[32:64]+0x0:fp32[[1,4]] value=0";
+  const std::string memset64at32 = "memset dst=sbuf[32:96]+0x0:fp32[[1,4]] value=0";
+  EXPECT_ACCEPTED(prog("dve", memset32), kTrn3);
+  TargetLimits wide = trn3Like();
+  wide.partitions = 256;
+  EXPECT_REJECTED(prog("dve", memset32), wide, "core 0 dve #0 (memset)",
+                  "operand 'dst' starts at partition 32 with 32 partitions: engines access 1-64 partitions from a multiple of 64, "
+                  "65-128 from a multiple of 128, more from 0");
+  EXPECT_REJECTED(prog("dve", memset64at32), kTrn3, "core 0 dve #0 (memset)",
+                  "operand 'dst' starts at partition 32 with 64 partitions: engines access 1-32 partitions from a multiple of 32, "
+                  "33-64 from a multiple of 64, more from 0");
 }

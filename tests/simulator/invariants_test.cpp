@@ -60,7 +60,9 @@ struct Tile {
 
 class Generator {
 public:
-  Generator(uint32_t seed, const std::string &chip) : rng_(seed), chip_(chip) {
+  // outputStationary: matmuls are matmul_os (the only form an os array runs).
+  Generator(uint32_t seed, const std::string &chip, bool outputStationary = false)
+      : rng_(seed), chip_(chip), os_(outputStationary) {
     const int choices[] = {1, 1, 2, 2, 3, 4, 8};
     cores_ = choices[rng_() % 7];
     code_.resize(cores_ * kSlots);
@@ -435,6 +437,20 @@ private:
       produced(c, dst, s);
       return;
     }
+    if (os_) { // a [M, K] x b [N, K], both K along the free dim
+      const Tile *a = find(c, [](const Tile &t) { return t.space == "sbuf" && t.dt != "int32" && t.F <= 512; });
+      if (!a)
+        return;
+      const Tile *b = find(c, [&](const Tile &t) { return t.space == "sbuf" && t.dt != "int32" && t.F == a->F; });
+      Tile dst;
+      if (!b || !psumTile(c, a->P, b->P, "fp32", dst))
+        return;
+      emit(s, "matmul_os dst=" + dst.ap() + " a=" + a->ap() + " b=" + b->ap(), {a, b});
+      if (chance(50))
+        emit(s, "matmul_os dst=" + dst.ap() + " a=" + a->ap() + " b=" + b->ap() + " acc=1", {a, b});
+      produced(c, dst, s);
+      return;
+    }
     if (mode == 1) { // fp8 double row: [P, 2, F/2] x [P, 2, F/2]
       const Tile *a = find(
           c, [](const Tile &t) { return t.space == "sbuf" && (t.dt == "fp8e4m3" || t.dt == "fp8e5m2") && t.F == kF; });
@@ -486,9 +502,14 @@ private:
         code_[sid(c, chance(50) ? DVE : POOL)].push_back("memset dst=" + a.ap() + " value=1");
       }
       Tile dst;
-      if (chance(50) && psumTile(c, 128, 512, "fp32", dst)) {
-        Tile a = sbufTile(c, 128, 128, "fp32"), b = sbufTile(c, 128, 512, "fp32");
-        code_[sid(c, PE)].push_back("matmul dst=" + dst.ap() + " stationary=" + a.ap() + " moving=" + b.ap());
+      if (chance(50) && psumTile(c, 128, os_ ? 128 : 512, "fp32", dst)) {
+        if (os_) {
+          Tile a = sbufTile(c, 128, 512, "fp32"), b = sbufTile(c, 128, 512, "fp32");
+          code_[sid(c, PE)].push_back("matmul_os dst=" + dst.ap() + " a=" + a.ap() + " b=" + b.ap());
+        } else {
+          Tile a = sbufTile(c, 128, 128, "fp32"), b = sbufTile(c, 128, 512, "fp32");
+          code_[sid(c, PE)].push_back("matmul dst=" + dst.ap() + " stationary=" + a.ap() + " moving=" + b.ap());
+        }
       }
       if (chance(50)) {
         Tile a = sbufTile(c, kP, 2048, "fp32"), b = sbufTile(c, kP, 2048, "fp32");
@@ -601,6 +622,7 @@ private:
 
   std::mt19937 rng_;
   std::string chip_;
+  bool os_ = false;
   int cores_;
   std::vector<std::vector<std::string>> code_;
   std::vector<uint64_t> sig_;
@@ -657,7 +679,7 @@ namespace {
 // returns the instructions executed (0 after a failure).
 uint64_t checkRandomProgram(const ChipConfig &c, const std::string &target, uint32_t seed, bool &multiCore,
                             double *fingerprint = nullptr) {
-  Generator gen(seed * 7919 + 13, target);
+  Generator gen(seed * 7919 + 13, target, c.pe_array.dataflow == "os");
   const std::string text = gen.generate(60 + static_cast<int>(seed % 4) * 25);
   std::map<std::string, HostArray> inputs = gen.inputs();
   Program p;
@@ -740,7 +762,7 @@ TEST(Invariants, RandomProgramsWithPeArrayAndSyncVariants) {
     std::string name;
     void (*apply)(ChipConfig &);
   } variants[] = {
-      // Pipelined os and is cost what ws does for these shapes (folds x max(T, II)).
+      // os programs use matmul_os; is runs the same matmuls as ws.
       {"os", [](ChipConfig &c) { c.pe_array.dataflow = "os"; }},
       {"is", [](ChipConfig &c) { c.pe_array.dataflow = "is"; }},
       {"ws serial", [](ChipConfig &c) { c.pe_array.weight_load_overlap = false; }},

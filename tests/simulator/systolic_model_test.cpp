@@ -293,13 +293,17 @@ TEST(SystolicModel, OverlapOffPaysLoadFillAndDrainPerInstruction) {
   SimulationResult off = runTiming(mm, chip);
   EXPECT_NEAR(peBusy(off), 32 + 254 + 512, 1e-3);
   EXPECT_NEAR(off.report.seconds, (32 + 254 + 512 + 2) / 2.4e9 + 64 / 1.2e9, 2e-14);
-  // Output-stationary: the [K=128, M=128] x [128, N=512] instruction is the
-  // GEMM M'=512, N'=128, K=128: ceil(512/128) = 4 folds of T = 128 streamed
-  // K-rows, no preload: 4 x (254 + 128) without overlap.
-  chip.pe_array.dataflow = "os";
-  EXPECT_NEAR(peBusy(runTiming(mm, chip)), 4 * (254 + 128), 1e-3);
-  // Input-stationary: Sr = K = 128, Sc = M' = 512 -> 4 folds, T = N' = 128:
-  // 4 x (32 + 254 + 128).
+  // Input-stationary arrays run the same instruction the same way: the
+  // stationary operand is held, the moving one streams (which GEMM operand is
+  // stationary is the compiler's choice, docs/timing.md).
   chip.pe_array.dataflow = "is";
-  EXPECT_NEAR(peBusy(runTiming(mm, chip)), 4 * (32 + 254 + 128), 1e-3);
+  EXPECT_NEAR(peBusy(runTiming(mm, chip)), 32 + 254 + 512, 1e-3);
+  // Output-stationary: matmul_os a [M=128, K=512] x b [N=128, K=512] holds
+  // the [128 x 128] result and streams K: no preload, 254 + 512 without overlap.
+  chip.pe_array.dataflow = "os";
+  const std::string os = ".stream core=0 engine=pe\n  matmul_os dst=psum[0:128]+0:fp32[[1,128]] "
+                         "a=sbuf[0:128]+0:bf16[[1,512]] b=sbuf[0:128]+4096:bf16[[1,512]]\n";
+  EXPECT_NEAR(peBusy(runTiming(os, chip)), 254 + 512, 1e-3);
+  chip.pe_array.weight_load_overlap = true;
+  EXPECT_NEAR(peBusy(runTiming(os, chip)), 512, 1e-3);
 }
