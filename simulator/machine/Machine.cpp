@@ -24,6 +24,18 @@ bool touches(const Instruction &inst, MemSpace space) {
 }
 bool touchesPsum(const Instruction &inst) { return touches(inst, MemSpace::PSUM); }
 
+// Where an engine's busy time goes on the critical path.
+PathCause busyCause(EngineKind kind) {
+  switch (kind) {
+  case EngineKind::PE: return PathCause::Pe;
+  case EngineKind::ACT: return PathCause::Act;
+  case EngineKind::DVE: return PathCause::Dve;
+  case EngineKind::POOL: return PathCause::Pool;
+  case EngineKind::SP: return PathCause::Sp;
+  default: return PathCause::DmaIssue; // a DMA queue's control instructions
+  }
+}
+
 // NC-v2's port sharing (trainium.md 1.4, G1): DVE and GpSimd take turns on
 // SBUF, ACT and DVE on PSUM. Each port is one "bank" of a PsumBanks tracker.
 constexpr uint64_t kSbufPort = 1, kPsumPort = 2;
@@ -41,6 +53,7 @@ struct Machine::Event {
   SimTime time;
   uint64_t seq;
   uint32_t a;       // engine, or core << 16 | semaphore
+  uint32_t path;    // signals: index into paths_ (kNoPath: none)
   uint16_t payload; // semaphore increment
   uint8_t kind;
   // Earlier time first; equal times in the order they were scheduled.
@@ -59,6 +72,9 @@ struct Machine::EngineRun {
   uint16_t waitSem = kNoSemaphore; // when blocked on a semaphore
   uint64_t waitNeed = 0;
   SimTime dmaIssued = 0;
+  SimTime blockedSince = 0;  // when it began waiting (semaphore or barrier)
+  bool stalled = false;      // its next start was delayed by a PSUM bank or port conflict
+  CriticalPath path;         // the critical path to the moment it was last free
 };
 
 Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOptions &options,
@@ -85,7 +101,9 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
   for (uint32_t s = 0; s < program.streams.size(); ++s) {
     const Stream &stream = program.streams[s];
     ++streamsPerCore_[stream.core];
-    engines_.push_back(EngineRun{s, stream.core, stream.engine.kind, StreamCursor(&stream.code)});
+    EngineRun run{s, stream.core, stream.engine.kind, StreamCursor(&stream.code), false, false, kNoSemaphore, 0, 0, 0,
+                  false, CriticalPath{}};
+    engines_.push_back(run);
     const double clock = chip.engine(static_cast<int>(stream.engine.kind)).clock_hz;
     costs_[s].reserve(stream.code.size());
     for (const Instruction &inst : stream.code) {
@@ -127,8 +145,29 @@ bool Machine::nothingPendingBefore(SimTime t) const {
   return (heap_->empty() || heap_->top().time >= t) && (dmaNext_ < 0 || dmaNext_ >= t);
 }
 
-void Machine::push(SimTime time, uint8_t kind, uint32_t a, uint16_t payload) {
-  heap_->push(Event{time, sequence_++, a, payload, kind});
+void Machine::push(SimTime time, uint8_t kind, uint32_t a, uint16_t payload, uint32_t path) {
+  heap_->push(Event{time, sequence_++, a, path, payload, kind});
+}
+
+uint32_t Machine::signalPath(const CriticalPath &from, SimTime latency) {
+  uint32_t id;
+  if (!freePaths_.empty()) {
+    id = freePaths_.back();
+    freePaths_.pop_back();
+    paths_[id] = from;
+  } else {
+    id = static_cast<uint32_t>(paths_.size());
+    paths_.push_back(from);
+  }
+  paths_[id].add(PathCause::Latency, latency);
+  return id;
+}
+
+void Machine::noteEnd(SimTime t, const CriticalPath &path) {
+  if (t >= endTime_) {
+    endTime_ = t;
+    endPath_ = path;
+  }
 }
 
 // Starts the engine's next instruction(s) at `now`. Without functional
@@ -155,6 +194,10 @@ void Machine::issue(uint32_t e, SimTime now) {
       push(now, kReady, e);
       return;
     }
+    // The time since the engine was last free: a conflict stall, else a
+    // dependency (an event ordering the start, such as a ready hand-off).
+    r.path.catchUp(now, r.stalled ? PathCause::Conflict : PathCause::Latency);
+    r.stalled = false;
     if (inst.wait.present()) {
       int64_t need = static_cast<int64_t>(inst.wait.value);
       for (int l = 0; l < kMaxLoopDepth; ++l)
@@ -162,6 +205,7 @@ void Machine::issue(uint32_t e, SimTime now) {
       if (static_cast<int64_t>(semaphores_[r.core][inst.wait.sem]) < need) {
         waiters_[r.core][inst.wait.sem].push_back(Waiter{e, static_cast<uint64_t>(need)});
         r.blocked = true;
+        r.blockedSince = now;
         r.waitSem = inst.wait.sem;
         r.waitNeed = static_cast<uint64_t>(need);
         return;
@@ -169,6 +213,7 @@ void Machine::issue(uint32_t e, SimTime now) {
     }
     r.waitSem = kNoSemaphore;
     if (inst.opcode == Opcode::Barrier) {
+      r.blockedSince = now;
       r.blocked = !arriveAtBarrier(e, now);
       return;
     }
@@ -186,6 +231,7 @@ void Machine::issue(uint32_t e, SimTime now) {
       if (bankFree > now || portFree > now) {
         StreamStats &st = stats_.streams[r.stream];
         (bankFree >= portFree ? st.psumConflictStall : st.portConflictStall) += std::max(bankFree, portFree) - now;
+        r.stalled = true;
         push(std::max(bankFree, portFree), kReady, e);
         return;
       }
@@ -206,21 +252,25 @@ void Machine::issue(uint32_t e, SimTime now) {
     st.actions += c.actions;
     if (c.isDma) {
       r.dmaIssued = now;
-      push(now + toTime(chip_.dma.issue_overhead_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond),
-           kDmaStart, e);
+      const SimTime overhead =
+          toTime(chip_.dma.issue_overhead_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond);
+      r.path.add(PathCause::DmaIssue, overhead);
+      push(now + overhead, kDmaStart, e);
       return; // the queue resumes when the transfer completes
     }
     st.busy += c.busy;
+    r.path.add(busyCause(r.kind), c.busy);
     if (r.kind == EngineKind::PE)
       st.activity.add(now, now + c.busy);
     if (options_.trace)
       stats_.slices.push_back(TraceSlice{r.stream, pc, now, c.busy});
     if (inst.signal.present())
       push(now + c.busy + c.latency + semaphoreLatency_, kSignal, inst.signal.sem | (uint32_t(r.core) << 16),
-           inst.signal.increment);
+           inst.signal.increment, signalPath(r.path, c.latency + semaphoreLatency_));
     r.cursor.next();
     now += c.busy;
     busyEnd_ = std::max(busyEnd_, now); // run-ahead work can end after the last event
+    noteEnd(now, r.path);
     if (executor_) {
       push(now, kReady, e);
       return;
@@ -236,6 +286,8 @@ bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
   arrived.push_back(e);
   if (arrived.size() < participants)
     return false;
+  // Everyone leaves on the path of the last to arrive (this engine).
+  const CriticalPath last = r.path;
   for (uint32_t x : arrived) {
     EngineRun &w = engines_[x];
     const Instruction &inst = w.cursor.current();
@@ -243,13 +295,17 @@ bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
     StreamStats &st = stats_.streams[w.stream];
     ++st.instructions;
     st.busy += c.busy;
+    st.dependencyWait += now - w.blockedSince;
+    w.path = last;
+    w.path.add(busyCause(w.kind), c.busy);
+    noteEnd(now + c.busy, w.path);
     if (w.kind == EngineKind::PE)
       st.activity.add(now, now + c.busy);
     if (options_.trace)
       stats_.slices.push_back(TraceSlice{w.stream, w.cursor.pc(), now, c.busy});
     if (inst.signal.present())
       push(now + c.busy + semaphoreLatency_, kSignal, inst.signal.sem | (uint32_t(w.core) << 16),
-           inst.signal.increment);
+           inst.signal.increment, signalPath(w.path, semaphoreLatency_));
     w.blocked = false;
     w.cursor.next();
     push(now + c.busy, kReady, x);
@@ -260,7 +316,7 @@ bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
 
 // Wakes the satisfied waiters at once (in the order they began waiting)
 // rather than through the heap.
-void Machine::signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime now) {
+void Machine::signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime now, uint32_t path) {
   uint64_t value = semaphores_[core][sem] += increment;
   std::vector<Waiter> &ws = waiters_[core][sem];
   woken_.clear();
@@ -272,23 +328,40 @@ void Machine::signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime no
       ws[kept++] = w;
   }
   ws.resize(kept);
+  for (uint32_t e : woken_) {
+    EngineRun &r = engines_[e];
+    stats_.streams[r.stream].dependencyWait += now - r.blockedSince;
+    if (path != kNoPath)
+      r.path = paths_[path]; // released by this signal: its path leads here
+  }
+  if (path != kNoPath) {
+    noteEnd(now, paths_[path]);
+    freePaths_.push_back(path);
+  }
   for (uint32_t e : woken_)
     issue(e, now);
 }
 
-void Machine::completeDma(uint32_t e, SimTime now) {
+void Machine::completeDma(const DmaCompletion &done, SimTime now) {
+  const uint32_t e = done.owner;
   EngineRun &r = engines_[e];
   const Instruction &inst = r.cursor.current();
   StreamStats &st = stats_.streams[r.stream];
   SimTime busy = now - r.dmaIssued;
   st.busy += busy;
   st.activity.add(r.dmaIssued, now);
+  r.path.add(PathCause::DmaEngines, done.engineTime);
+  r.path.add(PathCause::Hbm, done.hbmTime);
+  r.path.catchUp(now, PathCause::DmaEngines); // rounding of the fluid model
+  noteEnd(now, r.path);
   if (options_.trace)
     stats_.slices.push_back(TraceSlice{r.stream, r.cursor.pc(), r.dmaIssued, busy});
-  if (inst.signal.present())
-    push(now + toTime(chip_.hbm.latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond) + semaphoreLatency_,
-         kSignal,
-         inst.signal.sem | (uint32_t(r.core) << 16), inst.signal.increment);
+  if (inst.signal.present()) {
+    const SimTime latency =
+        toTime(chip_.hbm.latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond) + semaphoreLatency_;
+    push(now + latency, kSignal, inst.signal.sem | (uint32_t(r.core) << 16), inst.signal.increment,
+         signalPath(r.path, latency));
+  }
   r.cursor.next();
   push(now, kReady, e);
 }
@@ -309,8 +382,8 @@ RunStats Machine::run() {
   while (!heap_->empty() || dmaNext_ >= 0) {
     if (dmaNext_ >= 0 && (heap_->empty() || dmaNext_ < heap_->top().time)) {
       now = dmaNext_;
-      for (uint32_t owner : dma_.advance(now))
-        completeDma(owner, now);
+      for (const DmaCompletion &done : dma_.advance(now))
+        completeDma(done, now);
       dmaChanged(now);
       continue;
     }
@@ -322,7 +395,7 @@ RunStats Machine::run() {
       break;
     case kSignal:
       signal(static_cast<uint16_t>(ev.a >> 16), static_cast<uint16_t>(ev.a & 0xffff),
-             ev.payload, now);
+             ev.payload, now, ev.path);
       break;
     case kDmaStart: {
       const EngineRun &r = engines_[ev.a];
@@ -336,6 +409,12 @@ RunStats Machine::run() {
     if (!r.done)
       deadlock();
   stats_.end = std::max(now, busyEnd_);
+  if (options_.timing) {
+    endPath_.catchUp(stats_.end, PathCause::Latency);
+    stats_.criticalPath = endPath_;
+    stats_.dmaEngineSeconds = dma_.engineSeconds();
+    stats_.hbmCappedSeconds = dma_.hbmCappedSeconds();
+  }
   // Exact byte counts from the instructions (the DMA model integrates rates).
   for (const StreamStats &st : stats_.streams)
     stats_.total += st.actions;

@@ -7,6 +7,7 @@
 #include "isa/Program.h"
 #include "simulator/config/ChipConfig.h"
 #include "simulator/functional/FunctionalExecutor.h"
+#include "simulator/machine/CriticalPath.h"
 #include "simulator/timing/DmaModel.h"
 #include "simulator/timing/InstructionCost.h"
 
@@ -47,6 +48,7 @@ struct StreamStats {
   Activity activity; // PE and DMA streams only (the overlap metric)
   SimTime psumConflictStall = 0; // waiting for a PSUM bank another engine used
   SimTime portConflictStall = 0; // waiting for an SBUF/PSUM port another engine held (engine_port_exclusion)
+  SimTime dependencyWait = 0;    // blocked on a semaphore or at a barrier
 };
 
 // One executed instruction, for traces and per-op attribution.
@@ -70,6 +72,9 @@ struct RunStats {
   double hbmBytes = 0; // payload bytes through HBM (both directions)
   std::vector<TraceSlice> slices;
   std::vector<RateSample> hbmRate;
+  CriticalPath criticalPath;    // of whatever ended last; sums to `end` (timing runs)
+  double dmaEngineSeconds = 0;  // DMA engines x seconds busy, all cores
+  double hbmCappedSeconds = 0;  // time HBM bandwidth capped the transfers
 };
 
 class Machine {
@@ -99,11 +104,14 @@ private:
     uint64_t need;
   };
 
-  void push(SimTime time, uint8_t kind, uint32_t a, uint16_t payload = 0);
+  void push(SimTime time, uint8_t kind, uint32_t a, uint16_t payload = 0, uint32_t path = kNoPath);
+  // A signal's critical path: `from` plus `latency` of dependency latency.
+  uint32_t signalPath(const CriticalPath &from, SimTime latency);
+  void noteEnd(SimTime t, const CriticalPath &path);
   bool nothingPendingBefore(SimTime t) const;
   void issue(uint32_t e, SimTime now);
-  void signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime now);
-  void completeDma(uint32_t e, SimTime now);
+  void signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime now, uint32_t path);
+  void completeDma(const DmaCompletion &done, SimTime now);
   void dmaChanged(SimTime now); // after a DMA start or completion
   bool arriveAtBarrier(uint32_t e, SimTime now);
   [[noreturn]] void deadlock() const;
@@ -129,6 +137,11 @@ private:
   uint64_t sequence_ = 0;
   SimTime dmaNext_ = -1; // next DMA completion, -1 if none in flight
   SimTime busyEnd_ = 0;  // latest end of an issued instruction's busy time
+  static constexpr uint32_t kNoPath = 0xffffffff;
+  std::vector<CriticalPath> paths_;  // critical paths of signals in flight
+  std::vector<uint32_t> freePaths_;
+  SimTime endTime_ = -1;             // latest end seen, and the path leading to it
+  CriticalPath endPath_;
   RunStats stats_;
 };
 

@@ -181,6 +181,7 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
     u.busy_fraction = r.seconds > 0 ? busySeconds / r.seconds : 0;
     u.instructions = st.instructions;
     u.conflict_stall_seconds = static_cast<double>(st.psumConflictStall + st.portConflictStall) / kFemtosecondsPerSecond;
+    u.dependency_wait_seconds = static_cast<double>(st.dependencyWait) / kFemtosecondsPerSecond;
     r.streams.push_back(u);
     r.instructions += st.instructions;
     EngineUsage &k = byKind[kind];
@@ -190,6 +191,7 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
     k.busy_cycles += u.busy_cycles;
     k.instructions += st.instructions;
     k.conflict_stall_seconds += u.conflict_stall_seconds;
+    k.dependency_wait_seconds += u.dependency_wait_seconds;
   }
   for (const char *kind : {"pe", "act", "dve", "pool", "sp", "dma"}) {
     auto it = byKind.find(kind);
@@ -198,6 +200,10 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
     EngineUsage u = it->second;
     u.busy_fraction = r.seconds > 0 ? u.busy_cycles / u.clock_hz / (r.seconds * u.streams) : 0;
     r.engines.push_back(u);
+  }
+  if (options.timing) {
+    r.has_bottleneck = true;
+    r.bottleneck = analyzeBottleneck(program, chip, stats, r.seconds);
   }
   return r;
 }
@@ -239,6 +245,7 @@ static void writeUsage(JsonWriter &w, const EngineUsage &u) {
       .field("busy_fraction", u.busy_fraction)
       .field("clock_hz", u.clock_hz)
       .field("conflict_stall_seconds", u.conflict_stall_seconds)
+      .field("dependency_wait_seconds", u.dependency_wait_seconds)
       .field("instructions", u.instructions)
       .field("streams", u.streams)
       .endObject();
@@ -290,6 +297,10 @@ std::string reportToJson(const Report &r) {
     w.field("tokens_per_second_per_megawatt_facility", k.tokens_per_second_per_megawatt_facility);
     w.field("tokens_per_second_per_megawatt_provisioned", k.tokens_per_second_per_megawatt_provisioned);
     w.endObject();
+  }
+  if (r.has_bottleneck) {
+    w.key("bottleneck");
+    writeBottleneck(w, r.bottleneck);
   }
   w.key("overlap").beginObject();
   w.field("pe_busy_seconds", r.overlap.pe_busy_seconds);

@@ -6,6 +6,7 @@
 #include "simulator/config/ChipConfig.h"
 #include "simulator/energy/EnergyModel.h"
 #include "simulator/machine/Machine.h"
+#include "simulator/report/Bottleneck.h"
 
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct EngineUsage {
   double busy_fraction = 0; // busy time / (streams x run time)
   uint64_t instructions = 0;
   double conflict_stall_seconds = 0; // waiting for a PSUM bank or an engine port; summed over streams
+  double dependency_wait_seconds = 0; // blocked on a semaphore or at a barrier; summed over streams
 };
 
 // How much of the run engines kinds spent busy together (unions over streams).
@@ -81,6 +83,8 @@ struct Report {
   std::vector<EngineUsage> engines; // by engine kind
   std::vector<EngineUsage> streams; // by stream
   std::vector<OpUsage> ops;         // by source op, most busy time first (runs that recorded slices)
+  bool has_bottleneck = false;      // timing runs
+  Bottleneck bottleneck;
   bool has_workload = false;
   Workload workload;
 };

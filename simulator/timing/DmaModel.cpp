@@ -11,10 +11,15 @@ DmaModel::DmaModel(const ChipConfig &chip) : chip_(chip), freeEngines_(chip.core
 void DmaModel::progress(SimTime now) {
   if (now <= last_)
     return;
-  const double dt = static_cast<double>(now - last_) / kFemtosecondsPerSecond;
+  const SimTime elapsed = now - last_;
+  const double dt = static_cast<double>(elapsed) / kFemtosecondsPerSecond;
   for (Transfer &t : transfers_) {
     t.remaining -= std::min(t.remaining, t.rate * dt);
+    (t.hbmCapped ? t.hbmTime : t.engineTime) += elapsed;
+    engineSeconds_ += t.engines * dt;
   }
+  if (capped_ && !transfers_.empty())
+    hbmCappedSeconds_ += dt;
   last_ = now;
 }
 
@@ -25,15 +30,20 @@ void DmaModel::recomputeRates() {
   for (Transfer &t : transfers_) {
     const int engines = std::min(t.rows, freeEngines_[t.core]);
     freeEngines_[t.core] -= engines;
+    t.engines = engines;
     t.rate = engines * chip_.dma.engine_bytes_per_second * t.efficiency;
+    t.hbmCapped = false;
     hbmDemand += t.rate * t.hbmSides;
   }
   const double hbmCap = chip_.hbm.bytes_per_second * chip_.hbm.max_utilization;
-  if (hbmDemand > hbmCap) {
+  capped_ = hbmDemand > hbmCap;
+  if (capped_) {
     const double scale = hbmCap / hbmDemand;
     for (Transfer &t : transfers_)
-      if (t.hbmSides)
+      if (t.hbmSides) {
         t.rate *= scale;
+        t.hbmCapped = true;
+      }
   }
 }
 
@@ -44,16 +54,16 @@ void DmaModel::start(SimTime now, int core, const DmaShape &shape, uint32_t owne
   recomputeRates();
 }
 
-std::vector<uint32_t> DmaModel::advance(SimTime now) {
+std::vector<DmaCompletion> DmaModel::advance(SimTime now) {
   progress(now);
-  std::vector<uint32_t> done;
+  std::vector<DmaCompletion> done;
   // A transfer within a femtosecond of its end counts as finished (rounding).
   auto finished = [&](const Transfer &t) {
     return t.remaining <= 0 || (t.rate > 0 && t.remaining <= t.rate / kFemtosecondsPerSecond);
   };
   for (const Transfer &t : transfers_)
     if (finished(t))
-      done.push_back(t.owner);
+      done.push_back(DmaCompletion{t.owner, t.engineTime, t.hbmTime});
   if (!done.empty()) {
     transfers_.erase(std::remove_if(transfers_.begin(), transfers_.end(), finished), transfers_.end());
     recomputeRates();

@@ -6,7 +6,9 @@
 // and delivers engines * engine_bytes_per_second * efficiency. HBM traffic of
 // all cores is capped at hbm.bytes_per_second * hbm.max_utilization (scaled
 // down proportionally when exceeded). Rates change only when a transfer
-// starts or ends, so achieved bandwidth never exceeds either cap.
+// starts or ends, so achieved bandwidth never exceeds either cap. Each
+// transfer's time is split by what set its rate (engines or HBM), for the
+// run's critical path (machine/CriticalPath.h).
 #pragma once
 
 #include "simulator/config/ChipConfig.h"
@@ -20,20 +22,31 @@ namespace trnx {
 using SimTime = int64_t; // femtoseconds
 constexpr double kFemtosecondsPerSecond = 1e15;
 
+// A finished transfer and how its time divides by what limited its rate.
+struct DmaCompletion {
+  uint32_t owner;
+  SimTime engineTime; // at the DMA engines' rate, or waiting for a free engine
+  SimTime hbmTime;    // while the chip's HBM bandwidth capped the rate
+};
+
 class DmaModel {
 public:
   explicit DmaModel(const ChipConfig &chip);
 
   // Adds a transfer at `now`; `owner` is returned when it completes.
   void start(SimTime now, int core, const DmaShape &shape, uint32_t owner);
-  // Moves time to `now`; returns the owners of transfers finished by then.
-  std::vector<uint32_t> advance(SimTime now);
+  // Moves time to `now`; returns the transfers finished by then.
+  std::vector<DmaCompletion> advance(SimTime now);
   // Earliest completion among active transfers, or -1 if none.
   SimTime nextCompletion() const;
   size_t active() const { return transfers_.size(); }
 
   // Current aggregate HBM payload rate, bytes/s (for trace counters).
   double hbmRate() const;
+  // DMA engine time used so far (engines x seconds, all cores), and the time
+  // during which HBM bandwidth capped the transfers.
+  double engineSeconds() const { return engineSeconds_; }
+  double hbmCappedSeconds() const { return hbmCappedSeconds_; }
 
 private:
   struct Transfer {
@@ -44,6 +57,9 @@ private:
     int rows;
     double rate = 0;  // payload bytes per second
     uint32_t owner;
+    int engines = 0;        // DMA engines serving it
+    bool hbmCapped = false; // its rate was scaled down to the HBM cap
+    SimTime engineTime = 0, hbmTime = 0;
   };
   void recomputeRates();
   void progress(SimTime now);
@@ -52,6 +68,8 @@ private:
   std::vector<Transfer> transfers_;
   std::vector<int> freeEngines_; // scratch of recomputeRates
   SimTime last_ = 0;
+  bool capped_ = false; // HBM bandwidth caps the current rates
+  double engineSeconds_ = 0, hbmCappedSeconds_ = 0;
 };
 
 } // namespace trnx

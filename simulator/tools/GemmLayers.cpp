@@ -192,16 +192,17 @@ double peBusyFraction(const Report &r) {
 void printGemmTable(const std::vector<GemmLayerResult> &results, const std::string &dtype, const ChipConfig &chip) {
   std::printf("GEMM layers on %s, %s operands, fp32 accumulation (compiled with trnx-compile's pipeline)\n",
               chip.name.c_str(), dtype.c_str());
-  std::printf("%-20s %7s %7s %7s %14s %11s %9s %8s %12s %11s\n", "layer", "M", "N", "K", "cycles", "time_us",
-              "pe_util", "pe_busy", "hbm_MB", "energy_mJ");
+  std::printf("%-20s %7s %7s %7s %14s %11s %9s %8s %12s %11s  %s\n", "layer", "M", "N", "K", "cycles", "time_us",
+              "pe_util", "pe_busy", "hbm_MB", "energy_mJ", "bound_by");
   double cycles = 0, seconds = 0, flops = 0, bytes = 0, joules = 0, peak = 0;
   for (const GemmLayerResult &r : results) {
     const Report &p = r.report;
-    std::printf("%-20s %7lld %7lld %7lld %14.0f %11.3f %8.1f%% %7.1f%% %12.3f %11.4f\n", r.layer.name.c_str(),
-                static_cast<long long>(r.layer.m), static_cast<long long>(r.layer.n),
+    std::printf("%-20s %7lld %7lld %7lld %14.0f %11.3f %8.1f%% %7.1f%% %12.3f %11.4f  %s %.0f%%\n",
+                r.layer.name.c_str(), static_cast<long long>(r.layer.m), static_cast<long long>(r.layer.n),
                 static_cast<long long>(r.layer.k), p.cycles, p.seconds * 1e6,
                 100 * p.achieved_flops_per_second / p.peak_flops_per_second, 100 * peBusyFraction(p),
-                p.hbm_bytes / 1e6, p.energy_joules * 1e3);
+                p.hbm_bytes / 1e6, p.energy_joules * 1e3, p.bottleneck.bound_by.c_str(),
+                100 * p.bottleneck.bound_fraction);
     cycles += p.cycles;
     seconds += p.seconds;
     flops += p.flops;
@@ -212,7 +213,8 @@ void printGemmTable(const std::vector<GemmLayerResult> &results, const std::stri
   if (results.size() > 1)
     std::printf("%-20s %7s %7s %7s %14.0f %11.3f %8.1f%% %8s %12.3f %11.4f\n", "total", "", "", "", cycles,
                 seconds * 1e6, seconds > 0 ? 100 * flops / seconds / peak : 0.0, "", bytes / 1e6, joules * 1e3);
-  std::printf("pe_util: achieved FLOP/s over the chip's %s peak (%.1f TFLOP/s); pe_busy: PE busy time share\n",
+  std::printf("pe_util: achieved FLOP/s over the chip's %s peak (%.1f TFLOP/s); pe_busy: PE busy time share;\n"
+              "bound_by: the resource holding up most of the critical path, and its share (docs/report.md)\n",
               dtype.c_str(), peak / 1e12);
 }
 
@@ -236,6 +238,8 @@ std::string gemmResultsToJson(const std::vector<GemmLayerResult> &results, const
     w.field("pe_busy_fraction", peBusyFraction(p));
     w.field("hbm_bytes", p.hbm_bytes).field("achieved_hbm_bytes_per_second", p.achieved_hbm_bytes_per_second);
     w.field("energy_joules", p.energy_joules);
+    w.key("bottleneck");
+    writeBottleneck(w, p.bottleneck);
     w.endObject();
     seconds += p.seconds;
     flops += p.flops;
