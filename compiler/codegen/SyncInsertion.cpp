@@ -22,7 +22,45 @@ struct Box {
   int64_t pLo, pHi; // partitions (on chip)
   int64_t lo, hi;   // bytes
   bool write;
+  // HBM: when every dim strides by a multiple of `period` bytes except some
+  // whose total reach is below it, the bytes touched lie in residues
+  // [residue, residue + residueLen) mod period (0: not known). Tiles of a
+  // transposed matrix (columns of rows) interleave in [lo, hi) but not here.
+  int64_t period = 0, residue = 0, residueLen = 0;
 };
+
+// The residue window of an HBM pattern (Box::period), from its dims
+// (stride, count) in bytes; all strides must be >= 0.
+void residueWindow(Box &b, int64_t offset, const std::vector<std::pair<int64_t, int64_t>> &dims, int64_t es) {
+  for (const auto &[stride, count] : dims)
+    if (stride < 0)
+      return;
+  int64_t best = 0, bestReach = 0;
+  for (const auto &[q, qc] : dims) {
+    if (qc < 2 || q <= best)
+      continue;
+    int64_t reach = es;
+    for (const auto &[stride, count] : dims)
+      if (count > 1 && stride % q != 0)
+        reach += stride * (count - 1);
+    if (reach <= q) {
+      best = q;
+      bestReach = reach;
+    }
+  }
+  if (best == 0)
+    return;
+  b.period = best;
+  b.residue = ((offset % best) + best) % best;
+  b.residueLen = bestReach;
+}
+
+// Whether two residue windows of the same period overlap (on the circle).
+bool residuesOverlap(const Box &a, const Box &b) {
+  const int64_t q = a.period;
+  const int64_t d1 = ((b.residue - a.residue) % q + q) % q, d2 = ((a.residue - b.residue) % q + q) % q;
+  return d1 < a.residueLen || d2 < b.residueLen;
+}
 
 bool isWriteField(const FieldSpec &f) {
   return std::string_view(f.name) == "dst" || std::string_view(f.name) == "reduce_dst";
@@ -53,6 +91,14 @@ std::vector<Box> boxesOf(const Instruction &inst, const std::vector<int64_t> &tr
       if (inst.opcode == Opcode::DmaGather && f.slot == 1) {
         b.lo = std::numeric_limits<int64_t>::min() / 4;
         b.hi = std::numeric_limits<int64_t>::max() / 4;
+      } else {
+        std::vector<std::pair<int64_t, int64_t>> dims;
+        dims.emplace_back(static_cast<int64_t>(a.partitionStride) * es, a.partitionCount);
+        for (int d = 0; d < a.numDims; ++d)
+          dims.emplace_back(static_cast<int64_t>(a.dims[d].stride) * es, a.dims[d].count);
+        for (size_t l = 0; l < trips.size(); ++l)
+          dims.emplace_back(static_cast<int64_t>(a.offsetStep[l]), trips[l]);
+        residueWindow(b, a.offset, dims, es);
       }
     } else {
       b.pLo = a.partitionStart;
@@ -79,6 +125,8 @@ bool conflict(const std::vector<Box> &x, const std::vector<Box> &y) {
         continue;
       }
       if (a.hi <= b.lo || b.hi <= a.lo)
+        continue;
+      if (a.space == MemSpace::HBM && a.period && a.period == b.period && !residuesOverlap(a, b))
         continue;
       return true;
     }

@@ -3,9 +3,11 @@
 // moves one byte per descriptor runs at ~1% of its bandwidth, so a matmul
 // whose fp8 operand is stored the other way round (activations [M, K], or
 // weights [N, K] read as B = W^T) first gets a K-major copy from here:
-// row groups of up to 512 rows are loaded with long contiguous runs, each
-// [128 x 128] piece is a PE transpose into an fp32 PSUM bank (exact), the
-// bank is copied back to fp8 in SBUF and stored with 512-byte runs.
+// row groups of up to four row tiles (as many as one fp32 PSUM bank holds)
+// are loaded with long contiguous runs, each [tile x tile] piece is a PE
+// transpose into the bank (exact), the bank is copied back to fp8 in SBUF
+// and stored with group-long runs. The tile is what the PE transposes at once
+// (the array's rows x columns, swapped on an output-stationary array).
 #include "compiler/codegen/kernels/Kernels.h"
 
 #include "compiler/codegen/kernels/KernelSupport.h"
@@ -16,8 +18,6 @@
 namespace trnx::cg {
 namespace {
 
-constexpr int64_t kTile = 128;       // rows per partition tile and columns per PE transpose
-constexpr int64_t kGroupTiles = 4;   // row tiles per group: 512-row output runs
 constexpr int64_t kChunkCols = 2048; // source columns per load
 
 struct Piece {
@@ -42,12 +42,18 @@ void emitByteTranspose(ProgramBuilder &pb, const std::vector<HbmView> &srcs, con
   const int64_t R = first.shape[0], C = first.shape[1];
   const Target &target = pb.target();
   const int cores = target.limits.cores;
+  // One PE transpose takes [tileRows rows, tileCols columns] (its output has tileCols
+  // partitions); a group of row tiles fills one fp32 bank row.
+  const bool os = target.dataflow() == Dataflow::OutputStationary;
+  const int64_t tileRows = std::min<int64_t>(target.partitions(), os ? target.limits.peCols : target.limits.peRows);
+  const int64_t tileCols = std::min<int64_t>(target.partitions(), os ? target.limits.peRows : target.limits.peCols);
+  const int64_t groupTiles = std::max<int64_t>(1, std::min<int64_t>(4, target.psumBankColumns() / tileRows));
   // Row groups of every matrix, dealt to the cores in turn.
   std::vector<std::vector<Piece>> perCore(cores);
   int next = 0;
   for (size_t m = 0; m < srcs.size(); ++m)
-    for (int64_t r0 = 0; r0 < R; r0 += kGroupTiles * kTile)
-      perCore[next++ % cores].push_back({m, r0, std::min(kGroupTiles * kTile, R - r0)});
+    for (int64_t r0 = 0; r0 < R; r0 += groupTiles * tileRows)
+      perCore[next++ % cores].push_back({m, r0, std::min(groupTiles * tileRows, R - r0)});
   const int64_t width = std::min(C, kChunkCols);
 
   std::vector<CoreKernel> kernels = pb.newKernel(cores);
@@ -55,36 +61,36 @@ void emitByteTranspose(ProgramBuilder &pb, const std::vector<HbmView> &srcs, con
     if (perCore[c].empty())
       continue;
     CoreKernel &k = kernels[c];
-    QueueRotor loads(0, std::min(8, target.limits.dmaQueues));
-    QueueRotor stores(std::min(8, target.limits.dmaQueues - 1), std::max(1, target.limits.dmaQueues - 8));
+    std::vector<QueueRotor> queues = splitQueues(target.limits.dmaQueues, {1, 1});
+    QueueRotor &loads = queues[0], &stores = queues[1];
     std::vector<OnChip> in, out, banks;
     for (int s = 0; s < 2; ++s) {
-      in.push_back(k.allocSbuf(kGroupTiles * width)); // kGroupTiles row tiles side by side
-      out.push_back(k.allocSbuf(kGroupTiles * kTile));
+      in.push_back(k.allocSbuf(groupTiles * width)); // groupTiles row tiles side by side
+      out.push_back(k.allocSbuf(groupTiles * tileRows));
       banks.push_back(k.allocPsumBank());
     }
     int slot = 0, piece = 0;
     for (const Piece &p : perCore[c]) {
       const HbmView &src = srcs[p.matrix], &dst = dsts[p.matrix];
-      const int64_t tiles = (p.rows + kTile - 1) / kTile;
+      const int64_t tiles = (p.rows + tileRows - 1) / tileRows;
       for (int64_t c0 = 0; c0 < C; c0 += width) {
         const int64_t cw = std::min(width, C - c0);
         const OnChip &tileIn = in[piece++ % 2];
         for (int64_t t = 0; t < tiles; ++t) {
-          const int64_t rows = std::min(kTile, p.rows - t * kTile);
+          const int64_t rows = std::min(tileRows, p.rows - t * tileRows);
           AccessPattern d = onChip(tileIn, t * width, dt, {Dim{1, static_cast<uint32_t>(cw)}}, static_cast<int>(rows));
-          AccessPattern s = hbm(src.tensor, Affine(src.offset + (p.row0 + t * kTile) * src.strides[0] + c0), dt,
+          AccessPattern s = hbm(src.tensor, Affine(src.offset + (p.row0 + t * tileRows) * src.strides[0] + c0), dt,
                                 src.strides[0], static_cast<int>(rows), {Dim{1, static_cast<uint32_t>(cw)}});
           k.emit(loads.next(), dmaCopy(d, s));
         }
-        for (int64_t j0 = 0; j0 < cw; j0 += kTile) {
-          const int64_t cc = std::min(kTile, cw - j0);
+        for (int64_t j0 = 0; j0 < cw; j0 += tileCols) {
+          const int64_t cc = std::min(tileCols, cw - j0);
           const OnChip &bank = banks[slot], &tileOut = out[slot];
           slot = 1 - slot;
           for (int64_t t = 0; t < tiles; ++t) {
-            const int64_t rows = std::min(kTile, p.rows - t * kTile);
+            const int64_t rows = std::min(tileRows, p.rows - t * tileRows);
             Instruction tr = makeInstruction(Opcode::Transpose);
-            tr.ap[0] = onChip(bank, t * kTile * 4, DType::FP32, {Dim{1, static_cast<uint32_t>(rows)}}, static_cast<int>(cc));
+            tr.ap[0] = onChip(bank, t * tileRows * 4, DType::FP32, {Dim{1, static_cast<uint32_t>(rows)}}, static_cast<int>(cc));
             tr.ap[1] = onChip(tileIn, t * width + j0, dt, {Dim{1, static_cast<uint32_t>(cc)}}, static_cast<int>(rows));
             k.emit(EngineId{EngineKind::PE, 0}, tr);
           }

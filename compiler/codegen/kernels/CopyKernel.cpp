@@ -85,11 +85,12 @@ void directCopy(ProgramBuilder &pb, const HbmView &src, const HbmView &dst, uint
 }
 
 // Through SBUF: the last dim of dst becomes the free dim, the second-last the
-// partitions (128 at a time); src is read with the DMA transpose unit when
+// partitions (the target's partition count at a time); src is read with the DMA transpose unit when
 // its partition dim is the contiguous one.
 void stagedCopy(ProgramBuilder &pb, const HbmView &src, const HbmView &dst, uint32_t loc) {
   const Target &target = pb.target();
   const int cores = target.limits.cores;
+  const int64_t P = target.partitions();
   HbmView s = src, d = dst;
   if (s.rank() == 1) { // [n] -> [1, n]
     s.shape.insert(s.shape.begin(), 1);
@@ -105,11 +106,12 @@ void stagedCopy(ProgramBuilder &pb, const HbmView &src, const HbmView &dst, uint
   std::vector<std::vector<OnChip>> tiles(cores);
   std::vector<QueueRotor> loads, stores;
   for (int c = 0; c < cores; ++c) {
-    loads.emplace_back(0, std::min(8, target.limits.dmaQueues));
-    stores.emplace_back(std::min(8, target.limits.dmaQueues - 1), std::max(1, target.limits.dmaQueues - 8));
+    std::vector<QueueRotor> q = splitQueues(target.limits.dmaQueues, {1, 1});
+    loads.push_back(q[0]);
+    stores.push_back(q[1]);
   }
   std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>> work; // srcOff, dstOff, rowTile, colTile
-  const int64_t rowTiles = (rows + 127) / 128, colTiles = (cols + width - 1) / width;
+  const int64_t rowTiles = (rows + P - 1) / P, colTiles = (cols + width - 1) / width;
   forEachOuter(s.shape, r - 2, [&](const std::vector<int64_t> &idx) {
     for (int64_t rt = 0; rt < rowTiles; ++rt)
       for (int64_t ct = 0; ct < colTiles; ++ct)
@@ -124,11 +126,11 @@ void stagedCopy(ProgramBuilder &pb, const HbmView &src, const HbmView &dst, uint
       tiles[c].push_back(kernels[c].allocSbuf(width * es));
     for (int64_t w = w0; w < w1; ++w) {
       auto [so, dOff, rt, ct] = work[w];
-      const int64_t n = std::min<int64_t>(128, rows - rt * 128), m = std::min(width, cols - ct * width);
+      const int64_t n = std::min<int64_t>(P, rows - rt * P), m = std::min(width, cols - ct * width);
       const OnChip &tile = tiles[c][(w - w0) % 3];
       AccessPattern t = onChip(tile, 0, s.dtype, {Dim{1, static_cast<uint32_t>(m)}}, static_cast<int>(n));
       auto piece = [&](const HbmView &v, int64_t base) {
-        return hbm(v.tensor, (base + rt * 128 * v.strides[r - 2] + ct * width * v.strides[r - 1]) * es, v.dtype,
+        return hbm(v.tensor, (base + rt * P * v.strides[r - 2] + ct * width * v.strides[r - 1]) * es, v.dtype,
                    v.strides[r - 2], static_cast<int>(n), {Dim{static_cast<int32_t>(v.strides[r - 1]), static_cast<uint32_t>(m)}});
       };
       kernels[c].emit(loads[c].next(), dmaCopy(t, piece(s, so), tu && m > 1));
@@ -170,10 +172,11 @@ void emitCopy(ProgramBuilder &pb, const HbmView &src, const HbmView &dst, uint32
 void emitFill(ProgramBuilder &pb, const HbmView &dst, float value, uint32_t loc) {
   const Target &target = pb.target();
   const int cores = target.limits.cores;
+  const int64_t P = target.partitions();
   HbmView d = dst;
   collapseTogether({&d});
   // Fill one SBUF tile per core, then copy it over the destination in pieces
-  // of [rows <= 128, cols <= width].
+  // of [rows <= P, cols <= width].
   if (d.rank() == 1) {
     d.shape.insert(d.shape.begin(), 1);
     d.strides.insert(d.strides.begin(), 0);
@@ -184,7 +187,7 @@ void emitFill(ProgramBuilder &pb, const HbmView &dst, float value, uint32_t loc)
   const int64_t width = std::min<int64_t>(cols, 4096);
   std::vector<CoreKernel> kernels = pb.newKernel(cores);
   std::vector<std::tuple<int64_t, int64_t, int64_t>> work;
-  const int64_t rowTiles = (rows + 127) / 128, colTiles = (cols + width - 1) / width;
+  const int64_t rowTiles = (rows + P - 1) / P, colTiles = (cols + width - 1) / width;
   forEachOuter(d.shape, r - 2, [&](const std::vector<int64_t> &idx) {
     for (int64_t rt = 0; rt < rowTiles; ++rt)
       for (int64_t ct = 0; ct < colTiles; ++ct)
@@ -196,7 +199,7 @@ void emitFill(ProgramBuilder &pb, const HbmView &dst, float value, uint32_t loc)
       continue;
     CoreKernel &k = kernels[c];
     OnChip tile = k.allocSbuf(width * es);
-    const int64_t tileRows = std::min<int64_t>(128, rows);
+    const int64_t tileRows = std::min<int64_t>(P, rows);
     Instruction set = makeInstruction(Opcode::Memset);
     set.ap[0] = onChip(tile, 0, d.dtype, {Dim{1, static_cast<uint32_t>(width)}}, static_cast<int>(tileRows));
     set.f32[0] = value;
@@ -204,9 +207,9 @@ void emitFill(ProgramBuilder &pb, const HbmView &dst, float value, uint32_t loc)
     QueueRotor q(0, target.limits.dmaQueues);
     for (int64_t w = w0; w < w1; ++w) {
       auto [base, rt, ct] = work[w];
-      const int64_t n = std::min<int64_t>(128, rows - rt * 128), m = std::min(width, cols - ct * width);
+      const int64_t n = std::min<int64_t>(P, rows - rt * P), m = std::min(width, cols - ct * width);
       AccessPattern t = onChip(tile, 0, d.dtype, {Dim{1, static_cast<uint32_t>(m)}}, static_cast<int>(n));
-      AccessPattern o = hbm(d.tensor, (base + rt * 128 * d.strides[r - 2] + ct * width * d.strides[r - 1]) * es, d.dtype,
+      AccessPattern o = hbm(d.tensor, (base + rt * P * d.strides[r - 2] + ct * width * d.strides[r - 1]) * es, d.dtype,
                             d.strides[r - 2], static_cast<int>(n), {Dim{static_cast<int32_t>(d.strides[r - 1]), static_cast<uint32_t>(m)}});
       k.emit(q.next(), dmaCopy(o, t));
     }

@@ -1,6 +1,7 @@
 // Elementwise kernel generator. Operands are collapsed to the fewest dims
 // all of them walk together; the last two become [rows, cols] tiles (rows on
-// partitions), a flat operand is folded into [128, n/128]; outer dims are
+// partitions), a flat operand is folded into [P, n/P] (P = the target's
+// partitions); outer dims are
 // compile-time jobs. Tiles rotate through three slots so loads, compute and
 // stores of neighbouring tiles overlap. Inputs broadcast along columns load
 // as [rows, 1] per-partition scalars.
@@ -28,7 +29,7 @@ struct Block {
 };
 
 // Splits the collapsed space into 2-D blocks (outer dims enumerated).
-std::vector<Block> blocksOf(const std::vector<HbmView> &views) {
+std::vector<Block> blocksOf(const std::vector<HbmView> &views, int64_t partitions) {
   const std::vector<int64_t> &shape = views.back().shape;
   const int r = static_cast<int>(shape.size());
   std::vector<Block> out;
@@ -36,13 +37,13 @@ std::vector<Block> blocksOf(const std::vector<HbmView> &views) {
   proto.rowStride.resize(views.size());
   proto.colStride.resize(views.size());
   if (r == 1) {
-    // Flat: fold into [128, n/128] when every operand walks it contiguously
+    // Flat: fold into [P, n/P] when every operand walks it contiguously
     // (or broadcasts a scalar), and the rest as one more row.
     const int64_t n = shape[0];
-    bool foldable = n >= 256;
+    bool foldable = n >= 2 * partitions;
     for (const HbmView &v : views)
       foldable = foldable && (v.strides[0] == 1 || v.strides[0] == 0);
-    int64_t rows = foldable ? 128 : 1, cols = n / rows;
+    int64_t rows = foldable ? partitions : 1, cols = n / rows;
     Block b = proto;
     b.rows = rows;
     b.cols = cols;
@@ -103,8 +104,9 @@ void emitElementwise(ProgramBuilder &pb, const ElementwiseSpec &spec, uint32_t l
   }
   const size_t nIn = spec.inputs.size();
   const EwProgram prog = spec.program.ops.empty() ? spec.program : spec.program.simplified();
-  std::vector<Block> blocks = blocksOf(views);
   const Target &target = pb.target();
+  const int64_t P = target.partitions();
+  std::vector<Block> blocks = blocksOf(views, P);
   const int cores = target.limits.cores;
 
   // Column tile width: every slot holds a tile of each full-width input and
@@ -140,8 +142,9 @@ void emitElementwise(ProgramBuilder &pb, const ElementwiseSpec &spec, uint32_t l
   std::vector<std::vector<OnChip>> inTiles(cores), outTiles(cores), tempTiles(cores);
   std::vector<EngineBalancer> balance(cores);
   for (int c = 0; c < cores; ++c) {
-    loads.emplace_back(0, std::min(8, target.limits.dmaQueues));
-    stores.emplace_back(std::min(8, target.limits.dmaQueues - 1), std::max(1, target.limits.dmaQueues - 8));
+    std::vector<QueueRotor> q = splitQueues(target.limits.dmaQueues, {1, 1});
+    loads.push_back(q[0]);
+    stores.push_back(q[1]);
   }
   auto ensureBuffers = [&](int c) {
     if (!outTiles[c].empty())
@@ -182,7 +185,7 @@ void emitElementwise(ProgramBuilder &pb, const ElementwiseSpec &spec, uint32_t l
   };
 
   for (const Block &b : blocks) {
-    const int64_t rowTiles = (b.rows + 127) / 128, colTiles = (b.cols + width - 1) / width;
+    const int64_t rowTiles = (b.rows + P - 1) / P, colTiles = (b.cols + width - 1) / width;
     const bool splitRows = rowTiles >= cores || rowTiles >= colTiles;
     for (int c = 0; c < cores; ++c) {
       auto [t0, t1] = splitRange(splitRows ? rowTiles : colTiles, cores, c);
@@ -201,20 +204,20 @@ void emitElementwise(ProgramBuilder &pb, const ElementwiseSpec &spec, uint32_t l
           body(Affine(first + full), extent - (first + full) * tileSize, static_cast<int>(full % kSlots));
       };
       if (splitRows) {
-        along(t0, t1 - t0, 128, b.rows, [&](const Affine &rt, int64_t rows, int slot) {
+        along(t0, t1 - t0, P, b.rows, [&](const Affine &rt, int64_t rows, int slot) {
           if (colTiles == 1) {
-            tile(c, b, rt * 128, rows, Affine(0), b.cols, slot);
+            tile(c, b, rt * P, rows, Affine(0), b.cols, slot);
             return;
           }
           along(0, colTiles, width, b.cols, [&](const Affine &ct, int64_t cols, int s2) {
-            tile(c, b, rt * 128, rows, ct * width, cols, s2);
+            tile(c, b, rt * P, rows, ct * width, cols, s2);
           });
         });
       } else {
         for (int64_t rt = 0; rt < rowTiles; ++rt) {
-          const int64_t rows = std::min<int64_t>(128, b.rows - rt * 128);
+          const int64_t rows = std::min<int64_t>(P, b.rows - rt * P);
           along(t0, t1 - t0, width, b.cols, [&](const Affine &ct, int64_t cols, int slot) {
-            tile(c, b, Affine(rt * 128), rows, ct * width, cols, slot);
+            tile(c, b, Affine(rt * P), rows, ct * width, cols, slot);
           });
         }
       }

@@ -1,5 +1,5 @@
-// Row gather (embedding lookup): 128 indices at a time land in SBUF, one
-// dma_gather pulls the 128 table rows (a chunk of D at a time), and the rows
+// Row gather (embedding lookup): one partition's worth of indices at a time
+// land in SBUF, one dma_gather pulls those table rows (a chunk of D at a time), and the rows
 // are stored. Index tiles are split across cores. A dma_gather table has at
 // most 65535 rows (an access pattern's row count), so a longer table (a
 // 128k-token vocabulary) is gathered block by block: block b gathers with
@@ -28,7 +28,8 @@ void emitGather(ProgramBuilder &pb, const HbmView &table, const HbmView &indices
   const int cores = target.limits.cores;
   const int64_t es = dtypeSize(table.dtype);
   const int64_t width = std::min<int64_t>(D, std::max<int64_t>(1, 16384 / es));
-  const int64_t tiles = (n + 127) / 128;
+  const int64_t P = target.partitions();
+  const int64_t tiles = (n + P - 1) / P;
   std::vector<CoreKernel> kernels = pb.newKernel(cores);
   for (int c = 0; c < cores; ++c) {
     auto [t0, t1] = splitRange(tiles, cores, c);
@@ -48,9 +49,9 @@ void emitGather(ProgramBuilder &pb, const HbmView &table, const HbmView &indices
     }
     for (int64_t t = t0; t < t1; ++t) {
       const int slot = static_cast<int>((t - t0) % 2);
-      const int64_t rows = std::min<int64_t>(128, n - t * 128);
+      const int64_t rows = std::min<int64_t>(P, n - t * P);
       AccessPattern ix = onChip(idxTiles[slot], 0, DType::INT32, {Dim{1, 1}}, static_cast<int>(rows));
-      k.emit(q.next(), dmaCopy(ix, hbm(idx.tensor, (idx.offset + t * 128) * 4, DType::INT32, 1, static_cast<int>(rows), {Dim{1, 1}})));
+      k.emit(q.next(), dmaCopy(ix, hbm(idx.tensor, (idx.offset + t * P) * 4, DType::INT32, 1, static_cast<int>(rows), {Dim{1, 1}})));
       // Per block: the index relative to the block, clamped into it, and
       // (blocks after the first) whether the index reaches the block.
       auto relAp = [&](int64_t b) { return onChip(relTiles[slot], b * 4, DType::INT32, {Dim{1, 1}}, static_cast<int>(rows)); };
@@ -104,7 +105,7 @@ void emitGather(ProgramBuilder &pb, const HbmView &table, const HbmView &indices
           keep.ap[3] = rowsAp;
           k.emit(EngineId{EngineKind::DVE, 0}, keep);
         }
-        k.emit(q.next(), dmaCopy(hbm(o.tensor, (o.offset + t * 128 * D + c0) * es, o.dtype, D, static_cast<int>(rows),
+        k.emit(q.next(), dmaCopy(hbm(o.tensor, (o.offset + t * P * D + c0) * es, o.dtype, D, static_cast<int>(rows),
                                      {Dim{1, static_cast<uint32_t>(w)}}),
                                  rowsAp));
       }

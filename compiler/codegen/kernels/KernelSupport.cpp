@@ -11,6 +11,24 @@ std::pair<int64_t, int64_t> splitRange(int64_t total, int parts, int index, int6
   return {std::min(begin, total), std::min(end, total)};
 }
 
+std::vector<QueueRotor> splitQueues(int queues, const std::vector<int> &weights) {
+  int total = 0;
+  for (int w : weights)
+    total += w;
+  std::vector<QueueRotor> out;
+  int cumulative = 0;
+  for (int w : weights) {
+    const int begin = static_cast<int>((static_cast<int64_t>(queues) * cumulative + total / 2) / total);
+    cumulative += w;
+    const int end = static_cast<int>((static_cast<int64_t>(queues) * cumulative + total / 2) / total);
+    if (end > begin)
+      out.emplace_back(begin, end - begin);
+    else
+      out.emplace_back(std::min(begin, queues - 1), 1);
+  }
+  return out;
+}
+
 Instruction dmaCopy(const AccessPattern &dst, const AccessPattern &src, bool transposeUnit) {
   Instruction inst = makeInstruction(Opcode::DmaCopy);
   inst.ap[0] = dst;

@@ -1,4 +1,4 @@
-// Helpers shared by kernel generators: DMA queue rotation, work splitting
+// Helpers shared by kernel generators: DMA queue rotation and splitting, work splitting
 // across cores, and DMA operands for 2-D pieces of HBM views.
 #pragma once
 
@@ -19,6 +19,11 @@ public:
 private:
   int first_, count_, next_ = 0;
 };
+
+// The core's DMA queues split into consecutive ranges in proportion to
+// `weights` (one rotor per weight), so each kind of transfer has queues of
+// its own; with fewer queues than ranges, ranges share queues.
+std::vector<QueueRotor> splitQueues(int queues, const std::vector<int> &weights);
 
 // [begin, end) of part `index` when `total` items are split into `parts`
 // nearly equal parts whose sizes are multiples of `align` (but the last).

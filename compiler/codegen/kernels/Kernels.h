@@ -11,7 +11,9 @@
 namespace trnx::cg {
 
 // c = epilogue(a @ b): a [..., M, K], b [..., K, N], c [..., M, N]; batch
-// dims equal (a zero stride broadcasts). The PE multiplies `operandType`
+// dims equal (a zero stride broadcasts). The schedule follows the target's
+// dataflow (ws: b held in the array, is: a held, os: outputs held; see
+// MatmulKernel.cpp) and its tile limits. The PE multiplies `operandType`
 // values (inputs of other dtypes are converted on chip) and accumulates in
 // fp32; the epilogue's value 0 is the fp32 accumulator, values 1.. are
 // `epilogueInputs` broadcast to c's shape.
@@ -48,6 +50,9 @@ struct MxMatmulSpec {
   // added to the product (kNoTensor: none).
   int64_t k0 = 0;
   uint32_t addend = 0xffffffff;
+  // Internal: c is written transposed ([n, m] in memory: a ws chip computes
+  // C^T with the operands' roles swapped).
+  bool cTransposed = false;
 };
 void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc);
 

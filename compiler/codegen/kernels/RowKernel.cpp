@@ -2,7 +2,8 @@
 // softmax and log-softmax, LayerNorm and RMSNorm. A row stays in SBUF when
 // it fits; a longer row streams through SBUF in chunks (reductions: one pass;
 // softmax: max, sum and output passes; norms: statistics and output passes,
-// reading x from HBM again each pass). Rows are tiled by 128 and split across
+// reading x from HBM again each pass). Rows are tiled by the target's
+// partition count and split across
 // cores, with tiles rotating through two slots so DMA overlaps compute.
 #include "compiler/codegen/kernels/Kernels.h"
 
@@ -357,6 +358,7 @@ void RowEmitter::tileChunked(const Affine &row0, int64_t rows, int64_t xBase, in
 void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
   const Target &target = pb.target();
   const int cores = target.limits.cores;
+  const int64_t P = target.partitions();
   const int r = spec.x.rank();
   const int64_t D = spec.x.shape[r - 1];
   // Rows: every leading dim; the last leading dim tiles, the others are jobs.
@@ -387,9 +389,9 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
   } else {
     int next = 0;
     for (const Job &j : jobs) {
-      const int parts = std::max<int>(1, std::min<int64_t>(cores / static_cast<int>(jobs.size()), (innerRows + 127) / 128));
+      const int parts = std::max<int>(1, std::min<int64_t>(cores / static_cast<int>(jobs.size()), (innerRows + P - 1) / P));
       for (int p = 0; p < parts; ++p) {
-        auto [a, b] = splitRange(innerRows, parts, p, 128);
+        auto [a, b] = splitRange(innerRows, parts, p, P);
         if (b > a)
           perCore[next++ % cores].push_back({j.xBase, j.outBase, a, b - a});
       }
@@ -426,9 +428,8 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
     if (perCore[c].empty())
       continue;
     CoreKernel &k = kernels[c];
-    RowEmitter e{k, spec, D, chunk, target.limits.bnStatsFreeMax, {},
-                 QueueRotor(0, std::min(8, target.limits.dmaQueues)),
-                 QueueRotor(std::min(8, target.limits.dmaQueues - 1), std::max(1, target.limits.dmaQueues - 8)),
+    std::vector<QueueRotor> queues = splitQueues(target.limits.dmaQueues, {1, 1});
+    RowEmitter e{k, spec, D, chunk, target.limits.bnStatsFreeMax, {}, queues[0], queues[1],
                  {}, {}, {}, {}, {}, {}, {}, {}};
     for (int s = 0; s < kSlots; ++s) {
       e.xTiles.push_back(k.allocSbuf(chunk * dtypeSize(spec.x.dtype)));
@@ -447,7 +448,7 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
       if (v.tensor == kNoTensor)
         return;
       tile = k.allocSbuf(D * dtypeSize(v.dtype));
-      int64_t rows = std::min<int64_t>(128, innerRows);
+      int64_t rows = std::min<int64_t>(P, innerRows);
       k.emit(e.loads.next(),
              dmaCopy(onChip(tile, 0, v.dtype, {Dim{1, static_cast<uint32_t>(D)}}, static_cast<int>(rows)),
                      hbm(v.tensor, v.offset * dtypeSize(v.dtype), v.dtype, 0, static_cast<int>(rows),
@@ -458,10 +459,10 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
       loadRow(spec.beta, e.betaTile);
     }
     for (const Job &j : perCore[c]) {
-      const int64_t full = j.rows / 128, rest = j.rows % 128;
-      k.unrolled(full, kSlots, [&](const Affine &t, int slot) { e.tile(Affine(j.row0) + t * 128, 128, j.xBase, j.outBase, slot); });
+      const int64_t full = j.rows / P, rest = j.rows % P;
+      k.unrolled(full, kSlots, [&](const Affine &t, int slot) { e.tile(Affine(j.row0) + t * P, P, j.xBase, j.outBase, slot); });
       if (rest)
-        e.tile(Affine(j.row0 + full * 128), rest, j.xBase, j.outBase, static_cast<int>(full % kSlots));
+        e.tile(Affine(j.row0 + full * P), rest, j.xBase, j.outBase, static_cast<int>(full % kSlots));
     }
   }
   pb.addKernel(kernels, loc);

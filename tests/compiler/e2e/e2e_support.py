@@ -137,12 +137,14 @@ def linalg_reduce_generic(out_name, in_name, in_shape, axes, kind, keep_dims=Fal
 class Model:
     """A compiled program and how to run it."""
 
-    def __init__(self, tools, tmp_path, tnx):
+    def __init__(self, tools, tmp_path, tnx, chip=None):
+        # chip: the chip YAML the program was compiled for (a preset is named in the program).
         self.tools, self.tmp, self.tnx = tools, tmp_path, tnx
+        self.chip_args = ["--chip", chip] if chip else []
 
     def run(self, *inputs, names=None):
         """Functional simulation; inputs in argument order. Returns the outputs out0, out1, ..."""
-        args = [self.tnx, "--mode", "functional", "--output-dir", self.tmp / "out", "-q"]
+        args = [self.tnx, "--mode", "functional", "--output-dir", self.tmp / "out", "-q", *self.chip_args]
         for i, a in enumerate(inputs):
             name = names[i] if names else f"arg{i}"
             path = self.tmp / f"in_{name}.npy"
@@ -159,7 +161,7 @@ class Model:
     def timing(self):
         """Timing-only simulation; returns the report."""
         report = self.tmp / "report.json"
-        self.tools.run("trnx-sim", self.tnx, "--mode", "timing", "--report", report, "-q")
+        self.tools.run("trnx-sim", self.tnx, "--mode", "timing", "--report", report, "-q", *self.chip_args)
         return json.loads(report.read_text())
 
     def header(self):
@@ -171,7 +173,16 @@ def compile_mlir(tools, tmp_path, text, auto_cast="none", target="trn3", name="m
     src.write_text(text)
     tnx = tmp_path / f"{name}.tnx"
     tools.run("trnx-compile", src, "--target", target, "--auto-cast", auto_cast, "-o", tnx, *extra)
-    return Model(tools, tmp_path, tnx)
+    return Model(tools, tmp_path, tnx, chip=target if str(target).endswith((".yaml", ".yml")) else None)
+
+
+def chip_yaml(tmp_path, name="chip", **sections):
+    """A chip YAML derived from trn3 with the given overrides, e.g.
+    chip_yaml(tmp, pe_array={"dataflow": "is"}); returns its path."""
+    import yaml
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"base": sections.pop("base", "trn3"), **sections}))
+    return str(path)
 
 
 def compile_fails(tools, tmp_path, text, name="bad", extra=()):

@@ -9,7 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from e2e_support import BF16_TOL, FP32_TOL, assert_close, bf16, compile_mlir, fp8e4m3, func, rand, tosa_const_array, ttype
+from e2e_support import (BF16_TOL, FP32_TOL, assert_close, bf16, chip_yaml, compile_mlir, fp8e4m3, func, rand,
+                          tosa_const_array, ttype)
 
 SHAPES = [(1, 1, 1), (1, 7, 1000), (7, 130, 257), (130, 257, 7), (257, 130, 513), (129, 1000, 130)]
 BATCHED = [(2, 7, 130, 257), (3, 130, 64, 129), (5, 1, 257, 7), (9, 7, 130, 33)]
@@ -176,17 +177,20 @@ def test_fully_connected_with_constant_weights(tools, tmp_path):
     assert_close(y, x.astype(np.float64) @ w.T.astype(np.float64) + b, FP32_TOL)
 
 
-@pytest.mark.parametrize("B, M, K, N, auto_cast", [
-    (1, 100, 100000, 300, "none"),  # streamed schedule: A^T over all of K is 313 KB per partition
-    (2, 256, 40000, 96, "none"),    # B-resident schedule, batched
-    (1, 200, 70000, 64, "matmul"),  # operands cast to bf16 on chip
-], ids=["streamed", "resident-batched", "bf16"])
-def test_matmul_longer_than_sbuf_splits_k(tools, tmp_path, B, M, K, N, auto_cast):
+@pytest.mark.parametrize("dataflow, sbuf, B, M, K, N, auto_cast", [
+    ("is", 262144, 1, 100, 100000, 300, "none"),  # A held, B streamed: A^T over all of K is 313 KB per partition
+    ("is", 65536, 2, 256, 9000, 520, "none"),     # B-resident schedule, batched: two A^T tiles are 72 KB
+    ("is", 65536, 1, 200, 9000, 600, "matmul"),   # operands cast to bf16 on chip (staging + bf16 tiles)
+    ("ws", 262144, 1, 100, 100000, 300, "none"),  # B held (streamed), narrow A^T resident: 391 KB per partition
+    ("os", 262144, 2, 200, 70000, 96, "none"),    # output stationary: a row tile over all of K is 280 KB
+], ids=["is-streamed", "is-resident-batched", "is-bf16", "ws-held", "os"])
+def test_matmul_longer_than_sbuf_splits_k(tools, tmp_path, dataflow, sbuf, B, M, K, N, auto_cast):
     """K too long for the resident operand in SBUF: K is split into segments
-    accumulating an fp32 partial product in HBM scratch."""
+    accumulating an fp32 partial product in HBM scratch, in every dataflow."""
     rng = np.random.default_rng(15)
     a, b = rand(rng, B, M, K), rand(rng, B, K, N)
-    model = compile_mlir(tools, tmp_path, tosa_matmul(B, M, K, N), auto_cast=auto_cast)
+    chip = chip_yaml(tmp_path, pe_array={"dataflow": dataflow}, sbuf_bytes_per_partition=sbuf)
+    model = compile_mlir(tools, tmp_path, tosa_matmul(B, M, K, N), auto_cast=auto_cast, target=chip)
     scratch = re.search(r"scratch scratch int8 \[(\d+)\]", model.header())
     assert scratch and int(scratch.group(1)) >= B * M * N * 4, model.header()  # the fp32 partial product
     (y,) = model.run(a, b)
@@ -205,9 +209,11 @@ def test_fully_connected_longer_than_sbuf_applies_its_bias_once(tools, tmp_path)
 @pytest.mark.parametrize("M, K, N", [(257, 1000, 130), (130, 512, 64), (300, 256, 513), (7, 1000, 130)], ids=str)
 def test_fp8_auto_cast_uses_double_row_mode(tools, tmp_path, M, K, N):
     """--auto-cast-type fp8e4m3: operands rounded to fp8 on chip, fp32
-    accumulation. With more than 128 rows (the B-resident schedule) pairs of
-    full k-tiles run as one double-row matmul (2x the PE rate); odd k-tiles
-    and the K remainder run singly. Exact against the fp8-rounded operands."""
+    accumulation. trn3 is weight-stationary: B's tiles are held, so with more
+    than 128 columns of B (the held-stream and B-resident schedules of the
+    transposed problem) pairs of full k-tiles run as one double-row matmul
+    (2x the PE rate); odd k-tiles and the K remainder run singly. Exact
+    against the fp8-rounded operands."""
     rng = np.random.default_rng(17)
     a, b = rand(rng, 1, M, K), rand(rng, 1, K, N)
     text = tosa_matmul(1, M, K, N)
@@ -215,7 +221,7 @@ def test_fp8_auto_cast_uses_double_row_mode(tools, tmp_path, M, K, N):
     src = tmp_path / "fp8.mlir"
     src.write_text(text)
     asm = tools.run("trnx-compile", src, "--target", "trn3", "--auto-cast-type", "fp8e4m3", "--emit=asm").stdout
-    assert ("mode=double_row" in asm) == (M > 128 and K >= 256), asm[:2000]
+    assert ("mode=double_row" in asm) == (N > 128 and K >= 256), asm[:2000]
     (y,) = model.run(a, b)
     assert_close(y, np.matmul(fp8e4m3(a), fp8e4m3(b)), FP32_TOL)
 
