@@ -1,4 +1,5 @@
 // Copy, fill, gather and row-operation kernels against direct references.
+#include "ChipVariants.h"
 #include "KernelTestSupport.h"
 #include "compiler/codegen/kernels/Kernels.h"
 
@@ -32,14 +33,15 @@ double at(const std::vector<float> &data, const HbmView &v, int64_t flat) {
 }
 
 // dst = copy of a view of x; checks against reading the view directly.
-void checkCopy(const std::vector<int64_t> &xShape, const std::function<HbmView(const HbmView &)> &view) {
-  ProgramBuilder pb(targetFor(chip()));
+void checkCopy(const std::vector<int64_t> &xShape, const std::function<HbmView(const HbmView &)> &view,
+               const ChipConfig &target = chip()) {
+  ProgramBuilder pb(targetFor(target));
   uint32_t x = pb.addTensor("x", TensorRole::Input, DType::FP32, xShape);
   HbmView src = view(HbmView::contiguous(x, DType::FP32, xShape));
   uint32_t y = pb.addTensor("y", TensorRole::Output, DType::FP32, src.shape);
   emitCopy(pb, src, HbmView::contiguous(y, DType::FP32, src.shape), kNoLoc);
   auto xv = randomValues(count(xShape), 7);
-  SimulationResult r = run(pb.finish(), chip(), {{"x", array(xShape, xv)}});
+  SimulationResult r = run(pb.finish(), target, {{"x", array(xShape, xv)}});
   std::vector<float> got = values(r.outputs.at("y"));
   std::vector<double> ref(got.size());
   for (size_t i = 0; i < ref.size(); ++i)
@@ -74,8 +76,10 @@ TEST(CopyKernel, FillThenCopyIntoPaddedInterior) {
     }
 }
 
-TEST(GatherKernel, EmbeddingLookup) {
-  ProgramBuilder pb(targetFor(chip()));
+namespace {
+
+void checkGather(const ChipConfig &target) {
+  ProgramBuilder pb(targetFor(target));
   const int64_t V = 1000, D = 96, N = 300;
   uint32_t table = pb.addTensor("table", TensorRole::Input, DType::FP32, {V, D});
   uint32_t ids = pb.addTensor("ids", TensorRole::Input, DType::INT32, {3, 100});
@@ -87,18 +91,22 @@ TEST(GatherKernel, EmbeddingLookup) {
   for (int64_t i = 0; i < N; ++i)
     idv[i] = static_cast<float>((i * 37 + 11) % V);
   HostArray idArray = array({3, 100}, idv);
-  SimulationResult r = run(pb.finish(), chip(), {{"table", array({V, D}, tv)}, {"ids", idArray}});
+  SimulationResult r = run(pb.finish(), target, {{"table", array({V, D}, tv)}, {"ids", idArray}});
   std::vector<float> got = values(r.outputs.at("out"));
   for (int64_t i = 0; i < N; ++i)
     for (int64_t d = 0; d < D; ++d)
       ASSERT_EQ(got[i * D + d], tv[static_cast<int64_t>(idv[i]) * D + d]);
 }
 
+} // namespace
+
+TEST(GatherKernel, EmbeddingLookup) { checkGather(chip()); }
+
 namespace {
 
 std::vector<float> rowOp(RowSpec::Kind kind, const std::vector<int64_t> &shape, std::vector<float> &xv,
-                         std::vector<float> &gv, std::vector<float> &bv, bool affine) {
-  ProgramBuilder pb(targetFor(chip()));
+                         std::vector<float> &gv, std::vector<float> &bv, bool affine, const ChipConfig &target) {
+  ProgramBuilder pb(targetFor(target));
   const int64_t D = shape.back();
   bool reduce = kind == RowSpec::Kind::ReduceSum || kind == RowSpec::Kind::ReduceMax || kind == RowSpec::Kind::ReduceMin;
   std::vector<int64_t> outShape = shape;
@@ -123,18 +131,17 @@ std::vector<float> rowOp(RowSpec::Kind kind, const std::vector<int64_t> &shape, 
     }
   }
   emitRowOp(pb, s, kNoLoc);
-  return values(run(pb.finish(), chip(), in).outputs.at("y"));
+  return values(run(pb.finish(), target, in).outputs.at("y"));
 }
 
-} // namespace
-
-TEST(RowKernel, ReductionsSoftmaxAndNorms) {
+// Every kind of row op on each shape against a float64 reference.
+void checkRowOps(const ChipConfig &target, const std::vector<std::vector<int64_t>> &shapes) {
   using K = RowSpec::Kind;
   for (K kind : {K::ReduceSum, K::ReduceMax, K::ReduceMin, K::Softmax, K::LogSoftmax, K::LayerNorm, K::RmsNorm}) {
-    for (std::vector<int64_t> shape : {std::vector<int64_t>{300, 700}, {2, 130, 64}, {1, 1300}}) {
+    for (const std::vector<int64_t> &shape : shapes) {
       std::vector<float> xv, gv, bv;
       const bool affine = kind == K::LayerNorm || kind == K::RmsNorm;
-      std::vector<float> got = rowOp(kind, shape, xv, gv, bv, affine);
+      std::vector<float> got = rowOp(kind, shape, xv, gv, bv, affine, target);
       const int64_t D = shape.back(), rows = count(shape) / D;
       std::vector<double> ref;
       for (int64_t r = 0; r < rows; ++r) {
@@ -166,3 +173,21 @@ TEST(RowKernel, ReductionsSoftmaxAndNorms) {
     }
   }
 }
+
+} // namespace
+
+TEST(RowKernel, ReductionsSoftmaxAndNorms) { checkRowOps(chip(), {{300, 700}, {2, 130, 64}, {1, 1300}}); }
+
+// Every chip variant (ChipVariants.h): row tiles follow the partition count,
+// copies and gathers the queues and cores.
+class DataMovementAndRowsOnChips : public ::testing::TestWithParam<ChipVariant> {};
+
+TEST_P(DataMovementAndRowsOnChips, CopiesGathersAndRowOps) {
+  const ChipConfig target = GetParam().chip();
+  checkCopy({300, 200}, [](const HbmView &v) { return v.transposed({1, 0}); }, target);
+  checkCopy({4, 64, 6, 32}, [](const HbmView &v) { return v.transposed({0, 2, 1, 3}); }, target);
+  checkGather(target);
+  checkRowOps(target, {{300, 700}, {2, 130, 64}});
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, DataMovementAndRowsOnChips, ::testing::ValuesIn(chipVariants()), variantName);

@@ -1,5 +1,6 @@
 // The elementwise kernel generator: broadcasting, per-row scalars, fused
 // chains, dtypes, strided views, and HBM efficiency on a large add.
+#include "ChipVariants.h"
 #include "KernelTestSupport.h"
 #include "compiler/codegen/kernels/Kernels.h"
 #include "isa/Semantics.h"
@@ -34,8 +35,7 @@ struct Operand {
 
 // Runs out = program(inputs) and compares with the scalar semantics.
 double check(const std::vector<Operand> &ins, const std::vector<int64_t> &outShape, DType outType,
-             const EwProgram &prog, const std::string &chipName = "trn3") {
-  ChipConfig chip = loadChip(chipName);
+             const EwProgram &prog, const ChipConfig &chip = loadChip("trn3")) {
   ProgramBuilder pb(targetFor(chip));
   ElementwiseSpec spec;
   std::map<std::string, HostArray> arrays;
@@ -171,3 +171,16 @@ TEST(ElementwiseKernel, LargeAddReachesHbmBandwidth) {
   RecordProperty("hbm_fraction", std::to_string(fraction));
   EXPECT_LE(fraction, 1.0);
 }
+
+// Every chip variant (tests/compiler/codegen/ChipVariants.h): tiles follow
+// its partitions, queues and cores.
+class ElementwiseOnChips : public ::testing::TestWithParam<ChipVariant> {};
+
+TEST_P(ElementwiseOnChips, RaggedShapesAndBroadcasts) {
+  const ChipConfig chip = GetParam().chip();
+  EXPECT_EQ(check({{{3, 130, 70}}, {{3, 130, 70}}}, {3, 130, 70}, DType::FP32, binary(AluOp::Add), chip), 0.0);
+  EXPECT_EQ(check({{{70000}}, {{70000}}}, {70000}, DType::FP32, binary(AluOp::Mul), chip), 0.0);
+  EXPECT_EQ(check({{{300, 200}}, {{300, 1}}}, {300, 200}, DType::FP32, binary(AluOp::Div), chip), 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, ElementwiseOnChips, ::testing::ValuesIn(chipVariants()), variantName);

@@ -1,5 +1,6 @@
 // The matmul kernel generator: numerics for ragged shapes, batches, casts and
 // epilogues, and the schedules' PE/HBM efficiency on large shapes.
+#include "ChipVariants.h"
 #include "KernelTestSupport.h"
 #include "compiler/codegen/kernels/Kernels.h"
 
@@ -114,3 +115,25 @@ TEST(MatmulKernel, DecodeGemvIsHbmBound) {
   EXPECT_GE(fraction, 0.70) << "seconds " << r.seconds;
   EXPECT_LE(fraction, 1.0);
 }
+
+// Every chip variant (ChipVariants.h): the schedules take their tiles from
+// the array, partitions, PSUM banks, SBUF, queues and cores, and follow the
+// dataflow (ws holds B, is holds A, os streams both), with exact numerics in
+// each: decode-like, GEMM-like, batched, cast, fp8 (double-row pairs and PE
+// byte transposes) and a fused epilogue.
+class MatmulOnChips : public ::testing::TestWithParam<ChipVariant> {};
+
+TEST_P(MatmulOnChips, SchedulesMatchReference) {
+  const ChipConfig chip = GetParam().chip();
+  for (MatmulCase mc : {MatmulCase{1, 1, 64, 96, DType::BF16, DType::BF16},
+                        MatmulCase{1, 5, 300, 700, DType::BF16, DType::BF16},
+                        MatmulCase{1, 130, 200, 300, DType::BF16, DType::BF16},
+                        MatmulCase{2, 257, 128, 513, DType::FP32, DType::BF16},
+                        MatmulCase{3, 50, 129, 33, DType::FP32, DType::FP32},
+                        MatmulCase{1, 140, 384, 150, DType::FP8E4M3, DType::FP8E4M3}})
+    EXPECT_LT(runMatmul(mc, chip), 1e-5) << mc.batch << "x" << mc.m << "x" << mc.k << "x" << mc.n;
+  EXPECT_LT(runMatmul({1, 200, 256, 600, DType::BF16, DType::BF16}, chip, true), 1e-5);
+  EXPECT_LT(runMatmul({1, 4, 300, 1100, DType::BF16, DType::BF16}, chip, true), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, MatmulOnChips, ::testing::ValuesIn(chipVariants()), variantName);

@@ -2,6 +2,7 @@
 // reference that decodes FP4 E2M1 and E8M0 by hand, over ragged shapes, mixed
 // element formats and several cores; and the simulated PE efficiency of a
 // large MXFP8 GEMM against the MX peak.
+#include "ChipVariants.h"
 #include "KernelTestSupport.h"
 #include "compiler/codegen/kernels/Kernels.h"
 #include "isa/Error.h"
@@ -157,3 +158,20 @@ TEST(MxMatmulKernel, LargeGemmNearMxPeak) {
     EXPECT_LE(fraction, 1.0);
   }
 }
+
+// Every chip variant (ChipVariants.h): MX tiles follow the array and PSUM;
+// an output-stationary array has no stationary operand, so MX is an error.
+class MxMatmulOnChips : public ::testing::TestWithParam<ChipVariant> {};
+
+TEST_P(MxMatmulOnChips, ShapesMatchReferenceOrAreRefused) {
+  const ChipConfig chip = GetParam().chip();
+  if (chip.pe_array.dataflow == "os") {
+    EXPECT_THROW(buildMx(chip, DType::FP8E4M3, DType::FP8E4M3, 128, 128, 128), Error);
+    return;
+  }
+  EXPECT_LT(runMx(chip, DType::FP8E4M3, DType::FP8E5M2, 130, 96, 96), 1e-5);
+  EXPECT_LT(runMx(chip, DType::FP4E2M1X2, DType::FP8E4M3, 200, 700, 1056), 1e-5);
+  EXPECT_LT(runMx(chip, DType::FP8E4M3, DType::FP8E4M3, 64, 300, 1536, DType::FP32, 512), 1e-5); // K segments
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, MxMatmulOnChips, ::testing::ValuesIn(chipVariants()), variantName);
