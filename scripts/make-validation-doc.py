@@ -44,21 +44,15 @@ def run(args):
 
 
 def chip_config(tools, name):
-    """Flat {"section.key": value} of `trnx-sim --print-chip`."""
-    out, section = {}, ""
-    for line in run([tools["sim"], "--print-chip", "--chip", name]).splitlines():
-        if not line.strip():
-            continue
-        key, _, value = line.partition(":")
-        if not line.startswith(" ") and not value.strip():
-            section = key.strip()
-            continue
-        full = f"{section}.{key.strip()}" if line.startswith(" ") else key.strip()
-        value = value.strip().strip('"')
-        try:
-            out[full] = float(value)
-        except ValueError:
-            out[full] = value
+    """Flat {"section.key": value} of `trnx-sim --print-chip` (YAML; each key's use is a comment)."""
+    import yaml
+
+    out = {}
+    for key, value in yaml.safe_load(run([tools["sim"], "--print-chip", "--chip", name])).items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
     return out
 
 

@@ -83,6 +83,29 @@ class Report:
             "energy_breakdown_joules", {})
         return pd.Series(breakdown, name="joules", dtype=float)
 
+    @property
+    def bound_by(self) -> str:
+        """The resource holding up most of the critical path: pe, act, dve, pool, sp, dma_issue,
+        dma_engines, hbm, latency or conflict ('' for functional-only runs)."""
+        return self._data.get("bottleneck", {}).get("bound_by", "")
+
+    @property
+    def critical_path(self):
+        """The run time split by what held it up, in seconds (a pandas Series summing to ``seconds``)."""
+        import pandas as pd
+
+        return pd.Series(self._data.get("bottleneck", {}).get("critical_path_seconds", {}), name="seconds",
+                         dtype=float)
+
+    @property
+    def resources(self):
+        """Each resource's busy time and utilisation over the run, and the limit it is measured against."""
+        import pandas as pd
+
+        frame = pd.DataFrame.from_dict(self._data.get("bottleneck", {}).get("resources", {}), orient="index")
+        frame.index.name = "resource"
+        return frame
+
     def summary(self) -> str:
         """A few lines: time, throughput, bandwidth, energy."""
         d = self._data
@@ -95,7 +118,24 @@ class Report:
             f"{d.get('peak_hbm_bytes_per_second', 0) / 1e9:.0f} peak",
             f"  energy   {d.get('energy_joules', 0) * 1e3:.3f} mJ, {d.get('average_power_watts', 0):.0f} W average",
         ]
+        if "bottleneck" in d:
+            lines.append(f"  bound    {d['bottleneck']['summary']}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+def combined_critical_path(parts) -> "tuple[Dict[str, float], str, float]":
+    """The critical path of a step made of simulated parts run one after another:
+    ``parts`` is ``[(report_dict, count), ...]`` (e.g. one decoder layer x layers
+    + the head). Returns (seconds per cause, the cause with the most, its share)."""
+    total: Dict[str, float] = {}
+    for report, count in parts:
+        for cause, seconds in report.get("bottleneck", {}).get("critical_path_seconds", {}).items():
+            total[cause] = total.get(cause, 0.0) + count * seconds
+    if not total:
+        return {}, "", 0.0
+    bound = max(total, key=total.get)
+    whole = sum(total.values())
+    return total, bound, (total[bound] / whole if whole > 0 else 0.0)

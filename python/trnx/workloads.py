@@ -34,6 +34,7 @@ from . import chips as _chips
 from . import models as _models
 from .models.phases import PARAM_BYTES, ModelGraph
 from .program import compile as _compile
+from .report import combined_critical_path
 from .simulate import simulate as _simulate
 
 METHODS = ("layer-scaled", "full")
@@ -82,6 +83,11 @@ class WorkloadResult:
     hbm_capacity_bytes: int
     compile_seconds: float
     simulate_seconds: float
+    # What bounded the step: the resource holding up most of the critical path
+    # (docs/report.md "bottleneck"), its share, and the path in seconds per resource.
+    bound_by: str = ""
+    bound_fraction: float = 0.0
+    critical_path_seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         """Every field as plain Python data."""
@@ -96,7 +102,8 @@ class WorkloadResult:
     def __repr__(self) -> str:
         return (f"WorkloadResult({self.model} {self.phase} b{self.batch} on {self.chip}: "
                 f"{self.latency_seconds * 1e3:.3f} ms/step, {self.tokens_per_second:,.1f} tokens/s, "
-                f"{self.tokens_per_joule:.3g} tokens/J, method={self.method})")
+                f"{self.tokens_per_joule:.3g} tokens/J, bound by {self.bound_by or '?'} "
+                f"({100 * self.bound_fraction:.0f}%), method={self.method})")
 
 
 def to_frame(results: Iterable[WorkloadResult]):
@@ -225,6 +232,7 @@ def _result(model: str, phase: str, chip: _chips.Chip, batch: int, length: int, 
     hbm = sum(r.hbm_bytes * n for r, n in runs)
     provisioned_watts = runs[0][0].energy["provisioned_facility_watts"]
     tps = tokens / seconds
+    causes, bound, share = combined_critical_path([(r.to_dict(), n) for r, n in runs])
     return WorkloadResult(
         model=model, phase=phase, chip=chip.name, batch=batch, length=length, method=method, method_detail=detail,
         layers=layers, tokens=tokens, latency_seconds=seconds,
@@ -238,7 +246,8 @@ def _result(model: str, phase: str, chip: _chips.Chip, batch: int, length: int, 
         tokens_per_second_per_megawatt_provisioned=1e6 * tps / provisioned_watts,
         achieved_flops_per_second=flops / seconds, achieved_hbm_bytes_per_second=hbm / seconds,
         hbm_bytes_needed=need, hbm_capacity_bytes=int(chip["hbm.capacity_bytes"]),
-        compile_seconds=compile_s, simulate_seconds=sim_s)
+        compile_seconds=compile_s, simulate_seconds=sim_s, bound_by=bound, bound_fraction=share,
+        critical_path_seconds=causes)
 
 
 def decode(model: Union[str, _models.ModelConfig], batch: int = 1, context: int = 2048, **kwargs: Any) -> WorkloadResult:
@@ -259,7 +268,7 @@ def training_step(model: Union[str, _models.ModelConfig], batch: int = 1, seq: i
 
 COMPARE_COLUMNS = ["chip", "latency_seconds", "tokens_per_second", "tokens_per_joule",
                    "tokens_per_second_per_megawatt_chip", "tokens_per_second_per_megawatt_facility",
-                   "average_power_watts", "achieved_hbm_bytes_per_second", "method"]
+                   "average_power_watts", "achieved_hbm_bytes_per_second", "bound_by", "bound_fraction", "method"]
 
 
 def compare_chips(model: Union[str, _models.ModelConfig], chips: Sequence[Union[str, _chips.Chip]],

@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -188,6 +189,8 @@ ChipConfig loadChip(const std::string &nameOrPath) {
   return chip;
 }
 
+// Every key with its value, and a comment saying what it affects: codegen
+// (the compiler's target limits), timing, energy, power, or no effect.
 std::string chipToYaml(const ChipConfig &chip) {
   std::ostringstream os;
   std::string section;
@@ -206,7 +209,11 @@ std::string chipToYaml(const ChipConfig &chip) {
       e << value;
       value = e.c_str();
     }
-    os << (head.empty() ? "" : "  ") << leaf << ": " << value << "\n";
+    // What the key affects (ConfigFields.h KeyUse), aligned as a comment.
+    std::string line = (head.empty() ? "" : "  ") + leaf + ": " + value;
+    line.resize(std::max<size_t>(line.size() + 1, 52), ' ');
+    const bool identity = f.key == "name" || f.key == "description";
+    os << line << "# " << (identity ? "identity" : keyUseNames(f.uses)) << "\n";
   }
   return os.str();
 }

@@ -120,6 +120,8 @@ void printSummary(const trnx::Report &r, const trnx::MachineOptions &options) {
               l.chip_joules * 1e3, l.chipWatts(), l.node_joules * 1e3, l.nodeWatts(),
               l.facility_joules * 1e3, l.facilityWatts());
   std::printf("  engines   %s\n", engineline(r).c_str());
+  if (r.has_bottleneck)
+    std::printf("  bound     %s\n", r.bottleneck.summary.c_str());
   if (r.has_workload) {
     const trnx::Workload &w = r.workload;
     std::printf("  tokens    %.6g in %.3f us: %.6g tokens/s, %.4g tokens/J chip, %.4g tokens/J facility\n",

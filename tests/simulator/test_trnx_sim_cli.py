@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from conftest import assert_one_error_line, relative_error
 
@@ -272,9 +273,31 @@ def test_user_chip_yaml_derived_from_trn3_changes_timing(tools, tmp_path, prog):
     assert slow["peak_hbm_bytes_per_second"] == base["peak_hbm_bytes_per_second"]
     assert slow["streams"]["core0.dve"]["busy_cycles"] == base["streams"]["core0.dve"]["busy_cycles"]
     # --print-chip shows the resolved values.
-    printed = sim(tools, "--chip", cfg, "--print-chip").stdout
-    assert "name: slow_pe" in printed and "cores: 8" in printed
-    assert "pe:\n  clock_hz: 1200000000\n  min_ii_cycles: 128\n" in printed
+    printed = yaml.safe_load(sim(tools, "--chip", cfg, "--print-chip").stdout)
+    assert printed["name"] == "slow_pe" and printed["cores"] == 8
+    assert printed["pe"]["clock_hz"] == 1200000000 and printed["pe"]["min_ii_cycles"] == 128
+
+
+def test_print_chip_marks_what_each_key_affects(tools):
+    """Each key's comment says whether it changes code generation, timing, energy or
+    power, or nothing (the chip-key audit test holds the marks to the truth)."""
+    marks = {}
+    section = ""
+    for line in sim(tools, "--print-chip", "--chip", "trn3").stdout.splitlines():
+        key, _, rest = line.partition(":")
+        if not line.startswith(" ") and rest.strip() == "":
+            section = key.strip() + "."
+            continue
+        value, _, comment = rest.partition("# ")
+        marks[(section if line.startswith(" ") else "") + key.strip()] = comment.strip()
+    assert marks["pe_array.rows"] == "codegen, timing"  # K per matmul; the stationary load time
+    assert marks["pe_array.dataflow"] == "codegen"
+    assert marks["hbm.bytes_per_second"] == "timing"
+    assert marks["energy.hbm_byte_joules"] == "energy"
+    assert marks["power.pue"] == "power"
+    assert marks["pe.elements_per_cycle"] == "no effect"
+    assert marks["name"] == "identity"
+    assert all(marks.values()), [k for k, v in marks.items() if not v]
 
 
 # ---------------------------------------------------------------------------

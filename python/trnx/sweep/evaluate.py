@@ -23,13 +23,18 @@ TOKEN_METRICS = ("tokens", "tokens_per_second", "seconds_per_token", "tokens_per
                  "tokens_per_second_per_megawatt_provisioned")
 
 
+# The critical path by cause (docs/report.md "bottleneck"); bound_by is stored as text.
+CRITICAL_PATH_CAUSES = ("pe", "act", "dve", "pool", "sp", "dma_issue", "dma_engines", "hbm", "latency", "conflict")
+BOTTLENECK_METRICS = {"bound_fraction"} | {f"critical_{c}_seconds" for c in CRITICAL_PATH_CAUSES}
+
+
 def metric_names(workload: Mapping[str, Any]) -> Set[str]:
     """The metrics :func:`evaluate` returns for ``workload`` (spec checking uses it)."""
     if workload["kind"] == "model":
         from . import modelrun
 
         return modelrun.metric_names()
-    names = set(REPORT_METRICS)
+    names = set(REPORT_METRICS) | BOTTLENECK_METRICS
     if workload.get("tokens"):
         names |= set(TOKEN_METRICS)
     return names
@@ -60,4 +65,16 @@ def evaluate_mlir(chip: Any, workload: Mapping[str, Any], cache: CompileCache) -
     metrics = {k: float(report[k]) for k in REPORT_METRICS if k in report}
     if tokens:
         metrics.update({k: float(v) for k, v in report.get("workload", {}).items() if k in TOKEN_METRICS})
+    metrics.update(bottleneck_metrics([(report, 1)]))
     return metrics
+
+
+def bottleneck_metrics(parts) -> Dict[str, Any]:
+    """``bound_by`` (text: what held up most of the critical path), ``bound_fraction`` and
+    ``critical_<cause>_seconds`` per cause, of a step made of simulated parts ([(report, count)])."""
+    from ..report import combined_critical_path
+
+    causes, bound, share = combined_critical_path(parts)
+    out: Dict[str, Any] = {f"critical_{cause}_seconds": seconds for cause, seconds in causes.items()}
+    out.update(bound_by=bound, bound_fraction=share)
+    return out

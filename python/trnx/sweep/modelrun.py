@@ -23,7 +23,9 @@ METRICS = ("seconds", "latency_seconds", "energy_joules", "tokens_per_joule", "a
 
 
 def metric_names() -> Set[str]:
-    return set(METRICS)
+    from .evaluate import BOTTLENECK_METRICS
+
+    return set(METRICS) | BOTTLENECK_METRICS
 
 
 def _graphs(workload: Mapping[str, Any]) -> Tuple[Any, Any, int]:
@@ -83,4 +85,7 @@ def evaluate(chip: Any, workload: Mapping[str, Any], cache: CompileCache) -> Dic
         "hbm_bytes": total(lambda r: r["hbm_bytes"]), "flops": total(lambda r: r["flops"]),
     }
     out["tpot_seconds" if workload["phase"] == "decode" else "ttft_seconds"] = seconds
+    from .evaluate import bottleneck_metrics
+
+    out.update(bottleneck_metrics([(layer, layers), (head, 1)]))
     return out

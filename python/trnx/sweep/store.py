@@ -129,6 +129,8 @@ class Store:
         }
         values.update({k: _sql_value(v) for k, v in parameters.items()})
         values.update({metric_column[m]: v for m, v in row["metrics"].items()})
+        if row.get("bound_by"):
+            values[self._ensure_column("bound_by", "TEXT")] = row["bound_by"]
         names = ", ".join(_quote(k) for k in values)
         marks = ", ".join("?" for _ in values)
         with self._db:
@@ -157,9 +159,13 @@ class Store:
         if sweep is not None:
             query += " WHERE sweep = ?"
             args = (sweep,)
+        bound = "bound_by" in self._columns
+        if bound:
+            query = query.replace(" FROM results", ", bound_by FROM results")
         out = []
         for values in self._db.execute(query + " ORDER BY point_index, workload_name", tuple(args)):
             row = dict(zip(FIXED_COLUMNS, values))
+            row["bound_by"] = values[len(FIXED_COLUMNS)] if bound else None
             for key in ("parameters", "workload", "metrics"):
                 row[key] = json.loads(row[key])
             out.append(row)
@@ -182,6 +188,7 @@ def flatten(row: Mapping[str, Any]) -> Dict[str, Any]:
     out: Dict[str, Any] = {"point": row["point_index"], "workload": row["workload_name"], "status": row["status"]}
     out.update(row["parameters"])
     out.update(row["metrics"])
+    out["bound_by"] = row.get("bound_by")
     out["error"] = row["error"]
     out["compiles"] = row["compiles"]
     out["elapsed_seconds"] = row["elapsed_seconds"]

@@ -105,6 +105,8 @@ def run_task(task: Task, seed: Optional[Mapping[Any, Any]] = None, export_cache:
         if not isinstance(metrics, Mapping):
             raise TypeError(f"evaluator {task.evaluator} returned {type(metrics).__name__}, not a dict")
         row["metrics"] = _clean(metrics, task.metrics)
+        if isinstance(metrics.get("bound_by"), str):
+            row["bound_by"] = metrics["bound_by"]  # text, stored in a column of its own
     except Exception as e:  # every failure is data: the row records it and the sweep goes on
         row.update(status="error", error=_error_text(e))
         if not isinstance(e, (CompileError, ValueError)) and type(e).__name__ != "TrnxError":
