@@ -142,6 +142,7 @@ PYBIND11_MODULE(_trnx, m) {
       d["min"] = f.min;
       d["max"] = f.max;
       d["doc"] = f.doc;
+      d["uses"] = keyUseNames(f.uses); // what it affects: codegen, timing, energy, power or no effect
       out.append(d);
     }
     return out;

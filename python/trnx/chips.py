@@ -106,7 +106,15 @@ def presets() -> List[str]:
 
 
 def fields():
-    """Every chip key with its type, valid range and meaning, as a DataFrame."""
+    """Every chip key with its type, valid range, meaning and what it affects (``uses``:
+    codegen, timing, energy, power, or no effect; held to the truth by an audit test), as a
+    DataFrame."""
     import pandas as pd
 
     return pd.DataFrame(_trnx.chip_fields()).set_index("key")
+
+
+def codegen_keys() -> List[str]:
+    """The keys the compiler reads (its target limits): programs compiled for two chips that
+    agree on these are identical."""
+    return [f["key"] for f in _trnx.chip_fields() if "codegen" in f["uses"].split(", ")]

@@ -1,8 +1,9 @@
 """The compile cache: one compile per distinct (workload, compile-relevant chip keys) in a sweep.
 
 The compiler reads only the chip's verifier limits (``ChipConfig::limits()``
-in simulator/config/ChipConfig.cpp, via compiler/codegen/Target.h); every
-other key only changes the simulation. An evaluator asks the cache for a
+in simulator/config/ChipConfig.cpp, via compiler/codegen/Target.h): the keys
+the chip registry marks ``codegen``; every other key only changes the
+simulation. An evaluator asks the cache for a
 program with :meth:`CompileCache.get_or_compile`; entries a worker compiles
 are shipped to the workers that run the rest of that group (:meth:`export`
 / :meth:`seed`), so the compile happens once per sweep, not once per worker.
@@ -13,15 +14,12 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Hashable, Mapping, Optional
 
+from ..chips import codegen_keys as _codegen_keys
 from .points import canonical_json
 
-# Mirrors ChipConfig::limits(); keep in sync (tests/python/sweep checks they are chip keys).
-COMPILE_KEYS = (
-    "cores", "partitions", "sbuf_bytes_per_partition", "psum_bytes_per_partition", "psum_banks",
-    "dma_queues_per_core", "semaphores_per_core", "bn_stats_free_max", "pe_array.rows", "pe_array.cols",
-    "pe_array.moving_free_max", "pe_array.input_dtypes", "pe_array.output_dtypes", "pe_array.double_row",
-    "hbm.capacity_bytes",
-)
+# The chip registry's codegen keys (ConfigFields.cpp; an audit test holds the
+# marks to what changes the compiler's limits).
+COMPILE_KEYS = tuple(_codegen_keys())
 
 
 def compile_group(workload: Mapping[str, Any], overrides: Mapping[str, Any]) -> str:

@@ -24,7 +24,7 @@ RANGE_KEYS = ("values", "min", "max", "steps", "scale")
 SCALES = ("linear", "log")
 MODEL_KEYS = ("model", "phase", "batch", "context", "seq", "name", "options")
 MLIR_KEYS = ("mlir", "tokens", "name")
-BUILTIN_KEYS = ("builtin", "m", "k", "n", "name")
+BUILTIN_KEYS = ("builtin", "m", "k", "n", "dtype", "name")
 AUTO_CASTS = ("none", "matmul", "all")
 DEFAULT_EVALUATOR = "trnx.sweep.evaluate:evaluate"
 
@@ -436,11 +436,15 @@ def _workloads(c: _Checker, raw: Any) -> List[Dict[str, Any]]:
             kernel = w["builtin"]
             if kernel not in builtin.KERNELS:
                 raise c.fail(path + ("builtin",), f"unknown builtin '{kernel}' (known: {', '.join(builtin.KERNELS)})")
+            dtype = w.get("dtype", "f32")
+            if dtype not in builtin.DTYPES:
+                raise c.fail(path + ("dtype",), f"builtin dtype must be one of {', '.join(builtin.DTYPES)}, not '{dtype}'")
             defaults = {"m": 128, "k": 512, "n": 512}
-            for combo in _expand(c, path, {**defaults, **w}, ("m", "k", "n")):
+            for combo in _expand(c, path, {**defaults, **{k: v for k, v in w.items() if k != "dtype"}},
+                                 ("m", "k", "n")):
                 name = w.get("name", kernel)
-                text = builtin.mlir(kernel, combo["m"], combo["k"], combo["n"])
-                label = f"{name}-{combo['m']}x{combo['k']}x{combo['n']}"
+                text = builtin.mlir(kernel, combo["m"], combo["k"], combo["n"], dtype)
+                label = f"{name}-{combo['m']}x{combo['k']}x{combo['n']}" + ("" if dtype == "f32" else f"-{dtype}")
                 out.append({"kind": "mlir", "name": label, "source": f"builtin:{kernel}", **combo,
                             "tokens": combo["m"], "text": text})
         else:

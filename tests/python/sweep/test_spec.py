@@ -118,3 +118,6 @@ def test_constraints_evaluate_safely():
 def test_compile_keys_are_chip_keys():
     assert set(COMPILE_KEYS) <= set(trnx.chips.fields().index)
     assert "hbm.bytes_per_second" not in COMPILE_KEYS and "pe.clock_hz" not in COMPILE_KEYS
+    # The dataflow and the MX packing change what the compiler emits (they were missing from a
+    # hand-kept list once: a sweep over dataflows reused ws programs on os chips).
+    assert {"pe_array.dataflow", "pe_array.mxfp8_rate_multiplier", "pe_array.rows"} <= set(COMPILE_KEYS)
