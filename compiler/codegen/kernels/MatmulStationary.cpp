@@ -66,6 +66,10 @@ public:
     int slots = 0, banksPerGroup = 1;
   };
   HeldPlan heldPlan(const std::vector<MatmulJob> &jobs) const;
+  // Resident B panels of the held-stream schedule: two when a core has
+  // several jobs (batched decode attention), so the next job's panel loads
+  // while this one computes.
+  static int heldPanels(const std::vector<MatmulJob> &jobs) { return jobs.size() > 1 ? 2 : 1; }
 
 private:
   QueueRotor &loadA() { return queues_[0]; }
@@ -432,7 +436,7 @@ MatmulEmitter::HeldPlan MatmulEmitter::heldPlan(const std::vector<MatmulJob> &jo
   p.groupRows = tiles * tm_;
   const bool castA = s_.a.dtype != op_, castB = s_.b.dtype != op_;
   const int64_t tileCols = std::min(bankCols, p.tilesPerBank * p.width);
-  const int64_t fixed = kt_ * p.width * (es_ + (castB ? dtypeSize(s_.b.dtype) : 0)) +
+  const int64_t fixed = heldPanels(jobs) * kt_ * p.width * (es_ + (castB ? dtypeSize(s_.b.dtype) : 0)) +
                         groups_ * p.banksPerGroup * tileCols *
                             (dtypeSize(s_.c.dtype) + 4 + 4 * static_cast<int64_t>(s_.epilogueInputs.size())) +
                         4096;
@@ -463,8 +467,11 @@ void MatmulEmitter::heldStream(const std::vector<MatmulJob> &jobs) {
   const bool castA = s_.a.dtype != op_, castB = s_.b.dtype != op_;
   const bool pairs = isFP8(op_) && k_.target().limits.doubleRow;
   const int64_t w = plan.width, bankCols = k_.target().psumBankColumns();
-  OnChip bPanel = k_.allocSbuf(kt_ * w * es_);
-  OnChip bStage = castB ? k_.allocSbuf(kt_ * w * dtypeSize(s_.b.dtype)) : OnChip{};
+  std::vector<OnChip> bPanels, bStages;
+  for (int p = 0; p < heldPanels(jobs); ++p) {
+    bPanels.push_back(k_.allocSbuf(kt_ * w * es_));
+    bStages.push_back(castB ? k_.allocSbuf(kt_ * w * dtypeSize(s_.b.dtype)) : OnChip{});
+  }
   std::vector<OnChip> aBlocks, aStage;
   for (int sl = 0; sl < plan.slots; ++sl) {
     aBlocks.push_back(k_.allocSbuf(plan.kTiles * plan.groupRows * es_));
@@ -478,7 +485,12 @@ void MatmulEmitter::heldStream(const std::vector<MatmulJob> &jobs) {
       banks[g].push_back(k_.allocPsumBank());
       tiles[g].push_back(evac_.allocTile(std::min(bankCols, plan.tilesPerBank * w)));
     }
-  for (const MatmulJob &j : jobs) {
+  // Jobs alternate B panels and continue the PSUM group rotation, so
+  // consecutive jobs share no buffer and overlap.
+  int groupBase = 0, slotBase = 0;
+  for (size_t ji = 0; ji < jobs.size(); ++ji) {
+    const MatmulJob &j = jobs[ji];
+    const OnChip &bPanel = bPanels[ji % bPanels.size()], &bStage = bStages[ji % bStages.size()];
     if (ktFull_ > 0)
       loadB(j, Affine(0), tk_, ktFull_, Affine(j.n0), j.n, bPanel, j.n, castB ? &bStage : nullptr);
     if (kRest_) {
@@ -488,10 +500,12 @@ void MatmulEmitter::heldStream(const std::vector<MatmulJob> &jobs) {
       loadB(j, Affine(ktFull_), kRest_, 1, Affine(j.n0), j.n, dst, j.n, castB ? &stage : nullptr);
     }
     const int64_t n = j.n;
-    auto group = [&](const Affine &m0, int64_t rows, int gslot) {
+    auto group = [&](const Affine &m0, int64_t rows, int groupCopy) {
+      const int gslot = (groupCopy + groupBase) % groups_;
       const int64_t nTiles = ceilDiv(rows, tm_);
       // A block: k-tiles [t0, t0 + count) of rows [m0, m0 + rows): [kRows part, count, rows].
-      auto block = [&](const Affine &t0, int64_t count, int64_t kRows, int slot, bool first) {
+      auto block = [&](const Affine &t0, int64_t count, int64_t kRows, int slotCopy, bool first) {
+        const int slot = (slotCopy + slotBase) % plan.slots;
         const DType at = s_.a.dtype;
         const OnChip &dst = castA ? aStage[slot] : aBlocks[slot];
         const Affine elem = Affine(s_.a.offset + j.aOff) + m0 * sAM_ + t0 * (tk_ * sAK_);
@@ -549,6 +563,7 @@ void MatmulEmitter::heldStream(const std::vector<MatmulJob> &jobs) {
       }
       if (kRest_)
         block(Affine(ktFull_), 1, kRest_, slot, ktFull_ == 0);
+      slotBase = static_cast<int>((slotBase + blocks + (restTiles > 0) + (kRest_ > 0)) % plan.slots);
       // Evacuate: full tiles a bank at a time, the ragged last tile alone.
       const int64_t fullTiles = rows / tm_;
       for (int64_t t = 0; t < fullTiles; t += plan.tilesPerBank) {
@@ -567,6 +582,7 @@ void MatmulEmitter::heldStream(const std::vector<MatmulJob> &jobs) {
     k_.unrolled(full, groups_, [&](const Affine &g, int gslot) { group(Affine(j.m0) + g * plan.groupRows, plan.groupRows, gslot); });
     if (rest)
       group(Affine(j.m0 + full * plan.groupRows), rest, static_cast<int>(full % groups_));
+    groupBase = static_cast<int>((groupBase + full + (rest ? 1 : 0)) % groups_);
   }
 }
 
@@ -578,8 +594,11 @@ bool emitStationaryWholeK(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t l
   const Target &target = pb.target();
   const int cores = target.limits.cores;
   const int64_t Nc = spec.c.shape[r - 1];
-  const bool streamed = M <= target.matmulM();
-  const bool held = !streamed && Nc <= target.matmulN();
+  // Narrow results (fewer columns than rows, e.g. batched decode attention's
+  // C^T = V^T P^T with 4 columns) hold B: streaming it would move a few
+  // bytes per partition per DMA.
+  const bool held = Nc <= target.matmulN() && (M > target.matmulM() || Nc < M);
+  const bool streamed = !held && M <= target.matmulM();
   // The streamed schedule keeps all of a (one tile of rows) and streams b
   // once, the held one keeps all of (narrow) b; the resident one keeps
   // chunks of b as wide as half the banks hold.

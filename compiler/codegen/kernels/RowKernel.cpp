@@ -5,6 +5,10 @@
 // reading x from HBM again each pass). Rows are tiled by the target's
 // partition count and split across
 // cores, with tiles rotating through two slots so DMA overlaps compute.
+// A few long rows (a decode step's RMSNorm, softmax over a KV cache) are
+// folded: each row is spread over F partitions, the per-partition partial
+// statistics are combined across each row's partitions through two PE
+// transposes, so every lane works instead of one partition per row.
 #include "compiler/codegen/kernels/Kernels.h"
 
 #include "compiler/codegen/kernels/KernelSupport.h"
@@ -35,6 +39,9 @@ struct RowEmitter {
   QueueRotor loads, stores;
   OnChip gammaTile, betaTile;
   std::vector<OnChip> xTiles, yTiles, small, temps;
+  int64_t fold = 1;               // partitions per row (folded rows); D % fold == 0
+  std::vector<OnChip> combTiles;  // folded rows: per-slot [1, 2 * rows * fold] fp32 scratch
+  std::vector<OnChip> psumBanks;  // folded rows: per-slot bank for the combining transposes
 
   AccessPattern rowsAp(const OnChip &t, DType dt, int64_t rows, int64_t cols, int64_t byteOffset = 0) const {
     return onChip(t, byteOffset, dt, {Dim{1, static_cast<uint32_t>(cols)}}, static_cast<int>(rows));
@@ -58,6 +65,8 @@ struct RowEmitter {
   }
 
   void tile(const Affine &row0, int64_t rows, int64_t xRowOffset, int64_t outRowOffset, int slot);
+  void tileFolded(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot);
+  void combineAcrossFold(const AccessPattern &column, int64_t rows, int slot, AluOp op);
   void tileChunked(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot);
 
   // ACT func(x * scale + bias) into dst, optionally summing each row into `sum`.
@@ -174,6 +183,10 @@ struct RowEmitter {
 void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot) {
   const bool reduce = isReduction(s.kind);
   const int64_t outCols = reduce ? 1 : D;
+  if (fold > 1) {
+    tileFolded(row0, rows, xBase, outBase, slot);
+    return;
+  }
   if (!isReduction(s.kind) && chunk < D) {
     tileChunked(row0, rows, xBase, outBase, slot);
     return;
@@ -264,6 +277,94 @@ void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t o
   }
   }
   storeY(y, row0, rows, outBase, 0, outCols);
+}
+
+// Per-partition partials in `column` ([rows * fold, 1] fp32) combined over
+// each row's `fold` partitions, the result written back to all of them:
+// transpose to one partition, reduce groups of `fold`, expand each result
+// `fold` times (a stride-0 read), transpose back, copy into `column`.
+void RowEmitter::combineAcrossFold(const AccessPattern &column, int64_t rows, int slot, AluOp op) {
+  const uint32_t R = static_cast<uint32_t>(rows), F = static_cast<uint32_t>(fold), RF = R * F;
+  const OnChip &bank = psumBanks[slot], &comb = combTiles[slot];
+  Instruction up = makeInstruction(Opcode::Transpose);
+  up.ap[0] = onChip(bank, 0, DType::FP32, {Dim{1, RF}}, 1);
+  up.ap[1] = column;
+  k.emit(EngineId{EngineKind::PE, 0}, up);
+  Instruction red = makeInstruction(Opcode::TensorReduce);
+  red.ap[0] = onChip(comb, 0, DType::FP32, {Dim{1, R}}, 1);
+  red.ap[1] = onChip(bank, 0, DType::FP32, {Dim{static_cast<int32_t>(F), R}, Dim{1, F}}, 1);
+  red.enums[0] = static_cast<uint8_t>(op);
+  emitOn(kVector, RF, red);
+  Instruction expand = makeInstruction(Opcode::TensorCopy);
+  expand.ap[0] = onChip(comb, RF * 4, DType::FP32, {Dim{static_cast<int32_t>(F), R}, Dim{1, F}}, 1);
+  expand.ap[1] = onChip(comb, 0, DType::FP32, {Dim{1, R}, Dim{0, F}}, 1);
+  emitOn(kVector, RF, expand);
+  Instruction down = makeInstruction(Opcode::Transpose);
+  down.ap[0] = onChip(bank, 1024, DType::FP32, {Dim{1, 1}}, static_cast<int>(RF));
+  down.ap[1] = onChip(comb, RF * 4, DType::FP32, {Dim{1, RF}}, 1);
+  k.emit(EngineId{EngineKind::PE, 0}, down);
+  Instruction back = makeInstruction(Opcode::TensorCopy);
+  back.ap[0] = column;
+  back.ap[1] = onChip(bank, 1024, DType::FP32, {Dim{1, 1}}, static_cast<int>(RF));
+  emitOn(kVector, 1, back);
+}
+
+// `rows` rows, each as `fold` partitions of D / fold contiguous columns
+// (rows are contiguous in x and out, so the tile is one DMA each way).
+void RowEmitter::tileFolded(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot) {
+  const int64_t Dc = D / fold, RF = rows * fold;
+  const int P = static_cast<int>(RF);
+  const uint32_t cols = static_cast<uint32_t>(Dc);
+  const int xr = s.x.rank(), orank = s.out.rank();
+  const int64_t xRow = xr >= 2 ? s.x.strides[xr - 2] : 0, oRow = orank >= 2 ? s.out.strides[orank - 2] : 0;
+  AccessPattern x = rowsAp(xTiles[slot], s.x.dtype, RF, Dc);
+  k.emit(loads.next(), dmaCopy(x, hbm(s.x.tensor, (Affine(xBase) + row0 * xRow) * dtypeSize(s.x.dtype), s.x.dtype, Dc,
+                                      P, {Dim{1, cols}})));
+  AccessPattern y = rowsAp(yTiles[slot], s.out.dtype, RF, Dc);
+  AccessPattern temp = rowsAp(temps[0], DType::FP32, RF, Dc);
+  const double d = static_cast<double>(Dc);
+  switch (s.kind) {
+  case RowSpec::Kind::Softmax:
+  case RowSpec::Kind::LogSoftmax: {
+    AccessPattern mx = scalarAp(slot, 0, RF), sum = scalarAp(slot, 1, RF);
+    Instruction red = makeInstruction(Opcode::TensorReduce);
+    red.ap[0] = mx;
+    red.ap[1] = x;
+    red.enums[0] = static_cast<uint8_t>(AluOp::Max);
+    emitOn(kVector, d, red);
+    combineAcrossFold(mx, rows, slot, AluOp::Max);
+    emitOn(kAny, 1, tensorScalar(mx, mx, AluOp::Mul, -1.0f));
+    activation(temp, x, ActFunc::Exp, {}, mx, sum);
+    combineAcrossFold(sum, rows, slot, AluOp::Add);
+    if (s.kind == RowSpec::Kind::Softmax) {
+      emitOn(kVector, 1, tensorScalar(sum, sum, AluOp::RDiv, 1.0f));
+      Instruction scale = tensorScalar(y, temp, AluOp::Mul, 0.0f);
+      scale.ap[2] = sum;
+      emitOn(kAny, d, scale);
+    } else {
+      activation(sum, sum, ActFunc::Log, {}, {}, {});
+      Instruction shift = tensorScalar(y, x, AluOp::Add, 0.0f, AluOp::Sub, 0.0f);
+      shift.ap[2] = mx;
+      shift.ap[3] = sum;
+      emitOn(kVector, d, shift);
+    }
+    break;
+  }
+  case RowSpec::Kind::RmsNorm: {
+    AccessPattern rstd = scalarAp(slot, 0, RF);
+    activation(temp, x, ActFunc::Square, {}, {}, rstd);
+    combineAcrossFold(rstd, rows, slot, AluOp::Add);
+    rmsScalar(rstd);
+    normalize(y, x, temp, rstd, {}, Dc,
+              [&](const HbmView &v, const OnChip &whole, bool) { return rowsAp(whole, v.dtype, RF, Dc); });
+    break;
+  }
+  default:
+    fail("internal: folded row operation of kind ", static_cast<int>(s.kind));
+  }
+  k.emit(stores.next(), dmaCopy(hbm(s.out.tensor, (Affine(outBase) + row0 * oRow) * dtypeSize(s.out.dtype), s.out.dtype,
+                                    Dc, P, {Dim{1, cols}}),
+                                y));
 }
 
 // A row longer than SBUF holds: x streams through in `chunk`-column pieces,
@@ -361,10 +462,17 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
   const int64_t P = target.partitions();
   const int r = spec.x.rank();
   const int64_t D = spec.x.shape[r - 1];
-  // Rows: every leading dim; the last leading dim tiles, the others are jobs.
-  const int64_t innerRows = r >= 2 ? spec.x.shape[r - 2] : 1;
-  int64_t outer = 1;
-  for (int d = 0; d < r - 2; ++d)
+  // Rows: every leading dim. Trailing leading dims that step rows at one
+  // stride in x and out (contiguous rows) merge into one row dim that tiles;
+  // the dims before them are jobs.
+  auto mergeable = [](const HbmView &v, int d) { return v.strides[d] == v.strides[d + 1] * v.shape[d + 1]; };
+  int firstRowDim = std::max(0, r - 2);
+  while (firstRowDim > 0 && mergeable(spec.x, firstRowDim - 1) && mergeable(spec.out, firstRowDim - 1))
+    --firstRowDim;
+  int64_t innerRows = 1, outer = 1;
+  for (int d = firstRowDim; d < r - 1; ++d)
+    innerRows *= spec.x.shape[d];
+  for (int d = 0; d < firstRowDim; ++d)
     outer *= spec.x.shape[d];
   struct Job {
     int64_t xBase, outBase, row0, rows;
@@ -372,14 +480,16 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
   std::vector<Job> jobs;
   for (int64_t o = 0; o < outer; ++o) {
     int64_t xb = spec.x.offset, ob = spec.out.offset, rem = o;
-    for (int d = r - 3; d >= 0; --d) {
+    for (int d = firstRowDim - 1; d >= 0; --d) {
       xb += (rem % spec.x.shape[d]) * spec.x.strides[d];
       ob += (rem % spec.out.shape[d]) * spec.out.strides[d];
       rem /= spec.x.shape[d];
     }
     jobs.push_back({xb, ob, 0, innerRows});
   }
-  // Split rows across cores: by jobs when there are many, else by row tiles.
+  // Split rows across cores: by jobs when there are many, else each job's
+  // rows over its share of the cores (whole row tiles when every core gets
+  // at least one, so fewer rows than that spread over all cores).
   std::vector<std::vector<Job>> perCore(cores);
   if (static_cast<int64_t>(jobs.size()) >= cores) {
     for (int c = 0; c < cores; ++c) {
@@ -389,9 +499,10 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
   } else {
     int next = 0;
     for (const Job &j : jobs) {
-      const int parts = std::max<int>(1, std::min<int64_t>(cores / static_cast<int>(jobs.size()), (innerRows + P - 1) / P));
+      const int parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(cores / static_cast<int>(jobs.size()), innerRows)));
+      const int64_t align = innerRows >= parts * P ? P : 1;
       for (int p = 0; p < parts; ++p) {
-        auto [a, b] = splitRange(innerRows, parts, p, P);
+        auto [a, b] = splitRange(innerRows, parts, p, align);
         if (b > a)
           perCore[next++ % cores].push_back({j.xBase, j.outBase, a, b - a});
       }
@@ -423,6 +534,34 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
     }
   }
 
+  // Few rows: fold each over F partitions (the largest F dividing D with
+  // every tile's rows x F within the partitions and the PE array, for the
+  // combining transposes, and at least kMinFoldColumns per partition).
+  int64_t fold = 1;
+  int64_t maxRows = 0;
+  for (const auto &jobsOfCore : perCore)
+    for (const Job &j : jobsOfCore)
+      maxRows = std::max(maxRows, j.rows);
+  auto rowsContiguous = [&](const HbmView &v) {
+    const int rank = v.rank();
+    return v.strides[rank - 1] == 1 && (rank < 2 || v.shape[rank - 2] == 1 || v.strides[rank - 2] == D);
+  };
+  const bool foldable = (spec.kind == RowSpec::Kind::Softmax || spec.kind == RowSpec::Kind::LogSoftmax ||
+                         spec.kind == RowSpec::Kind::RmsNorm) &&
+                        spec.prologue.ops.empty() && rowsContiguous(spec.x) && rowsContiguous(spec.out) &&
+                        spec.beta.tensor == kNoTensor &&
+                        (spec.gamma.tensor == kNoTensor || spec.gamma.strides.back() == 1) && maxRows > 0 &&
+                        maxRows * 2 <= P && target.limits.psumBanks >= 1;
+  constexpr int64_t kMinFoldColumns = 16;
+  if (foldable)
+    for (int64_t f = std::min<int64_t>({P, target.limits.peRows, target.limits.peCols}) / maxRows; f >= 2; --f)
+      if (D % f == 0 && D / f >= kMinFoldColumns) {
+        fold = f;
+        break;
+      }
+  if (fold > 1)
+    chunk = D / fold;
+
   std::vector<CoreKernel> kernels = pb.newKernel(cores);
   for (int c = 0; c < cores; ++c) {
     if (perCore[c].empty())
@@ -430,11 +569,11 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
     CoreKernel &k = kernels[c];
     std::vector<QueueRotor> queues = splitQueues(target.limits.dmaQueues, {1, 1});
     RowEmitter e{k, spec, D, chunk, target.limits.bnStatsFreeMax, {}, queues[0], queues[1],
-                 {}, {}, {}, {}, {}, {}, {}, {}};
+                 {}, {}, {}, {}, {}, {}, 1, {}, {}, {}, {}};
     for (int s = 0; s < kSlots; ++s) {
       e.xTiles.push_back(k.allocSbuf(chunk * dtypeSize(spec.x.dtype)));
       e.yTiles.push_back(k.allocSbuf((reduce ? 1 : chunk) * dtypeSize(spec.out.dtype)));
-      if (!reduce && chunk < D) {
+      if (!reduce && chunk < D && fold == 1) {
         if (spec.gamma.tensor != kNoTensor)
           e.gammaChunks.push_back(k.allocSbuf(chunk * dtypeSize(spec.gamma.dtype)));
         if (spec.beta.tensor != kNoTensor)
@@ -454,7 +593,27 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc) {
                      hbm(v.tensor, v.offset * dtypeSize(v.dtype), v.dtype, 0, static_cast<int>(rows),
                          {Dim{static_cast<int32_t>(v.strides.back()), static_cast<uint32_t>(D)}})));
     };
-    if (reduce || chunk == D) { // chunked rows load gamma and beta per chunk
+    if (fold > 1) {
+      e.fold = fold;
+      for (int s = 0; s < kSlots; ++s) {
+        e.combTiles.push_back(k.allocSbuf(2 * maxRows * fold * 4));
+        if (s < target.limits.psumBanks)
+          e.psumBanks.push_back(k.allocPsumBank());
+        else
+          e.psumBanks.push_back(e.psumBanks.front());
+      }
+      if (spec.gamma.tensor != kNoTensor) {
+        // gamma folded like a row: partition r * F + f holds columns [f * D/F, (f + 1) * D/F).
+        const int64_t Dc = D / fold;
+        e.gammaTile = k.allocSbuf(Dc * dtypeSize(spec.gamma.dtype));
+        for (int64_t r = 0; r < maxRows; ++r)
+          k.emit(e.loads.next(),
+                 dmaCopy(onChip(e.gammaTile, 0, spec.gamma.dtype, {Dim{1, static_cast<uint32_t>(Dc)}},
+                                static_cast<int>(fold), static_cast<int>(r * fold)),
+                         hbm(spec.gamma.tensor, spec.gamma.offset * dtypeSize(spec.gamma.dtype), spec.gamma.dtype, Dc,
+                             static_cast<int>(fold), {Dim{1, static_cast<uint32_t>(Dc)}})));
+      }
+    } else if (reduce || chunk == D) { // chunked rows load gamma and beta per chunk
       loadRow(spec.gamma, e.gammaTile);
       loadRow(spec.beta, e.betaTile);
     }

@@ -147,3 +147,40 @@ func.func @compare_producer(%a: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<8xf3
   }
   return %m : tensor<8xf32>
 }
+
+// A cast of a norm's only result (through a reshape) becomes the norm's
+// result type: no kernel of its own.
+// CHECK-LABEL: func.func @norm_cast
+// CHECK: %[[N:.*]] = trn.rmsnorm %arg0 {{.*}} : tensor<1x64xf32> -> tensor<1x64xbf16>
+// CHECK-NEXT: %[[R:.*]] = trn.reshape %[[N]] : tensor<1x64xbf16> -> tensor<1x1x64xbf16>
+// CHECK-NEXT: return %[[R]]
+func.func @norm_cast(%a: tensor<1x64xf32>) -> tensor<1x1x64xbf16> {
+  %n = trn.rmsnorm %a {epsilon = 1.0e-05 : f32} : tensor<1x64xf32> -> tensor<1x64xf32>
+  %r = trn.reshape %n : tensor<1x64xf32> -> tensor<1x1x64xf32>
+  %c = trn.ewise(%r) : (tensor<1x1x64xf32>) -> tensor<1x1x64xbf16> {
+  ^bb0(%x: f32):
+    trn.yield %x : f32
+  }
+  return %c : tensor<1x1x64xbf16>
+}
+
+// A unary consumer of a reshaped elementwise producer fuses with it; the
+// reshape moves after the fused op.
+// CHECK-LABEL: func.func @cast_through_reshape
+// CHECK: %[[E:.*]] = trn.ewise(%arg0, %arg1) : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x16xbf16>
+// CHECK: arith.addf
+// CHECK: %[[R:.*]] = trn.reshape %[[E]] : tensor<8x16xbf16> -> tensor<128xbf16>
+// CHECK-NEXT: return %[[R]]
+func.func @cast_through_reshape(%a: tensor<8x16xf32>, %b: tensor<8x16xf32>) -> tensor<128xbf16> {
+  %s = trn.ewise(%a, %b) : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x16xf32> {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.addf %x, %y : f32
+    trn.yield %r : f32
+  }
+  %r = trn.reshape %s : tensor<8x16xf32> -> tensor<128xf32>
+  %c = trn.ewise(%r) : (tensor<128xf32>) -> tensor<128xbf16> {
+  ^bb0(%x: f32):
+    trn.yield %x : f32
+  }
+  return %c : tensor<128xbf16>
+}

@@ -178,6 +178,29 @@ void checkRowOps(const ChipConfig &target, const std::vector<std::vector<int64_t
 
 TEST(RowKernel, ReductionsSoftmaxAndNorms) { checkRowOps(chip(), {{300, 700}, {2, 130, 64}, {1, 1300}}); }
 
+// Few long rows are folded over many partitions (decode's RMSNorm and its
+// softmax over the KV cache): numerics of every kind, and the fold itself.
+TEST(RowKernel, FewLongRowsFoldAcrossPartitions) {
+  checkRowOps(chip(), {{1, 4096}, {8, 4, 2048}, {5, 1000}, {2, 3, 96}, {1, 17}});
+  ProgramBuilder pb(targetFor(chip()));
+  RowSpec s;
+  s.kind = RowSpec::Kind::RmsNorm;
+  s.x = HbmView::contiguous(pb.addTensor("x", TensorRole::Input, DType::FP32, {1, 4096}), DType::FP32, {1, 4096});
+  s.out = HbmView::contiguous(pb.addTensor("y", TensorRole::Output, DType::FP32, {1, 4096}), DType::FP32, {1, 4096});
+  s.gamma.tensor = s.beta.tensor = kNoTensor;
+  emitRowOp(pb, s, kNoLoc);
+  const Program program = pb.finish();
+  int widestLoad = 0, transposes = 0;
+  for (const Stream &st : program.streams)
+    for (const Instruction &i : st.code) {
+      if (i.opcode == Opcode::DmaCopy && i.ap[1].space == MemSpace::HBM)
+        widestLoad = std::max<int>(widestLoad, i.ap[0].partitionCount);
+      transposes += i.opcode == Opcode::Transpose;
+    }
+  EXPECT_EQ(widestLoad, 128); // one row of 4096 over all 128 partitions, 32 columns each
+  EXPECT_EQ(transposes, 2);   // sum of squares combined: one transpose each way
+}
+
 // Every chip variant (ChipVariants.h): row tiles follow the partition count,
 // copies and gathers the queues and cores.
 class DataMovementAndRowsOnChips : public ::testing::TestWithParam<ChipVariant> {};
@@ -187,7 +210,7 @@ TEST_P(DataMovementAndRowsOnChips, CopiesGathersAndRowOps) {
   checkCopy({300, 200}, [](const HbmView &v) { return v.transposed({1, 0}); }, target);
   checkCopy({4, 64, 6, 32}, [](const HbmView &v) { return v.transposed({0, 2, 1, 3}); }, target);
   checkGather(target);
-  checkRowOps(target, {{300, 700}, {2, 130, 64}});
+  checkRowOps(target, {{300, 700}, {2, 130, 64}, {3, 1000}});
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, DataMovementAndRowsOnChips, ::testing::ValuesIn(chipVariants()), variantName);

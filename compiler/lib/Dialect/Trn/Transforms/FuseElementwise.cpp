@@ -1,6 +1,8 @@
-// trn-fuse-elementwise: elementwise producers merge into their consumers,
-// elementwise consumers of a matmul become its epilogue, and splat constants
-// and duplicate inputs fold into the bodies, so intermediates stay on chip.
+// trn-fuse-elementwise: elementwise producers merge into their consumers
+// (a unary consumer such as a cast also through a reshape), elementwise
+// consumers of a matmul become its epilogue, a cast of a softmax or norm
+// becomes that op's result type, and splat constants and duplicate inputs
+// fold into the bodies, so intermediates stay on chip.
 #include "trnx/Dialect/Trn/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -132,6 +134,84 @@ bool fuseProducer(EwiseOp ew) {
   return false;
 }
 
+// A pure conversion: one input, the body yields its argument unchanged.
+bool isPureCast(EwiseOp ew) {
+  Block &body = ew.getBody().front();
+  return ew.getInputs().size() == 1 && body.without_terminator().empty() &&
+         llvm::cast<YieldOp>(body.getTerminator()).getValue() == body.getArgument(0);
+}
+
+// A float cast of a softmax's or norm's only use: the op stores its result
+// in the cast type (its engines round on the store), one kernel fewer.
+bool fuseCastIntoRowOp(EwiseOp ew) {
+  if (!isPureCast(ew) || !llvm::isa<FloatType>(ew.getType().getElementType()))
+    return false;
+  Value in = ew.getInputs()[0];
+  auto reshape = in.getDefiningOp<ReshapeOp>(); // looked through when it has no other use
+  Value rowValue = reshape && reshape->hasOneUse() ? reshape.getInput() : in;
+  Operation *def = rowValue.getDefiningOp();
+  if (!def || !llvm::isa<SoftmaxOp, LayerNormOp, RmsNormOp>(def) || !def->hasOneUse() ||
+      typeOf(in).getShape() != ew.getType().getShape())
+    return false;
+  rowValue.setType(RankedTensorType::get(typeOf(rowValue).getShape(), ew.getType().getElementType()));
+  in.setType(ew.getType());
+  ew.getResult().replaceAllUsesWith(in);
+  ew.erase();
+  return true;
+}
+
+// reshape(reshape(x)) -> reshape(x): fusions leave such chains behind.
+bool collapseReshapes(func::FuncOp func) {
+  bool changed = false;
+  func.walk([&](ReshapeOp r) {
+    auto inner = r.getInput().getDefiningOp<ReshapeOp>();
+    if (!inner)
+      return;
+    r.getInputMutable().assign(inner.getInput());
+    if (inner->use_empty())
+      inner.erase();
+    changed = true;
+  });
+  return changed;
+}
+
+// A unary consumer (a cast, say) of a reshaped single-use elementwise
+// producer: one ewise of the producer's shape, reshaped after.
+bool fuseUnaryThroughReshape(EwiseOp ew) {
+  if (ew.getInputs().size() != 1)
+    return false;
+  auto reshape = ew.getInputs()[0].getDefiningOp<ReshapeOp>();
+  if (!reshape || !reshape->hasOneUse())
+    return false;
+  auto producer = reshape.getInput().getDefiningOp<EwiseOp>();
+  if (!producer || !producer->hasOneUse())
+    return false;
+  OpBuilder b(ew);
+  auto fusedType = RankedTensorType::get(typeOf(producer.getResult()).getShape(), ew.getType().getElementType());
+  SmallVector<Value> inputs(producer.getInputs().begin(), producer.getInputs().end());
+  auto fused = buildEwise(b, ew.getLoc(), fusedType, inputs, [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
+    IRMapping pmap;
+    for (size_t j = 0; j < inputs.size(); ++j)
+      pmap.map(producer.getBody().front().getArgument(j), args[j]);
+    Value pv = cloneBody(body, producer.getBody().front(), pmap);
+    if (pv.getType().isInteger(1)) {
+      Location loc = producer.getLoc();
+      Value one = body.create<arith::ConstantOp>(loc, body.getF32FloatAttr(1.0f));
+      Value zero = body.create<arith::ConstantOp>(loc, body.getF32FloatAttr(0.0f));
+      pv = body.create<arith::SelectOp>(loc, pv, one, zero);
+    }
+    IRMapping cmap;
+    cmap.map(ew.getBody().front().getArgument(0), pv);
+    return cloneBody(body, ew.getBody().front(), cmap);
+  });
+  Value result = b.create<ReshapeOp>(ew.getLoc(), ew.getType(), fused.getResult());
+  ew.getResult().replaceAllUsesWith(result);
+  ew.erase();
+  reshape.erase();
+  producer.erase();
+  return true;
+}
+
 // Moves `ew` into the epilogue of a single-use matmul among its inputs
 // (looking through a reshape of the matmul result).
 bool fuseIntoMatmul(EwiseOp ew) {
@@ -211,11 +291,12 @@ struct FuseElementwisePass : impl::TrnFuseElementwiseBase<FuseElementwisePass> {
     func::FuncOp func = getOperation();
     bool changed = true;
     while (changed) {
-      changed = false;
+      changed = collapseReshapes(func);
       SmallVector<EwiseOp> ops;
       func.walk([&](EwiseOp ew) { ops.push_back(ew); });
       for (EwiseOp ew : ops) {
-        if (simplifyInputs(ew) || fuseProducer(ew) || fuseIntoMatmul(ew)) {
+        if (simplifyInputs(ew) || fuseProducer(ew) || fuseIntoMatmul(ew) || fuseCastIntoRowOp(ew) ||
+            fuseUnaryThroughReshape(ew)) {
           changed = true;
           break;
         }
