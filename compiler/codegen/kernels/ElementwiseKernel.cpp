@@ -4,7 +4,8 @@
 // partitions); outer dims are
 // compile-time jobs. Tiles rotate through three slots so loads, compute and
 // stores of neighbouring tiles overlap. Inputs broadcast along columns load
-// as [rows, 1] per-partition scalars.
+// as [rows, 1] per-partition scalars. Many one-tile blocks are spread over
+// the cores whole.
 #include "compiler/codegen/kernels/Kernels.h"
 
 #include "compiler/codegen/kernels/KernelSupport.h"
@@ -184,6 +185,23 @@ void emitElementwise(ProgramBuilder &pb, const ElementwiseSpec &spec, uint32_t l
     k.emit(stores[c].next(), dmaCopy(dst, o));
   };
 
+  // Many blocks of one tile each (a broadcast over a middle dim, e.g. RoPE
+  // tables over the heads of each sequence): whole blocks go to cores in
+  // contiguous ranges, rotating the slots across blocks so they overlap.
+  bool singleTiles = static_cast<int64_t>(blocks.size()) >= cores;
+  for (const Block &b : blocks)
+    singleTiles = singleTiles && b.rows <= P && b.cols <= width;
+  if (singleTiles) {
+    for (int c = 0; c < cores; ++c) {
+      auto [b0, b1] = splitRange(static_cast<int64_t>(blocks.size()), cores, c);
+      if (b1 > b0)
+        ensureBuffers(c);
+      for (int64_t bi = b0; bi < b1; ++bi)
+        tile(c, blocks[bi], Affine(0), blocks[bi].rows, Affine(0), blocks[bi].cols, static_cast<int>((bi - b0) % kSlots));
+    }
+    pb.addKernel(kernels, loc);
+    return;
+  }
   for (const Block &b : blocks) {
     const int64_t rowTiles = (b.rows + P - 1) / P, colTiles = (b.cols + width - 1) / width;
     const bool splitRows = rowTiles >= cores || rowTiles >= colTiles;

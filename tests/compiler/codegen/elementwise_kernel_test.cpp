@@ -110,6 +110,9 @@ TEST(ElementwiseKernel, Broadcasts) {
   EXPECT_EQ(check({{{300, 1}}, {{300, 200}}}, {300, 200}, DType::FP32, binary(AluOp::Sub)), 0.0);  // reversed
   EXPECT_EQ(check({{{4, 1, 64}}, {{4, 33, 1}}}, {4, 33, 64}, DType::FP32, binary(AluOp::Mul)), 0.0);
   EXPECT_EQ(check({{{1}}, {{9000}}}, {9000}, DType::FP32, binary(AluOp::Max)), 0.0);
+  // A middle-dim broadcast (decode RoPE tables over each sequence's heads):
+  // many one-tile blocks spread over the cores.
+  EXPECT_EQ(check({{{21, 6, 40}}, {{21, 1, 40}}}, {21, 6, 40}, DType::FP32, binary(AluOp::Mul)), 0.0);
 }
 
 TEST(ElementwiseKernel, FusedChainsSelectAndDtypes) {
@@ -181,6 +184,7 @@ TEST_P(ElementwiseOnChips, RaggedShapesAndBroadcasts) {
   EXPECT_EQ(check({{{3, 130, 70}}, {{3, 130, 70}}}, {3, 130, 70}, DType::FP32, binary(AluOp::Add), chip), 0.0);
   EXPECT_EQ(check({{{70000}}, {{70000}}}, {70000}, DType::FP32, binary(AluOp::Mul), chip), 0.0);
   EXPECT_EQ(check({{{300, 200}}, {{300, 1}}}, {300, 200}, DType::FP32, binary(AluOp::Div), chip), 0.0);
+  EXPECT_EQ(check({{{21, 6, 40}}, {{21, 1, 40}}}, {21, 6, 40}, DType::FP32, binary(AluOp::Mul), chip), 0.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, ElementwiseOnChips, ::testing::ValuesIn(chipVariants()), variantName);
