@@ -124,19 +124,21 @@ def memory_required(graph: ModelGraph) -> Dict[str, int]:
     cfg = graph.config
     per_param = PARAM_BYTES.get(graph.weight_dtype, 2.0)
     parts = {"weights": int(cfg.parameters() * per_param)}
+    kv_bytes = int(PARAM_BYTES.get(graph.cache_dtype, 2.0))
     if graph.phase in ("decode", "prefill"):
-        parts["kv_cache"] = cfg.kv_cache_bytes(graph.batch, graph.length)
+        parts["kv_cache"] = cfg.kv_cache_bytes(graph.batch, graph.length, kv_bytes)
     if graph.phase == "train":
         # Every layer keeps its forward activations for backward, plus fp32 logits.
         activations = cfg.layers * _saved_activation_bytes(graph) + graph.tokens * cfg.vocab * 4
         parts["gradients"] = parts["weights"]
         parts["optimizer_state"] = cfg.parameters() * ADAM_BYTES_PER_PARAMETER
     else:
-        layer = ModelGraph(cfg, graph.phase, graph.batch, graph.length, 1, "layers", graph.weight_dtype)
+        layer = ModelGraph(cfg, graph.phase, graph.batch, graph.length, 1, "layers", graph.weight_dtype,
+                           graph.cache_dtype)
         summary = layer.summary()
         activations = summary["input_bytes"] + summary["output_bytes"]
         if graph.phase == "decode":  # the layer's K/V cache inputs are counted above
-            activations -= cfg.kv_cache_bytes(graph.batch, graph.length) // cfg.layers
+            activations -= cfg.kv_cache_bytes(graph.batch, graph.length, kv_bytes) // cfg.layers
     parts["activations"] = max(0, activations)
     parts["total"] = sum(parts.values())
     return parts
@@ -179,7 +181,7 @@ def _run_graph(graph: ModelGraph, chip: _chips.Chip, auto_cast: str):
 
 def run(model: Union[str, _models.ModelConfig], phase: str = "decode", batch: int = 1, length: int = 2048, *,
         chip: Union[str, _chips.Chip] = "trn3", method: str = "layer-scaled", weight_dtype: str = "bf16",
-        auto_cast: str = "matmul", layers: Optional[int] = None) -> WorkloadResult:
+        kv_dtype: str = "bf16", auto_cast: str = "matmul", layers: Optional[int] = None) -> WorkloadResult:
     """Compiles and simulates one phase of a model on one chip.
 
     Args:
@@ -189,6 +191,9 @@ def run(model: Union[str, _models.ModelConfig], phase: str = "decode", batch: in
         length: prompt length (prefill, train) or cached context (decode).
         chip: preset name, YAML path or :class:`trnx.Chip`.
         method: ``"layer-scaled"`` (one layer x layers + head) or ``"full"``.
+        weight_dtype: weight element type (``bf16``, ``fp8e4m3``...).
+        kv_dtype: K/V cache element type (``bf16``, ``fp16`` or ``fp8e4m3``, read
+            as fp8 and dequantised to bf16 on chip).
         layers: decoder layers (default: the model's).
 
     Raises:
@@ -204,7 +209,7 @@ def run(model: Union[str, _models.ModelConfig], phase: str = "decode", batch: in
     n_layers = cfg.layers if layers is None else layers
     if isinstance(n_layers, bool) or not isinstance(n_layers, int) or not 1 <= n_layers <= cfg.layers:
         raise ValueError(f"layers must be between 1 and {cfg.layers} for {cfg.name}, not {n_layers!r}")
-    whole = ModelGraph(cfg, phase, batch, length, n_layers, "full", weight_dtype)
+    whole = ModelGraph(cfg, phase, batch, length, n_layers, "full", weight_dtype, kv_dtype)
     config = _chips.load(chip)
     need = check_fits(whole, config)
     if method == "full":
@@ -212,8 +217,8 @@ def run(model: Union[str, _models.ModelConfig], phase: str = "decode", batch: in
         runs = [(report, 1)]
         detail = f"the whole model ({n_layers} layers, embedding, LM head) compiled and simulated as one program"
     else:
-        layer = ModelGraph(cfg, phase, batch, length, 1, "layers", weight_dtype)
-        head = ModelGraph(cfg, phase, batch, length, 0, "head", weight_dtype)
+        layer = ModelGraph(cfg, phase, batch, length, 1, "layers", weight_dtype, kv_dtype)
+        head = ModelGraph(cfg, phase, batch, length, 0, "head", weight_dtype, kv_dtype)
         layer_report, c1, s1 = _run_graph(layer, config, auto_cast)
         head_report, c2, s2 = _run_graph(head, config, auto_cast)
         runs = [(layer_report, n_layers), (head_report, 1)]

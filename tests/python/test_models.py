@@ -181,6 +181,48 @@ def test_decode_step_numerics_match_numpy():
         assert np.abs(out["l0.attn.k_new"][b] - k_new.reshape(-1)).max() <= 1e-2 * np.abs(k_new).max()
 
 
+def test_decode_step_with_an_fp8_kv_cache_matches_numpy():
+    """kv_dtype="fp8e4m3": the cache is stored in fp8, read as fp8 bytes and dequantised to bf16 on chip."""
+    cfg = models.TINY
+    batch, context = 2, 32
+    graph = models.decode(cfg, batch=batch, context=context, layers=1, part="layers", weight_dtype="fp32",
+                          kv_dtype="fp8e4m3")
+    assert "xf8E4M3FN>" in graph.to_mlir()
+    rng = np.random.default_rng(2)
+    feeds = layer_inputs(graph, rng, [context, context + 3])
+    k_cache = rng.standard_normal((batch, cfg.kv_heads, cfg.head_dim, context)).astype(np.float32)
+    v_cache = rng.standard_normal((batch, cfg.kv_heads, context, cfg.head_dim)).astype(np.float32)
+    feeds["l0.attn.k_cache"], feeds["l0.attn.v_cache"] = k_cache, v_cache
+    out = run_with_weights_as_inputs(graph, feeds)
+    f = {k: v.astype(np.float64) for k, v in feeds.items()}
+    kc, vc = fp8e4m3_round(k_cache), fp8e4m3_round(v_cache)
+    for b in range(batch):
+        one = {k: (v[b:b + 1] if k in ("hidden_in", "rope_cos", "rope_sin") else v) for k, v in f.items()}
+        one["rope_cos"], one["rope_sin"] = one["rope_cos"][0], one["rope_sin"][0]
+        ref, _, _ = numpy_layer(cfg, one, cache=(kc[b].transpose(0, 2, 1), vc[b]))
+        assert np.abs(out["hidden_out"][b:b + 1] - ref).max() <= 2e-2 * np.abs(ref).max(), b
+    # the same cache in bf16 gives a different answer: the fp8 rounding is really applied
+    ref16, _, _ = numpy_layer(cfg, {**one}, cache=(bf16_round(k_cache[1]).transpose(0, 2, 1), bf16_round(v_cache[1])))
+    assert np.abs(ref16 - ref).max() > 1e-3 * np.abs(ref).max()
+
+
+def test_fp8_kv_cache_halves_the_cache_bytes():
+    cfg = models.get_config("llama3-8b")
+    bf16 = trnx.workloads.memory_required(models.decode(cfg, batch=8, context=4096, kv_dtype="bf16"))
+    fp8 = trnx.workloads.memory_required(models.decode(cfg, batch=8, context=4096, kv_dtype="fp8e4m3"))
+    assert fp8["kv_cache"] * 2 == bf16["kv_cache"]
+    with pytest.raises(ValueError, match="kv_dtype must be one of"):
+        models.decode(cfg, batch=1, context=16, kv_dtype="int4")
+
+
+def fp8e4m3_round(a):
+    """fp32 -> fp8 e4m3 (OCP E4M3FN: bias 7, 3 mantissa bits, max 448; round to nearest even) -> float64."""
+    x = np.asarray(a, np.float64)
+    _, e = np.frexp(x)
+    quantum = np.exp2(np.maximum(e - 4, -9))  # 3 mantissa bits; subnormals step 2^-9
+    return np.clip(np.round(x / quantum) * quantum, -448, 448)
+
+
 def bf16_round(a):
     """fp32 -> bf16 (round to nearest even) -> float64."""
     bits = np.asarray(a, np.float32).view(np.uint32)

@@ -24,6 +24,8 @@ PARAM_BYTES = {"fp32": 4.0, "f32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "f
                "mxfp4": 0.5 + 1 / 32, "int8": 1.0}
 
 ConfigLike = Union[str, ModelConfig]
+# K/V cache element types: 16-bit, or fp8 (e4m3) dequantised to bf16 on chip.
+KV_DTYPES = ("bf16", "fp16", "fp8e4m3")
 
 
 def _positive(name: str, value: Any) -> int:
@@ -44,6 +46,8 @@ class ModelGraph:
         layers: decoder layers in the graph.
         part: ``"full"``, ``"layers"`` or ``"head"``.
         weight_dtype: weight argument element type (``bf16`` default).
+        cache_dtype: K/V cache element type (``bf16`` default, or ``fp8e4m3``:
+            read as fp8 and dequantised to bf16 on chip).
     """
 
     config: ModelConfig
@@ -68,7 +72,8 @@ class ModelGraph:
         if self.part != "head" and self.layers == 0:
             raise ValueError(f"part={self.part!r} needs at least one layer")
         mlir_dtype(self.weight_dtype)
-        mlir_dtype(self.cache_dtype)
+        if self.cache_dtype not in KV_DTYPES:
+            raise ValueError(f"kv_dtype must be one of {KV_DTYPES}, not {self.cache_dtype!r}")
         if self.phase == "train" and self.config.is_moe:
             raise NotImplementedError(f"{self.config.name}: training steps of MoE models are not modelled yet "
                                       "(prefill and decode are)")
@@ -156,27 +161,28 @@ class ModelGraph:
 
 
 def _graph(model: ConfigLike, phase: str, batch: int, length: int, layers: Optional[int], part: str,
-           weight_dtype: str) -> ModelGraph:
+           weight_dtype: str, kv_dtype: str = "bf16") -> ModelGraph:
     cfg = get_config(model)
     n = cfg.layers if layers is None else layers
     if not isinstance(n, bool) and isinstance(n, int) and n > cfg.layers:
         raise ValueError(f"{cfg.name} has {cfg.layers} layers, not {n}")
-    return ModelGraph(cfg, phase, batch, length, 0 if part == "head" else n, part, weight_dtype)
+    return ModelGraph(cfg, phase, batch, length, 0 if part == "head" else n, part, weight_dtype, kv_dtype)
 
 
 def prefill(model: ConfigLike, batch: int = 1, seq: int = 2048, *, layers: Optional[int] = None,
-            part: str = "full", weight_dtype: str = "bf16") -> ModelGraph:
+            part: str = "full", weight_dtype: str = "bf16", kv_dtype: str = "bf16") -> ModelGraph:
     """Prefill: ``batch`` prompts of ``seq`` tokens -> last-token logits and the K/V cache of every layer."""
-    return _graph(model, "prefill", batch, seq, layers, part, weight_dtype)
+    return _graph(model, "prefill", batch, seq, layers, part, weight_dtype, kv_dtype)
 
 
 def decode(model: ConfigLike, batch: int = 1, context: int = 2048, *, layers: Optional[int] = None,
-           part: str = "full", weight_dtype: str = "bf16") -> ModelGraph:
+           part: str = "full", weight_dtype: str = "bf16", kv_dtype: str = "bf16") -> ModelGraph:
     """One decode step: ``batch`` new tokens, each attending over ``context`` cached positions.
 
-    The K/V cache of each layer is a graph input; the new token's K and V are outputs.
+    The K/V cache of each layer is a graph input (of ``kv_dtype``); the new
+    token's K and V are outputs.
     """
-    return _graph(model, "decode", batch, context, layers, part, weight_dtype)
+    return _graph(model, "decode", batch, context, layers, part, weight_dtype, kv_dtype)
 
 
 def training_step(model: ConfigLike, batch: int = 1, seq: int = 2048, *, layers: Optional[int] = None,

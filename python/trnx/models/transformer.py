@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 from .config import ModelConfig
-from .graph import GraphBuilder, Value
+from .graph import GraphBuilder, Value, mlir_dtype
 
 
 @dataclass
@@ -160,9 +160,14 @@ def attention_decode(g: GraphBuilder, cfg: ModelConfig, h: Value, prefix: str, b
     k_cache = g.input(prefix + ".k_cache", (batch, kvh, dh, context), cache_dtype)
     v_cache = g.input(prefix + ".v_cache", (batch, kvh, context, dh), cache_dtype)
     qg = g.reshape(q, (batch * kvh, grp, dh))
-    scores = g.muls(g.matmul(qg, g.reshape(k_cache, (batch * kvh, dh, context))), 1 / math.sqrt(dh))
+    kc, vc = g.reshape(k_cache, (batch * kvh, dh, context)), g.reshape(v_cache, (batch * kvh, context, dh))
+    if kc.dtype == mlir_dtype("fp8e4m3"):
+        # An fp8 cache is dequantised to bf16 for attention; the compiler reads
+        # the fp8 bytes and converts on chip (trn-fuse-elementwise).
+        kc, vc = g.cast(kc, "bf16"), g.cast(vc, "bf16")
+    scores = g.muls(g.matmul(qg, kc), 1 / math.sqrt(dh))
     probs = softmax(g, scores)
-    ctx = g.matmul(probs, g.reshape(v_cache, (batch * kvh, context, dh)))
+    ctx = g.matmul(probs, vc)
     return linear(g, cfg, g.reshape(ctx, (batch, cfg.q_width)), prefix + ".o", cfg.hidden, dtype)
 
 

@@ -184,3 +184,29 @@ func.func @cast_through_reshape(%a: tensor<8x16xf32>, %b: tensor<8x16xf32>) -> t
   }
   return %c : tensor<128xbf16>
 }
+
+// A widening cast of a matmul operand (an fp8 K/V cache dequantised to
+// bf16) is read on chip: the matmul takes the fp8 tensor. A narrowing cast
+// stays: it changes the values.
+// CHECK-LABEL: func.func @dequantised_operand
+// CHECK-NOT: trn.ewise
+// CHECK: trn.matmul %arg0, %arg1 : tensor<4x64xbf16>, tensor<64x32xf8E4M3FN> -> tensor<4x32xf32>
+// CHECK-LABEL: func.func @narrowing_operand
+// CHECK: trn.ewise
+// CHECK: trn.matmul
+func.func @dequantised_operand(%q: tensor<4x64xbf16>, %k: tensor<64x32xf8E4M3FN>) -> tensor<4x32xf32> {
+  %c = trn.ewise(%k) : (tensor<64x32xf8E4M3FN>) -> tensor<64x32xbf16> {
+  ^bb0(%x: f32):
+    trn.yield %x : f32
+  }
+  %mm = trn.matmul %q, %c : tensor<4x64xbf16>, tensor<64x32xbf16> -> tensor<4x32xf32>
+  return %mm : tensor<4x32xf32>
+}
+func.func @narrowing_operand(%q: tensor<4x64xbf16>, %k: tensor<64x32xf32>) -> tensor<4x32xf32> {
+  %c = trn.ewise(%k) : (tensor<64x32xf32>) -> tensor<64x32xbf16> {
+  ^bb0(%x: f32):
+    trn.yield %x : f32
+  }
+  %mm = trn.matmul %q, %c : tensor<4x64xbf16>, tensor<64x32xbf16> -> tensor<4x32xf32>
+  return %mm : tensor<4x32xf32>
+}

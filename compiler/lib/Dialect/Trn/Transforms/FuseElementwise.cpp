@@ -1,6 +1,7 @@
 // trn-fuse-elementwise: elementwise producers merge into their consumers
 // (a unary consumer such as a cast also through a reshape), elementwise
-// consumers of a matmul become its epilogue, a cast of a softmax or norm
+// consumers of a matmul become its epilogue, a widening cast of a matmul
+// operand is read on chip, a cast of a softmax or norm
 // becomes that op's result type, and splat constants and duplicate inputs
 // fold into the bodies, so intermediates stay on chip.
 #include "trnx/Dialect/Trn/Passes.h"
@@ -212,6 +213,26 @@ bool fuseUnaryThroughReshape(EwiseOp ew) {
   return true;
 }
 
+// A widening float cast (dequantising fp8 to bf16, say) of a matmul operand:
+// the matmul reads the narrow tensor and converts on chip, so HBM moves the
+// narrow bytes. Exact, since a widening cast loses nothing.
+bool fuseWideningCastIntoMatmul(MatmulOp mm) {
+  for (OpOperand *use : {&mm.getLhsMutable(), &mm.getRhsMutable()}) {
+    auto cast = use->get().getDefiningOp<EwiseOp>();
+    if (!cast || !isPureCast(cast))
+      continue;
+    auto from = llvm::dyn_cast<FloatType>(typeOf(cast.getInputs()[0]).getElementType());
+    auto to = llvm::dyn_cast<FloatType>(cast.getType().getElementType());
+    if (!from || !to || from.getWidth() >= to.getWidth() || !to.isBF16())
+      continue;
+    use->set(cast.getInputs()[0]);
+    if (cast->use_empty())
+      cast.erase();
+    return true;
+  }
+  return false;
+}
+
 // Moves `ew` into the epilogue of a single-use matmul among its inputs
 // (looking through a reshape of the matmul result).
 bool fuseIntoMatmul(EwiseOp ew) {
@@ -292,6 +313,7 @@ struct FuseElementwisePass : impl::TrnFuseElementwiseBase<FuseElementwisePass> {
     bool changed = true;
     while (changed) {
       changed = collapseReshapes(func);
+      func.walk([&](MatmulOp mm) { changed |= fuseWideningCastIntoMatmul(mm); });
       SmallVector<EwiseOp> ops;
       func.walk([&](EwiseOp ew) { ops.push_back(ew); });
       for (EwiseOp ew : ops) {
