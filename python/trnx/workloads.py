@@ -118,8 +118,10 @@ def memory_required(graph: ModelGraph) -> Dict[str, int]:
 
     weights (the config's parameters at the graph's weight dtype), the K/V
     cache (decode: batch x context; prefill: batch x seq), activations (the
-    non-weight inputs and outputs of one layer's graph, a lower bound), and
-    for training gradients (weight dtype) plus AdamW moments (fp32).
+    non-weight inputs and outputs of one layer's graph, a lower bound), the
+    attention scores prefill and training materialise (one layer's, the
+    scratch is reused), and for training gradients (weight dtype) plus
+    AdamW moments (fp32).
     """
     cfg = graph.config
     per_param = PARAM_BYTES.get(graph.weight_dtype, 2.0)
@@ -140,8 +142,22 @@ def memory_required(graph: ModelGraph) -> Dict[str, int]:
         if graph.phase == "decode":  # the layer's K/V cache inputs are counted above
             activations -= cfg.kv_cache_bytes(graph.batch, graph.length, kv_bytes) // cfg.layers
     parts["activations"] = max(0, activations)
+    if graph.phase in ("prefill", "train"):
+        parts["attention_scores"] = attention_score_bytes(graph)
     parts["total"] = sum(parts.values())
     return parts
+
+
+# Bytes per attention score element the compiled (unfused) attention keeps
+# live in HBM scratch at once: the fp32 scores and the fp32 probabilities.
+# Held to the compiler by tests/python/test_workloads.py.
+SCORE_BYTES = 8
+
+
+def attention_score_bytes(graph: ModelGraph) -> int:
+    """HBM scratch the unfused attention of one layer needs: [batch x heads, seq, seq] scores and probabilities."""
+    cfg = graph.config
+    return SCORE_BYTES * graph.batch * cfg.heads * graph.length * graph.length
 
 
 def _saved_activation_bytes(graph: ModelGraph) -> int:
@@ -171,17 +187,47 @@ def check_fits(graph: ModelGraph, chip: _chips.Chip) -> int:
     return need["total"]
 
 
-def _run_graph(graph: ModelGraph, chip: _chips.Chip, auto_cast: str):
+class _Progress:
+    """A tqdm bar over a workload's compile and simulate stages, naming what runs now.
+
+    ``enabled`` None shows it only on an interactive stderr (tqdm's own rule).
+    """
+
+    def __init__(self, stages: int, title: str, enabled: Optional[bool]) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=stages, desc=title, unit="stage", disable=None if enabled is None else not enabled,
+                         leave=False)
+
+    def stage(self, what: str) -> None:
+        self._bar.set_postfix_str(what, refresh=True)
+
+    def done(self) -> None:
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _run_graph(graph: ModelGraph, chip: _chips.Chip, auto_cast: str, progress: Optional[_Progress] = None):
     t0 = time.perf_counter()
+    if progress:
+        progress.stage(f"compiling {graph.name} for {chip.name}")
     program = _compile(graph, target=chip, auto_cast=auto_cast)
+    if progress:
+        progress.done()
+        progress.stage(f"simulating {graph.name} on {chip.name}")
     t1 = time.perf_counter()
     report = _simulate(program, chip, mode="timing", attribute_ops=False).report
+    if progress:
+        progress.done()
     return report, t1 - t0, time.perf_counter() - t1
 
 
 def run(model: Union[str, _models.ModelConfig], phase: str = "decode", batch: int = 1, length: int = 2048, *,
         chip: Union[str, _chips.Chip] = "trn3", method: str = "layer-scaled", weight_dtype: str = "bf16",
-        kv_dtype: str = "bf16", auto_cast: str = "matmul", layers: Optional[int] = None) -> WorkloadResult:
+        kv_dtype: str = "bf16", auto_cast: str = "matmul", layers: Optional[int] = None,
+        progress: Optional[bool] = None) -> WorkloadResult:
     """Compiles and simulates one phase of a model on one chip.
 
     Args:
@@ -195,6 +241,8 @@ def run(model: Union[str, _models.ModelConfig], phase: str = "decode", batch: in
         kv_dtype: K/V cache element type (``bf16``, ``fp16`` or ``fp8e4m3``, read
             as fp8 and dequantised to bf16 on chip).
         layers: decoder layers (default: the model's).
+        progress: show a tqdm bar naming each compile/simulate stage (default:
+            only when stderr is a terminal).
 
     Raises:
         DoesNotFitError: the phase needs more HBM than the chip has.
@@ -212,21 +260,32 @@ def run(model: Union[str, _models.ModelConfig], phase: str = "decode", batch: in
     whole = ModelGraph(cfg, phase, batch, length, n_layers, "full", weight_dtype, kv_dtype)
     config = _chips.load(chip)
     need = check_fits(whole, config)
+    bar = _Progress(2 if method == "full" else 4, f"{cfg.name} {phase} b{batch}", progress)
+    try:
+        runs, compile_s, sim_s, detail = _run_parts(cfg, phase, batch, length, n_layers, method, whole, config,
+                                                    weight_dtype, kv_dtype, auto_cast, bar)
+    finally:
+        bar.close()
+    return _result(cfg.name, phase, config, batch, length, method, detail, n_layers, whole.tokens, runs, need,
+                   compile_s, sim_s)
+
+
+def _run_parts(cfg, phase, batch, length, n_layers, method, whole, config, weight_dtype, kv_dtype, auto_cast, bar):
+    """Compiles and simulates the whole model or (layer-scaled) one layer and the head."""
     if method == "full":
-        report, compile_s, sim_s = _run_graph(whole, config, auto_cast)
+        report, compile_s, sim_s = _run_graph(whole, config, auto_cast, bar)
         runs = [(report, 1)]
         detail = f"the whole model ({n_layers} layers, embedding, LM head) compiled and simulated as one program"
     else:
         layer = ModelGraph(cfg, phase, batch, length, 1, "layers", weight_dtype, kv_dtype)
         head = ModelGraph(cfg, phase, batch, length, 0, "head", weight_dtype, kv_dtype)
-        layer_report, c1, s1 = _run_graph(layer, config, auto_cast)
-        head_report, c2, s2 = _run_graph(head, config, auto_cast)
+        layer_report, c1, s1 = _run_graph(layer, config, auto_cast, bar)
+        head_report, c2, s2 = _run_graph(head, config, auto_cast, bar)
         runs = [(layer_report, n_layers), (head_report, 1)]
         compile_s, sim_s = c1 + c2, s1 + s2
         detail = (f"one decoder layer simulated and multiplied by {n_layers} layers, plus the embedding and "
                   "LM head simulated once (the layers are identical)")
-    return _result(cfg.name, phase, config, batch, length, method, detail, n_layers, whole.tokens, runs, need,
-                   compile_s, sim_s)
+    return runs, compile_s, sim_s, detail
 
 
 def _result(model: str, phase: str, chip: _chips.Chip, batch: int, length: int, method: str, detail: str,

@@ -85,3 +85,29 @@ def test_compare_chips_is_a_dataframe():
     frame = workloads.compare_chips("tiny", ["trn2", "trn3"], phase="decode", batch=1, length=64)
     assert list(frame.index) == ["trn2", "trn3"]
     assert (frame["tokens_per_second"] > 0).all() and "tokens_per_second_per_megawatt_facility" in frame
+
+
+def test_progress_bar_names_each_stage(capsys):
+    """progress=True: a tqdm bar on stderr saying what is being compiled and simulated; off by default off a tty."""
+    workloads.decode("tiny", batch=1, context=64, chip="trn3", progress=True)
+    err = capsys.readouterr().err
+    assert "tiny decode b1" in err
+    assert "compiling tiny_decode_b1_c64_1l-only for trn3" in err and "simulating tiny_decode_b1_c64_head on trn3" in err
+    workloads.decode("tiny", batch=1, context=64, chip="trn3")
+    assert capsys.readouterr().err == ""
+
+
+def test_check_fits_counts_the_attention_scores_the_compiler_materialises():
+    """Prefill's unfused attention keeps [B*H, S, S] fp32 scores and probabilities in HBM scratch:
+    memory_required counts them (within 10% of the compiled program's scratch), so a long prompt is
+    refused before compiling, with the bytes by part."""
+    from trnx import models
+
+    graph = models.prefill("tiny", batch=1, seq=2048, layers=1, part="layers")
+    tensors = trnx.compile(graph).tensors
+    scratch = int(tensors[tensors.role == "scratch"].bytes.iloc[0])
+    estimate = workloads.attention_score_bytes(graph)
+    assert 0.9 * scratch <= estimate <= scratch
+    with pytest.raises(workloads.DoesNotFitError) as info:
+        workloads.prefill("llama3-8b", batch=1, seq=32768, chip="trn3")
+    assert "attention_scores 274.88 GB" in str(info.value) and "llama3-8b prefill" in str(info.value)
