@@ -248,9 +248,14 @@ def numpy_layer(cfg, f, cache=None):
         return v * f["rope_cos"] + rot * f["rope_sin"]
 
     h = rms(x, f["l0.attn_norm.gain"])
-    q = rope((h @ f["l0.attn.q.w"]).reshape(s, cfg.heads, dh).transpose(1, 0, 2))
-    k = rope((h @ f["l0.attn.k.w"]).reshape(s, kvh, dh).transpose(1, 0, 2))
-    v = (h @ f["l0.attn.v.w"]).reshape(s, kvh, dh).transpose(1, 0, 2)
+    if "l0.attn.qkv.w" in f:  # decode's fused projection: q, k, v columns
+        qkv = f["l0.attn.qkv.w"]
+        wq, wk, wv = np.split(qkv, [cfg.q_width, cfg.q_width + cfg.kv_width], axis=1)
+    else:
+        wq, wk, wv = f["l0.attn.q.w"], f["l0.attn.k.w"], f["l0.attn.v.w"]
+    q = rope((h @ wq).reshape(s, cfg.heads, dh).transpose(1, 0, 2))
+    k = rope((h @ wk).reshape(s, kvh, dh).transpose(1, 0, 2))
+    v = (h @ wv).reshape(s, kvh, dh).transpose(1, 0, 2)
     keys, values = cache if cache is not None else (k, v)
     keys, values = np.repeat(keys, grp, 0), np.repeat(values, grp, 0)
     scores = q @ keys.transpose(0, 2, 1) / math.sqrt(dh)

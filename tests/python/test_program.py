@@ -29,7 +29,7 @@ def test_builder_graph_compiles_with_named_data_less_weights():
     assert program.name == graph.name
     tensors = program.tensors.set_index("name")
     assert not tensors["has_data"].any()  # shape-only: nothing materialised
-    assert tensors.loc["l0.attn.q.w", "role"] == "weight"
+    assert tensors.loc["l0.attn.qkv.w", "role"] == "weight"  # decode fuses the q/k/v projections
     assert tensors.loc["l0.attn.k_cache", "role"] == "input"
     assert "logits" in program.outputs and "l1.attn.k_new" in program.outputs
 

@@ -149,9 +149,12 @@ def attention_decode(g: GraphBuilder, cfg: ModelConfig, h: Value, prefix: str, b
                      shared: Shared, dtype: str, cache_dtype: str) -> Value:
     """One new token per sequence attends over ``context`` cached positions (GQA)."""
     kvh, dh, grp = cfg.kv_heads, cfg.head_dim, cfg.heads // cfg.kv_heads
-    q = linear(g, cfg, h, prefix + ".q", cfg.q_width, dtype)
-    k = linear(g, cfg, h, prefix + ".k", cfg.kv_width, dtype)
-    v = linear(g, cfg, h, prefix + ".v", cfg.kv_width, dtype)
+    # One fused q/k/v projection (as serving stacks store it): a GEMV streams
+    # its weights at the HBM rate only when it is long enough to hide its start.
+    qkv = linear(g, cfg, h, prefix + ".qkv", cfg.q_width + 2 * cfg.kv_width, dtype)
+    q = g.slice(qkv, [0, 0], [batch, cfg.q_width])
+    k = g.slice(qkv, [0, cfg.q_width], [batch, cfg.kv_width])
+    v = g.slice(qkv, [0, cfg.q_width + cfg.kv_width], [batch, cfg.kv_width])
     if shared.cos is not None:
         q = g.reshape(rope(g, g.reshape(q, (batch, cfg.heads, dh)), shared.cos, shared.sin), (batch, cfg.q_width))
         k = g.reshape(rope(g, g.reshape(k, (batch, kvh, dh)), shared.cos, shared.sin), (batch, cfg.kv_width))
