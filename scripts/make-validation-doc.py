@@ -57,10 +57,12 @@ def chip_config(tools, name):
 
 
 def peak_gemm_asm(chip, cfg, fp8, iterations=50):
+    """fp8: double-row where the chip has it (NC-v3), else plain fp8 at the bf16 rate (NC-v4, G3)."""
     cores = int(cfg["cores"])
-    stationary = "fp8e4m3[[128,2],[1,128]]" if fp8 else "bf16[[1,128]]"
-    moving = "fp8e4m3[[512,2],[1,512]]" if fp8 else "bf16[[1,512]]"
-    mode = " mode=double_row" if fp8 else ""
+    double = fp8 and cfg["pe_array.double_row"]
+    stationary = "fp8e4m3[[128,2],[1,128]]" if double else ("fp8e4m3[[1,128]]" if fp8 else "bf16[[1,128]]")
+    moving = "fp8e4m3[[512,2],[1,512]]" if double else ("fp8e4m3[[1,512]]" if fp8 else "bf16[[1,512]]")
+    mode = " mode=double_row" if double else ""
     lines = [f".target {chip}", f".cores {cores}"]
     for core in range(cores):
         lines += [f".stream core={core} engine=pe", f"  loop count={iterations}"]
@@ -148,6 +150,33 @@ def ratio(a, b):
     return f"{a / b:.2f}x" if b else "n/a"
 
 
+def dma_bandwidth_asm(chip, per_partition, queues=4, transfers=8):
+    """M2: four DMA queues of one core, each eight HBM -> SBUF copies of 128
+    partitions x `per_partition` bytes (as tests/simulator/test_published_microbenchmarks.py)."""
+    elems = per_partition // 4
+    cols = elems * queues * transfers
+    lines = [f".target {chip}", ".cores 1", f".tensor x input fp32 [128,{cols}]"]
+    for q in range(queues):
+        lines.append(f".stream core=0 engine=q{q}")
+        for j in range(transfers):
+            off = (q * transfers + j) * elems * 4
+            lines.append(f"  dma_copy dst=sbuf[0:128]+{(q % 2) * 0x10000:#x}:fp32[[1,{elems}]] "
+                         f"src=hbm[x]+{off:#x}:fp32[[{cols},128],[1,{elems}]]")
+    return "\n".join(lines) + "\n", 128 * per_partition * queues * transfers
+
+
+def act_chain_asm(chip, ops=20):
+    """M3: back-to-back dependent one-element ScalarE activations."""
+    lines = [f".target {chip}", ".cores 1", ".stream core=0 engine=act"]
+    for i in range(ops):
+        a, b = (0x100, 0x0) if i % 2 == 0 else (0x0, 0x100)
+        lines.append(f"  activation dst=sbuf[0:1]+{a:#x}:fp32[[1,1]] src=sbuf[0:1]+{b:#x}:fp32[[1,1]] func=exp")
+    return "\n".join(lines) + "\n"
+
+
+DMA_SIZES = [128, 256, 1024, 4096, 16384, 65536]
+
+
 def collect(tools):
     data = {}
     with tempfile.TemporaryDirectory() as t:
@@ -164,7 +193,73 @@ def collect(tools):
                 d[f"streamed_bytes{batch}"] = streamed
             data[chip] = d
         data["gemm"] = {run_: gemm_layer(tools, tmp, *run_) for run_ in MX_RUNS}
+        data["dma_bw"] = {}
+        one_core = tmp / "trn1_1core.yaml"
+        one_core.write_text("base: trn1\nname: trn1-1core\ncores: 1\n")
+        rep = tmp / "m1.json"
+        run([tools["sim"], "--gemm", "4096,8192,8192", "--chip", one_core, "--report", rep, "-q"])
+        data["m1"] = json.loads(rep.read_text())["layers"][0]
+        for chip in ("trn1", "trn2", "trn3"):
+            for size in DMA_SIZES:
+                asm, moved = dma_bandwidth_asm(chip, size)
+                data["dma_bw"][(chip, size)] = moved / simulate(tools, tmp, f"dma_{chip}_{size}", asm, chip)["seconds"]
+        data["act_chain"] = simulate(tools, tmp, "act_chain", act_chain_asm("trn1"), "trn1")["seconds"] / 20
     return data
+
+
+ENERGY_DOC = SOURCE_DIR / "docs" / "energy.md"
+POWER_BEGIN, POWER_END = "<!-- BEGIN GENERATED: power sensitivity -->", "<!-- END GENERATED: power sensitivity -->"
+TRN3_POWERS = [600, 800, 1000, 1200, 1400]
+TRN2_POWERS = [400, 600]
+
+
+def energy_at(run_, cfg, watts):
+    """Chip joules of a run if the chip's assumed power were `watts`: the
+    TDP-derived keys (energy.pe_mac_*, energy.static_watts; docs/energy.md's
+    calibration rule) scale with it, the per-action estimates (HBM, SBUF, PSUM,
+    ACT/DVE/GpSimd, links) do not."""
+    e = run_["energy"]
+    scaled = e["breakdown"]["pe"] + e["breakdown"]["static"]
+    return e["chip_joules"] - scaled + scaled * watts / cfg["power.tdp_watts"]
+
+
+def power_sensitivity(data):
+    """Markdown lines: each seed energy claim against the assumed Trn3 (and Trn2) power."""
+    c2, c3 = data["trn2"]["cfg"], data["trn3"]["cfg"]
+    t2, t3 = c2["power.tdp_watts"], c3["power.tdp_watts"]
+    # (claim, metric, run key, work of a run, target ratio Trn3/Trn2)
+    flops = lambda r: r["flops"]
+    tokens = lambda r: r["workload"]["tokens"]
+    rows = [("+40% energy efficiency", "peak GEMM loop FLOP/J (fp8)", "gemm_fp8", flops, 1.4),
+            ("+40% energy efficiency", "decode tokens/J, batch 1", "decode1", tokens, 1.4),
+            ("+40% energy efficiency", "decode tokens/J, batch 64", "decode64", tokens, 1.4),
+            ("5x tokens per MW", "decode tokens/s per MW at chip power, batch 1", "decode1", tokens, 5.0),
+            ("5x tokens per MW", "decode tokens/s per MW at chip power, batch 64", "decode64", tokens, 5.0)]
+    out = []
+    p = out.append
+    p(f"Trn3 / Trn2 ratio of each metric when the assumed chip power (`power.tdp_watts`) changes, with the")
+    p(f"TDP-derived energies (`energy.pe_mac_*`, `energy.static_watts`) scaled with it and every per-action")
+    p(f"estimate (HBM, SBUF, PSUM, ACT/DVE/GpSimd) held; the run times do not change. Presets: Trn2 {t2:.0f} W,")
+    p(f"Trn3 {t3:.0f} W, both estimates (energy.md 2.6). Generated by `scripts/make-validation-doc.py`.")
+    p("")
+    p("| claim | metric | " + " | ".join(f"Trn3 {w} W" for w in TRN3_POWERS) + " | "
+      + " | ".join(f"Trn2 {w} W" for w in TRN2_POWERS) + " | Trn3 power that makes the claim true |")
+    p("|---|---|" + "---|" * (len(TRN3_POWERS) + len(TRN2_POWERS) + 1))
+    for claim, metric, key, work, target in rows:
+        r2, r3 = data["trn2"][key], data["trn3"][key]
+        per2 = lambda w: work(r2) / energy_at(r2, c2, w)
+        per3 = lambda w: work(r3) / energy_at(r3, c3, w)
+        cells = [f"{per3(w) / per2(t2):.2f}x" for w in TRN3_POWERS]
+        cells += [f"{per3(t3) / per2(w):.2f}x" for w in TRN2_POWERS]
+        e = r3["energy"]
+        scaled = e["breakdown"]["pe"] + e["breakdown"]["static"]
+        fixed = e["chip_joules"] - scaled
+        want = work(r3) / (target * per2(t2))  # Trn3 joules that reach the target
+        need = t3 * (want - fixed) / scaled if scaled > 0 else -1
+        verdict = (f"<= {need:,.0f} W ({need / t2:.2f}x Trn2's {t2:.0f} W)" if need > 0 else
+                   f"none: Trn3's fixed per-action energy alone ({fixed / e['chip_joules'] * 100:.0f}% of its joules) is too much")
+        p(f"| {claim} | {metric} | " + " | ".join(cells) + f" | {verdict} |")
+    return out
 
 
 def render(data):
@@ -197,7 +292,8 @@ def render(data):
     p("## Workloads")
     p("")
     p("- **Peak GEMM loop**: every core's PE runs 400 back-to-back 128x128x512 matmuls")
-    p("  on SBUF-resident operands (bf16, and fp8 double-row), no HBM traffic. This is")
+    p("  on SBUF-resident operands (bf16, and fp8: double-row on Trn2; Trn3/Trn4 run plain fp8")
+    p("  at the bf16 rate, G3), no HBM traffic. This is")
     p("  the calibration point of the energy table (docs/energy.md).")
     p(f"- **Llama-3-8B decode step** (d {D}, GQA 32/8 heads of 128, FFN {FFN}, bf16")
     p(f"  weights and KV cache): one decoder layer's {LAYER_PARAMS / 1e6:.1f} M weights, then a {CONTEXT}-token KV")
@@ -218,7 +314,8 @@ def render(data):
     p("")
     p("| claim | source | preset ratio (per chip) | simulated | where it comes from |")
     p("|---|---|---|---|---|")
-    pk = lambda c, fp8: c["pe_array.rows"] * c["pe_array.cols"] * 2 * c["pe.clock_hz"] * c["cores"] * (2 if fp8 else 1)
+    pk = lambda c, fp8: (c["pe_array.rows"] * c["pe_array.cols"] * 2 * c["pe.clock_hz"] * c["cores"]
+                         * (2 if fp8 and c["pe_array.double_row"] else 1))
     p(f"| Trn3 vs Trn2: 4.4x compute (UltraServer) | trainium.md 3 (S8/S9: 362.4/83.2 PF FP8) "
       f"| dense bf16 {ratio(pk(c3, False), pk(c2, False))}, fp8 {ratio(pk(c3, True), pk(c2, True))}; "
       f"Trn3 MXFP8 vs Trn2 FP8 {ratio(peak('trn3', 'mxfp8'), pk(c2, True))}; "
@@ -226,11 +323,14 @@ def render(data):
       f"| peak GEMM loop {ratio(g['trn3']['achieved_flops_per_second'], g['trn2']['achieved_flops_per_second'])} fp8, "
       f"{ratio(gb['trn3']['achieved_flops_per_second'], gb['trn2']['achieved_flops_per_second'])} bf16; "
       f"compiled GEMM Trn3 MXFP8 vs Trn2 FP8 {ratio(fps('trn3', 'mxfp8'), fps('trn2', 'fp8e4m3'))} "
-      f"| The presets give both chips the same 8 x 128x128 PE at 2.4 GHz, so dense bf16/fp8 are equal; Trn3's per-chip gain is its MX mode "
+      f"| The presets derive each PE clock from the chip's dense BF16 peak (Trn2 {c2['pe.clock_hz'] / 1e9:.3f} GHz: {pk(c2, False) / 1e12:,.0f} TF; "
+      f"Trn3 {c3['pe.clock_hz'] / 1e9:.2f} GHz: {pk(c3, False) / 1e12:,.0f} TF). Trn2's fp8 doubles it (double-row: {pk(c2, True) / 1e12:,.0f} TF, S5 1,299); "
+      f"Trn3 runs plain fp8 at the bf16 rate (G3), so its per-chip gain is its MX mode "
       f"(`pe_array.mxfp8_rate_multiplier` {c3['pe_array.mxfp8_rate_multiplier']:g}: {peak('trn3', 'mxfp8') / 1e12:,.0f} TF). "
       f"The compiled {MX_GEMM.replace(',', 'x')} MXFP8 GEMM reaches {100 * fps('trn3', 'mxfp8') / peak('trn3', 'mxfp8'):.0f}% of that peak, "
       f"the Trn2 FP8 one (double-row) {100 * fps('trn2', 'fp8e4m3') / peak('trn2', 'fp8e4m3'):.0f}% of its own. "
-      f"The reference's 1.94x per chip (2,517 TF over Trn2's 1,299 TF FP8) x 2.25x chips is the 4.4x; the preset's Trn2 clock gives 1,258 TF FP8, hence 2.00x here. |")
+      f"The reference's 1.94x per chip (2,517 TF over Trn2's 1,299 TF FP8) x 2.25x chips is the 4.4x; here MX at 4x the derived bf16 rate "
+      f"gives {peak('trn3', 'mxfp8') / 1e12:,.0f} TF (S6: 2,517; S6's MX/BF16 ratio is 3.75) over {pk(c2, True) / 1e12:,.0f}, hence {ratio(peak('trn3', 'mxfp8'), pk(c2, True))}. |")
     p(f"| Trn3 vs Trn2: 3.9x memory bandwidth (UltraServer) | trainium.md 3 [UNVERIFIED]; docs give 3.8x "
       f"| {ratio(bw['trn3'], bw['trn2'])}; x144/64 chips: {bw['trn3'] * 144 / (bw['trn2'] * 64):.2f}x "
       f"| decode HBM {ratio(d1['trn3']['achieved_hbm_bytes_per_second'], d1['trn2']['achieved_hbm_bytes_per_second'])} (batch 1) "
@@ -248,11 +348,12 @@ def render(data):
       f"| TDP {c3['power.tdp_watts']:.0f}/{c2['power.tdp_watts']:.0f} W (both estimates) "
       f"| peak GEMM loop FLOP/J {ratio(ee3, ee2)} (fp8 both); compiled GEMM FLOP/J Trn3 MXFP8 vs Trn2 FP8 "
       f"{ratio(per_j('trn3', 'mxfp8'), per_j('trn2', 'fp8e4m3'))}; decode tokens/J chip {ratio(w1['trn3']['tokens_per_joule_chip'], w1['trn2']['tokens_per_joule_chip'])} "
-      f"| The energy table is TDP-calibrated (docs/energy.md) on the dense fp8 loop: with the same modelled dense peak and "
-      f"{ratio(c3['power.tdp_watts'], c2['power.tdp_watts'])} the assumed power, Trn3 does {ratio(ee3, ee2)} the dense work per joule. "
-      f"In MX mode the same PE does {ratio(peak('trn3', 'mxfp8'), pk(c3, True))} the fp8 work per cycle at the fp4 MAC energy "
-      f"(`energy.pe_mac_fp4_joules`, an assumption not recalibrated for MX): that lifts Trn3 from {ratio(ee3, ee2)} to "
-      f"{ratio(per_j('trn3', 'mxfp8'), per_j('trn2', 'fp8e4m3'))} of Trn2's fp8 FLOP/J (compiled GEMMs). +40% would need Trn3's power (an estimate: 2x Trn2's) nearer 1.4x Trn2's. |")
+      f"| The energy table is TDP-calibrated (docs/energy.md): a peak loop in the fastest mode draws about the assumed power. "
+      f"Trn3's plain fp8 runs at its bf16 rate ({ratio(pk(c3, True), pk(c2, True))} of Trn2's double-row fp8) at "
+      f"{ratio(c3['power.tdp_watts'], c2['power.tdp_watts'])} the assumed power, so it does {ratio(ee3, ee2)} the fp8 work per joule. "
+      f"In MX mode the PE does {ratio(peak('trn3', 'mxfp8'), pk(c3, True))} the plain-fp8 work per cycle at the MX MAC energy "
+      f"(`energy.pe_mac_fp4_joules`, derived from the MX peak): {ratio(per_j('trn3', 'mxfp8'), per_j('trn2', 'fp8e4m3'))} of Trn2's fp8 FLOP/J "
+      f"(compiled GEMMs). Every TDP is an estimate: the power sensitivity table below gives the Trn3 power that would make +40% true. |")
     p(f"| Trn4 vs Trn3: 6x FP4 | trainium.md 3 (nand-research) "
       f"| MXFP4 peak {ratio(peak('trn4', 'mxfp4'), peak('trn3', 'mxfp4'))} "
       f"({peak('trn4', 'mxfp4') / 1e15:.1f} / {peak('trn3', 'mxfp4') / 1e15:.2f} PF) "
@@ -269,12 +370,39 @@ def render(data):
     p(f"| Trn4 vs Trn3: 2x HBM capacity | trainium.md 3 [UNVERIFIED] "
       f"| {ratio(cap['trn4'], cap['trn3'])} | - | Preset value (assumption), nothing simulated. |")
     p("")
+    p("## Published microbenchmarks (trainium.md section 8)")
+    p("")
+    p("| key | published | simulated | within 10% | note |")
+    p("|---|---|---|---|---|")
+    bwv = data["dma_bw"]
+    m1 = data["m1"]
+    p(f"| M1 NKI matmul tutorial, [4096,8192]x[8192,8192] bf16 on one Trn1 core | 6.97 ms, 85.2% of peak "
+      f"| {m1['seconds'] * 1e3:.2f} ms ({100 * (m1['seconds'] / 6.97e-3 - 1):+.1f}%), {100 * m1['pe_utilization']:.1f}% of peak "
+      f"| {'yes' if abs(m1['seconds'] / 6.97e-3 - 1) <= 0.1 else 'no'} | `trnx-sim --gemm 4096,8192,8192` on trn1 with `cores: 1`: "
+      f"trnx's compiler, not the tutorial's kernel; bound by {m1['bottleneck']['bound_by']} "
+      f"({100 * m1['bottleneck']['bound_fraction']:.0f}% of the critical path) |")
+    for chip, pub in (("trn1", 272e9), ("trn2", 368e9), ("trn3", 528e9)):
+        sim = bwv[(chip, 4096)]
+        p(f"| M2 DMA bandwidth, {chip} core, 4 KiB/partition | {pub / 1e9:.0f} GB/s | {sim / 1e9:.0f} GB/s "
+          f"({100 * (sim / pub - 1):+.1f}%) | {'yes' if abs(sim / pub - 1) <= 0.1 else 'no'} | "
+          f"16 engines at P2's per-engine rate x descriptor efficiency (128 B overhead per run); curve over bytes/partition "
+          + ", ".join(f"{s}: {bwv[(chip, s)] / 1e9:.0f}" for s in DMA_SIZES) + " GB/s |")
+    act = data["act_chain"]
+    p(f"| M3 dependent one-element ACT ops | ~189 ns (264 cycles, Trn1) | {act * 1e9:.0f} ns on trn1 ({act * 1.4e9:.0f} ACT cycles) "
+      f"| no | known gap: a dependent instruction on the same engine does not wait for its predecessor's "
+      f"`act.latency_cycles` (charged only through semaphores), so the chain costs MIN_II per op; P1's 264 cycles are "
+      f"~MIN_II 64 + ~100 fixed + ~100 RAW. Fixing it is a machine change (in-stream RAW hazards) that moves every compiled figure. |")
+    p("")
+    p("## Power sensitivity")
+    p("")
+    out.extend(power_sensitivity(data))
+    p("")
     p("## Peak GEMM loop (calibration)")
     p("")
     p("| chip | mode | TFLOP/s achieved | of peak | chip W | stated TDP W | PE J share | static J share |")
     p("|---|---|---|---|---|---|---|---|")
     for c in CHIPS:
-        for mode, r in (("bf16", gb[c]), ("fp8 double-row", g[c])):
+        for mode, r in (("bf16", gb[c]), ("fp8 double-row" if data[c]["cfg"]["pe_array.double_row"] else "fp8 (bf16 rate)", g[c])):
             br = r["energy"]["breakdown"]
             p(f"| {c} | {mode} | {r['achieved_flops_per_second'] / 1e12:,.0f} | "
               f"{100 * r['achieved_flops_per_second'] / r['peak_flops_per_second']:.1f}% | "
@@ -332,9 +460,18 @@ def main():
     for t in tools.values():
         if not t.exists():
             sys.exit(f"error: {t} not found (build first, or pass --build-dir)")
-    text = render(collect(tools))
+    data = collect(tools)
+    text = render(data)
     out = pathlib.Path(a.output)
+    # The same power-sensitivity table in docs/energy.md, between its markers.
+    energy_old = ENERGY_DOC.read_text()
+    if POWER_BEGIN not in energy_old or POWER_END not in energy_old:
+        sys.exit(f"error: {ENERGY_DOC} has no '{POWER_BEGIN}' ... '{POWER_END}' block")
+    head, rest = energy_old.split(POWER_BEGIN, 1)
+    energy_new = head + POWER_BEGIN + "\n" + "\n".join(power_sensitivity(data)) + "\n" + POWER_END + rest.split(POWER_END, 1)[1]
     if a.check:
+        if energy_new != energy_old:
+            sys.exit(f"error: {ENERGY_DOC}'s power sensitivity table is stale; run scripts/make-validation-doc.py")
         old = out.read_text() if out.exists() else ""
         if old != text:
             sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), text.splitlines(True),
@@ -342,6 +479,7 @@ def main():
             sys.exit(f"error: {out} is stale; run scripts/make-validation-doc.py")
         return
     out.write_text(text)
+    ENERGY_DOC.write_text(energy_new)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 #include "simulator/trace/TraceWriter.h"
 #ifdef TRNX_HAVE_COMPILER
 #include "simulator/tools/GemmLayers.h"
+#include "simulator/tools/ScaleSim.h"
 #endif
 
 #include <algorithm>
@@ -42,6 +43,10 @@ const char *kUsage =
     "                            mxfp8/mxfp4 (block 32, e8m0 scales; trn3/trn4) skip the MLIR\n"
     "                            front end (MLIR 19 has no MX types) and use the MX matmul\n"
     "                            kernel generator directly\n"
+    "  --scalesim CONFIG.cfg     with --topology (SCALE-Sim GEMM or conv CSV): SCALE-Sim v3's\n"
+    "                            stall-free compute cycles (parity) beside the compiled program\n"
+    "                            on --chip; writes OUTPUT_DIR/run_name/COMPUTE_REPORT.csv\n"
+    "                            (--output-dir, default .) in SCALE-Sim's columns (docs/timing.md)\n"
     "  -q, --quiet               no summary on standard output\n";
 
 std::string safeFileName(const std::string &name) {
@@ -174,7 +179,7 @@ int main(int argc, char **argv) {
     trnx::MachineOptions options;
     bool quiet = false, printChip = false;
     double tokens = 0;
-    std::string gemmShape, topologyPath, gemmDtype = "bf16";
+    std::string gemmShape, topologyPath, gemmDtype = "bf16", scaleSimCfg;
     auto needValue = [&](int &i, const std::string &flag) -> std::string {
       if (i + 1 >= argc)
         trnx::fail(flag, " needs a value (see --help)");
@@ -218,6 +223,8 @@ int main(int argc, char **argv) {
         gemmShape = needValue(i, a);
       } else if (a == "--topology") {
         topologyPath = needValue(i, a);
+      } else if (a == "--scalesim") {
+        scaleSimCfg = needValue(i, a);
       } else if (a == "--dtype") {
         gemmDtype = needValue(i, a);
       } else if (a == "--print-chip") {
@@ -235,6 +242,15 @@ int main(int argc, char **argv) {
     if (printChip) {
       std::cout << trnx::chipToYaml(trnx::loadChip(chipName.empty() ? "trn3" : chipName));
       return 0;
+    }
+    if (!scaleSimCfg.empty()) {
+#ifdef TRNX_HAVE_COMPILER
+      if (!programPath.empty() || !gemmShape.empty() || !inputArgs.empty() || !tracePath.empty() || tokens > 0)
+        trnx::fail("--scalesim takes --topology, --chip, --output-dir, --report and -q only");
+      return trnx::runScaleSim(scaleSimCfg, topologyPath, chipName, outputDir, reportPath, quiet);
+#else
+      trnx::fail("--scalesim needs the compiler (this trnx-sim was built with TRNX_BUILD_COMPILER=OFF)");
+#endif
     }
     if (!gemmShape.empty() || !topologyPath.empty()) {
       // Layers run timing-only with their own generated inputs.

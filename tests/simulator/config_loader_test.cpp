@@ -37,8 +37,15 @@ TEST(ConfigLoader, PresetsLoadWithReferenceValues) {
   EXPECT_DOUBLE_EQ(trn4.hbm.capacity_bytes, 2 * trn3.hbm.capacity_bytes);
   EXPECT_EQ(trn4.pe.clock_hz, trn3.pe.clock_hz);
   EXPECT_EQ(trn4.name, "trn4");
-  // Per-core bf16 peak of the reference: 128*128*2*2.4 GHz = 78.6 TFLOP/s.
-  EXPECT_NEAR(trn3.peakFlopsPerSecond(DType::BF16) / trn3.cores, 78.6e12, 0.1e12);
+  // Dense bf16 chip peaks of the reference (S5 667, S6 671 TF): the PE clocks are derived from them.
+  EXPECT_NEAR(trn2.peakFlopsPerSecond(DType::BF16), 667e12, 0.5e12);
+  EXPECT_NEAR(trn3.peakFlopsPerSecond(DType::BF16), 671e12, 0.5e12);
+  // NC-v4 runs plain fp8 at the bf16 rate (G3); NC-v3 doubles it (G2 double-row).
+  EXPECT_FALSE(trn3.pe_array.double_row);
+  EXPECT_TRUE(trn2.pe_array.double_row);
+  // P2: 23 / 33 B/ns per DMA engine, 16 engines per core = 368 / 528 GB/s.
+  EXPECT_DOUBLE_EQ(trn2.dma.engine_bytes_per_second * trn2.dma.engines_per_core, 368e9);
+  EXPECT_DOUBLE_EQ(trn3.dma.engine_bytes_per_second * trn3.dma.engines_per_core, 528e9);
   EXPECT_TRUE(trn3.pe_array.output_dtypes & dtypeBit(DType::BF16));
   EXPECT_FALSE(trn2.pe_array.output_dtypes & dtypeBit(DType::BF16));
 }

@@ -256,7 +256,8 @@ TEST(PowerTimeline, IntegratesToTheChipEnergy) {
   for (const char *source : {"gemm", "attributed"}) {
     const ChipConfig chip = loadChip("trn3");
     const Program program = parseAssembly(
-        std::string(source) == "gemm" ? peakGemmLoop(chip, true, 4) : std::string(kAttributed), "p.s");
+        std::string(source) == "gemm" ? peakGemmLoop(chip, chip.pe_array.double_row, 4) : std::string(kAttributed),
+        "p.s");
     const SimulationResult res = runTiming(program, chip, true);
     const std::vector<PowerSample> power = powerTimeline(program, chip, res.stats, 64);
     ASSERT_EQ(power.size(), 64u);

@@ -62,7 +62,7 @@ class Generator {
 public:
   // outputStationary: matmuls are matmul_os (the only form an os array runs).
   Generator(uint32_t seed, const std::string &chip, bool outputStationary = false)
-      : rng_(seed), chip_(chip), os_(outputStationary) {
+      : rng_(seed), chip_(chip), os_(outputStationary), doubleRow_(loadChip(chip).pe_array.double_row) {
     const int choices[] = {1, 1, 2, 2, 3, 4, 8};
     cores_ = choices[rng_() % 7];
     code_.resize(cores_ * kSlots);
@@ -451,7 +451,7 @@ private:
       produced(c, dst, s);
       return;
     }
-    if (mode == 1) { // fp8 double row: [P, 2, F/2] x [P, 2, F/2]
+    if (mode == 1 && doubleRow_) { // fp8 double row: [P, 2, F/2] x [P, 2, F/2]
       const Tile *a = find(
           c, [](const Tile &t) { return t.space == "sbuf" && (t.dt == "fp8e4m3" || t.dt == "fp8e5m2") && t.F == kF; });
       if (!a)
@@ -623,6 +623,7 @@ private:
   std::mt19937 rng_;
   std::string chip_;
   bool os_ = false;
+  bool doubleRow_ = false; // fp8 double-row only where the chip has it (not NC-v4, G3)
   int cores_;
   std::vector<std::vector<std::string>> code_;
   std::vector<uint64_t> sig_;

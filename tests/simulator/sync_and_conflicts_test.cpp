@@ -17,7 +17,7 @@ using namespace trnx;
 
 namespace {
 
-constexpr double kPeHz = 2.4e9, kVecHz = 1.2e9, kSecondTol = 2e-14;
+constexpr double kPeHz = 2.56e9, kVecHz = 1.2e9, kSecondTol = 2e-14;
 
 SimulationResult run(const std::string &body, const ChipConfig &chip, bool functional = false) {
   Program p = parseAssembly(".target trn3\n" + body, "t.s");

@@ -287,12 +287,12 @@ TEST(SystolicModel, OverlapOffPaysLoadFillAndDrainPerInstruction) {
   // Overlap on (preset): busy max(512, 64, 128/4) = 512; visible fill/drain 254 + 2 later.
   SimulationResult on = runTiming(mm, chip);
   EXPECT_NEAR(peBusy(on), 512, 1e-3);
-  EXPECT_NEAR(on.report.seconds, (512 + 254 + 2) / 2.4e9 + 64 / 1.2e9, 2e-14);
+  EXPECT_NEAR(on.report.seconds, (512 + 254 + 2) / 2.56e9 + 64 / 1.2e9, 2e-14);
   // Overlap off: load 128/4 = 32 + fill/drain 254 + 512 busy; visible 2 later.
   chip.pe_array.weight_load_overlap = false;
   SimulationResult off = runTiming(mm, chip);
   EXPECT_NEAR(peBusy(off), 32 + 254 + 512, 1e-3);
-  EXPECT_NEAR(off.report.seconds, (32 + 254 + 512 + 2) / 2.4e9 + 64 / 1.2e9, 2e-14);
+  EXPECT_NEAR(off.report.seconds, (32 + 254 + 512 + 2) / 2.56e9 + 64 / 1.2e9, 2e-14);
   // Input-stationary arrays run the same instruction the same way: the
   // stationary operand is held, the moving one streams (which GEMM operand is
   // stationary is the compiler's choice, docs/timing.md).

@@ -175,11 +175,11 @@ def test_report_has_every_documented_field_with_sane_values(tools, tmp_path, pro
         assert isinstance(r[key], (int, float)) and math.isfinite(r[key]) and r[key] >= 0, key
     assert r["seconds"] > 0
     assert r["cycles"] == pytest.approx(r["seconds"] * r["pe_clock_hz"], rel=1e-12)
-    assert r["pe_clock_hz"] == 2.4e9
+    assert r["pe_clock_hz"] == 2.56e9  # DERIVED from S6 671 TF dense BF16
     assert r["flops"] == 2 * 128 * 64 * 256
     assert r["achieved_flops_per_second"] == pytest.approx(r["flops"] / r["seconds"], rel=1e-12)
     assert r["achieved_flops_per_second"] <= r["peak_flops_per_second"]
-    assert r["peak_flops_per_second"] == pytest.approx(2 * 128 * 128 * 2.4e9 * 8)
+    assert r["peak_flops_per_second"] == pytest.approx(2 * 128 * 128 * 2.56e9 * 8)
     # HBM: 3 loads + 5 stores, each byte once.
     hbm = (2 * 128 * 256 * 4 + 128 * 64 * 2) + (2 * 128 * 256 * 4 + 128 * 256 * 2 + 64 * 256 * 4 + 4 * 8 * 4)
     assert r["hbm_bytes"] == hbm
@@ -208,7 +208,7 @@ def test_report_has_every_documented_field_with_sane_values(tools, tmp_path, pro
     ov = r["overlap"]
     assert set(ov) == {"pe_busy_seconds", "dma_busy_seconds", "pe_dma_seconds"}
     assert 0 <= ov["pe_dma_seconds"] <= min(ov["pe_busy_seconds"], ov["dma_busy_seconds"])
-    assert ov["pe_busy_seconds"] == pytest.approx(256 / 2.4e9, rel=1e-6)
+    assert ov["pe_busy_seconds"] == pytest.approx(256 / 2.56e9, rel=1e-6)
     assert ov["dma_busy_seconds"] <= r["seconds"]
     assert r["instructions"] == sum(s["instructions"] for s in r["streams"].values())
 
@@ -258,11 +258,11 @@ def test_user_chip_yaml_derived_from_trn3_changes_timing(tools, tmp_path, prog):
     tnx, _, _ = prog
     base = json.loads(sim(tools, tnx, "--mode", "timing", "--report", "-").stdout)
     cfg = tmp_path / "slow.yaml"
-    cfg.write_text("base: trn3\nname: slow_pe\npe:\n  clock_hz: 1.2e9\n  min_ii_cycles: 128\n"
+    cfg.write_text("base: trn3\nname: slow_pe\npe:\n  clock_hz: 1.28e9\n  min_ii_cycles: 128\n"
                    "hbm:\n  latency_seconds: 2.5e-6\n")
     slow = json.loads(sim(tools, tnx, "--mode", "timing", "--chip", cfg, "--report", "-").stdout)
     assert slow["chip"] == "slow_pe"
-    assert slow["pe_clock_hz"] == 1.2e9
+    assert slow["pe_clock_hz"] == 1.28e9  # half of trn3's 2.56 GHz
     # Same 256 PE cycles at half the clock: twice the PE busy time.
     assert slow["overlap"]["pe_busy_seconds"] == pytest.approx(2 * base["overlap"]["pe_busy_seconds"], rel=1e-6)
     # The loads' HBM latency (0.5 us -> 2.5 us) is on the critical path once
@@ -275,7 +275,7 @@ def test_user_chip_yaml_derived_from_trn3_changes_timing(tools, tmp_path, prog):
     # --print-chip shows the resolved values.
     printed = yaml.safe_load(sim(tools, "--chip", cfg, "--print-chip").stdout)
     assert printed["name"] == "slow_pe" and printed["cores"] == 8
-    assert printed["pe"]["clock_hz"] == 1200000000 and printed["pe"]["min_ii_cycles"] == 128
+    assert printed["pe"]["clock_hz"] == 1280000000 and printed["pe"]["min_ii_cycles"] == 128
 
 
 def test_print_chip_marks_what_each_key_affects(tools):

@@ -20,8 +20,8 @@ using namespace trnx;
 namespace {
 
 // trn3.yaml
-constexpr double kPeHz = 2.4e9, kVecHz = 1.2e9; // act, dve, pool, sp (and DMA queues)
-constexpr double kDmaEngineBps = 3.828125e10, kEngines = 16, kIssue = 6.0e-7, kDescriptor = 128;
+constexpr double kPeHz = 2.56e9, kVecHz = 1.2e9; // act, dve, pool, sp (and DMA queues)
+constexpr double kDmaEngineBps = 3.3e10, kEngines = 16, kIssue = 6.0e-7, kDescriptor = 128;
 constexpr double kHbmLatency = 5.0e-7, kHbmBps = 4.9e12, kHbmUtil = 0.9;
 constexpr double kCycleTol = 1e-4;   // cycles: femtosecond rounding only
 constexpr double kSecondTol = 2e-14; // seconds: a few femtoseconds per event
@@ -124,9 +124,15 @@ TEST(TimingPe, MatmulInitiationIntervalIsMaxOfNAndMinII) {
 
 TEST(TimingPe, DoubleRowMatmulMovesTwoRowsPerCycle) {
   // fp8 [128, 2, 128] x [128, 2, 512]: K = 256, N = 512 -> 512 cycles, twice the MACs.
-  TimedRun r = timing(".stream core=0 engine=pe\n  matmul dst=" + ps(128, 0, "fp32", 512) +
-                      " stationary=" + sb(128, 0, "fp8e4m3", "[[128,2],[1,128]]") +
-                      " moving=" + sb(128, 0x1000, "fp8e4m3", "[[512,2],[1,512]]") + " mode=double_row\n");
+  // On trn2: NC-v4 (trn3) runs plain fp8 at the bf16 rate (G3), no double-row.
+  const std::string body = ".stream core=0 engine=pe\n  matmul dst=" + ps(128, 0, "fp32", 512) +
+                           " stationary=" + sb(128, 0, "fp8e4m3", "[[128,2],[1,128]]") +
+                           " moving=" + sb(128, 0x1000, "fp8e4m3", "[[512,2],[1,512]]") + " mode=double_row\n";
+  EXPECT_THROW(timing(body), Error);
+  const ChipConfig trn2 = loadChip("trn2");
+  const double kPeHz = trn2.pe.clock_hz;
+  EXPECT_DOUBLE_EQ(kPeHz, 2.544e9);
+  TimedRun r = timing(body, trn2);
   EXPECT_NEAR(r.stream("core0.pe").busy_cycles, 512, kCycleTol);
   EXPECT_DOUBLE_EQ(r.result.report.flops, 2.0 * 256 * 128 * 512);
   // Peak of the mode used: double-row fp8 doubles the bf16 peak of 8 cores.
@@ -137,7 +143,7 @@ TEST(TimingPe, DoubleRowMatmulMovesTwoRowsPerCycle) {
                       sb(128, 0, "fp8e4m3", 128) + " moving=" + sb(128, 0x1000, "fp8e4m3", 512) + "\n");
   EXPECT_NEAR(n.stream("core0.pe").busy_cycles, 512, kCycleTol);
   EXPECT_DOUBLE_EQ(n.result.report.flops, 2.0 * 128 * 128 * 512);
-  EXPECT_DOUBLE_EQ(n.result.report.peak_flops_per_second, 2.0 * 128 * 128 * kPeHz * 8);
+  EXPECT_DOUBLE_EQ(n.result.report.peak_flops_per_second, 2.0 * 128 * 128 * ::kPeHz * 8);
 }
 
 TEST(TimingPe, TransposeCostsMaxOfPAndMin64F) {
@@ -199,7 +205,7 @@ TEST(TimingVector, TensorTensorIsNForPsumOrContiguousBf16AddSubMulElse2N) {
       {"dve", tt("bf16", sb(128, 0, "bf16", 512), ps(128, 0, "bf16", 512), "add"), 256},
       {"dve", tt("fp32", sb(128, 0, "fp32", 16), sb(128, 0x800, "fp32", 16), "add", 16), 64},
       {"pool", tt("fp32", sb(128, 0, "fp32", 512), sb(128, 0x800, "fp32", 512), "add"), 1024},
-      {"pool", tt("bf16", sb(128, 0, "bf16", 512), sb(128, 0x800, "bf16", 512), "add"), 512},
+      {"pool", tt("bf16", sb(128, 0, "bf16", 512), sb(128, 0x800, "bf16", 512), "add"), 1024}, // G3: 128 lanes for every dtype
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(c.engine + ": " + c.inst);
@@ -222,7 +228,7 @@ TEST(TimingVector, TensorScalarAndCopyUseDveFastModeFor16BitContiguousSbuf) {
       {"dve", ts(sb(128, 0x1000, "bf16", 512), sb(128, 0, "bf16", "[[2,512]]")), 256},
       {"dve", ts(sb(128, 0x1000, "bf16", 512), sb(128, 0, "fp32", 512)), 512},
       {"dve", ts(sb(128, 0x1000, "bf16", 128), sb(128, 0, "bf16", 128)), 64},
-      {"pool", ts(sb(128, 0x1000, "bf16", 512), sb(128, 0, "bf16", 512)), 256},
+      {"pool", ts(sb(128, 0x1000, "bf16", 512), sb(128, 0, "bf16", 512)), 512}, // G3: 128 lanes for every dtype
       {"pool", ts(sb(128, 0x1000, "fp32", 512), sb(128, 0, "fp32", 512)), 512},
       {"act", ts(sb(128, 0x1000, "bf16", 512), sb(128, 0, "bf16", 512)), 256},
       {"act", ts(sb(128, 0x1000, "fp32", 512), sb(128, 0, "fp32", 512)), 512},
@@ -250,7 +256,7 @@ TEST(TimingVector, ReduceMemsetSelectAndBatchNorm) {
       {"dve", red("bf16", "max", 512), 256},
       {"dve", red("bf16", "min", 512), 512},
       {"dve", red("fp32", "max", 32), 64},
-      {"pool", red("bf16", "add", 1024), 512},
+      {"pool", red("bf16", "add", 1024), 1024}, // G3: 128 lanes for every dtype
       {"dve",
        "tensor_reduce dst=" + sb(128, 0x4000, "fp32", 8) + " src=" + sb(128, 0, "fp32", "[[64,8],[1,64]]") +
            " op=add axes=1",
@@ -446,15 +452,26 @@ TEST(TimingDma, TransfersOfOneCoreShareItsEnginesAndCoresAreIndependent) {
 }
 
 TEST(TimingDma, EightCoresStreamingAtOnceAreCappedByHbm) {
-  // Each core moves 128 rows x 8 KiB: alone at 16 x 38.3 GB/s x 98.5% = 603 GB/s,
-  // eight cores would need 4.82 TB/s > 0.9 x 4.9 TB/s = 4.41 TB/s.
+  // Each core moves 128 rows x 8 KiB: alone at 16 x 33 GB/s x 98.5% = 520 GB/s
+  // (P2). On trn3 eight cores need 4.16 TB/s < 0.9 x 4.9 TB/s = 4.41 TB/s: the
+  // DMA engines, not HBM, bound them. With 4.0 TB/s of HBM (cap 3.6 TB/s) the
+  // cap binds and the cores share it.
+  ChipConfig slow = trn3();
+  slow.hbm.bytes_per_second = 4.0e12;
+  const double kHbmBps = slow.hbm.bytes_per_second;
   std::ostringstream os;
   os << ".cores 8\n.tensor x input fp32 [128,2048]\n";
   for (int c = 0; c < 8; ++c)
     os << ".stream core=" << c << " engine=q0\n  dma_copy dst=sbuf[0:128]+0:fp32[[1,2048]] "
        << "src=hbm[x]+0:fp32[[2048,128],[1,2048]] signal=s0+1\n";
-  TimedRun r = timing(os.str());
   const double payload = 128.0 * 8192, cap = kHbmBps * kHbmUtil;
+  TimedRun engines = timing(os.str());
+  ASSERT_LT(8 * 16 * kDmaEngineBps * efficiency(8192), ::kHbmBps * kHbmUtil);
+  for (int c = 0; c < 8; ++c)
+    EXPECT_NEAR(engines.stream("core" + std::to_string(c) + ".q0").busy_cycles / kVecHz,
+                kIssue + moveTime(payload, 16, efficiency(8192)), kSecondTol)
+        << c;
+  TimedRun r = timing(os.str(), slow);
   ASSERT_GT(8 * 16 * kDmaEngineBps * efficiency(8192), cap);
   const double busy = kIssue + payload / (cap / 8);
   for (int c = 0; c < 8; ++c)

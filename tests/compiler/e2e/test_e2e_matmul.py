@@ -209,19 +209,22 @@ def test_fully_connected_longer_than_sbuf_applies_its_bias_once(tools, tmp_path)
 @pytest.mark.parametrize("M, K, N", [(257, 1000, 130), (130, 512, 64), (300, 256, 513), (7, 1000, 130)], ids=str)
 def test_fp8_auto_cast_uses_double_row_mode(tools, tmp_path, M, K, N):
     """--auto-cast-type fp8e4m3: operands rounded to fp8 on chip, fp32
-    accumulation. trn3 is weight-stationary: B's tiles are held, so with more
+    accumulation. trn2 is weight-stationary: B's tiles are held, so with more
     than 128 columns of B (the held-stream and B-resident schedules of the
     transposed problem) pairs of full k-tiles run as one double-row matmul
-    (2x the PE rate); odd k-tiles and the K remainder run singly. Exact
-    against the fp8-rounded operands."""
+    (2x the PE rate); odd k-tiles and the K remainder run singly. trn3 has no
+    double-row mode (G3: plain fp8 runs at the bf16 rate). Exact against the
+    fp8-rounded operands."""
     rng = np.random.default_rng(17)
     a, b = rand(rng, 1, M, K), rand(rng, 1, K, N)
     text = tosa_matmul(1, M, K, N)
     model = compile_mlir(tools, tmp_path, text, auto_cast="matmul", extra=("--auto-cast-type", "fp8e4m3"))
     src = tmp_path / "fp8.mlir"
     src.write_text(text)
-    asm = tools.run("trnx-compile", src, "--target", "trn3", "--auto-cast-type", "fp8e4m3", "--emit=asm").stdout
+    asm = tools.run("trnx-compile", src, "--target", "trn2", "--auto-cast-type", "fp8e4m3", "--emit=asm").stdout
     assert ("mode=double_row" in asm) == (N > 128 and K >= 256), asm[:2000]
+    asm3 = tools.run("trnx-compile", src, "--target", "trn3", "--auto-cast-type", "fp8e4m3", "--emit=asm").stdout
+    assert "mode=double_row" not in asm3 and "fp8e4m3" in asm3
     (y,) = model.run(a, b)
     assert_close(y, np.matmul(fp8e4m3(a), fp8e4m3(b)), FP32_TOL)
 
