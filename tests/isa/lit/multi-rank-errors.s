@@ -20,7 +20,7 @@
 ; SHAPE: error: {{.*}}core 0 q0 #0 (all_gather): dst has 64 elements and src 64 in groups of 2: all_gather needs dst = G x src
 ; RUN: trnx-as %t/sim.s -o %t/sim.tnx
 ; RUN: not trnx-sim %t/sim.tnx --chip trn3 --mode functional 2>&1 | FileCheck %s --check-prefix=SIM
-; SIM: error: {{.*}}a program of 2 ranks needs a system simulation, which trnx-sim does not do yet
+; SIM: error: {{.*}}sim.tnx: a program of 2 ranks runs on a system: pass --system NAME|FILE.yaml
 
 //--- set-order.s
 .target trn3
