@@ -1,5 +1,6 @@
 // trnx assembly parser: a line-oriented recursive-descent reader. Directives
-// (.target, .cores, .tensor, .data, .loc, .stream) set up the program;
+// (.target, .cores, .tensor, .data, .loc, .stream, and for multi-rank
+// programs .ranks, .replica_group, .rank_data) set up the program;
 // other lines are instructions whose `key=value` fields follow the
 // instruction table.
 #include "isa/AsmParser.h"
@@ -214,6 +215,13 @@ public:
         parseLoc(p);
       } else if (directive == "stream") {
         parseStream(p, at, lineNo);
+      } else if (directive == "ranks") {
+        p.skipSpace();
+        program_.numRanks = static_cast<uint16_t>(p.integer(1, 65535, "rank count"));
+      } else if (directive == "replica_group") {
+        parseReplicaGroup(p);
+      } else if (directive == "rank_data") {
+        parseRankData(p);
       } else {
         p.errorAt(at, "unknown directive '." + std::string(directive) + "'");
       }
@@ -289,7 +297,61 @@ private:
     if (index < 0)
       p.errorAt(at, "unknown tensor '" + name + "'");
     p.skipSpace();
-    std::vector<uint8_t> &data = program_.tensors[index].data;
+    parseHex(p, program_.tensors[index].data);
+  }
+
+  // .replica_group ID [r,r,...] [r,...] ...: set ID (numbered 0, 1, ... in order).
+  void parseReplicaGroup(LineParser &p) {
+    p.skipSpace();
+    size_t at = p.pos();
+    int64_t id = p.integer(0, std::numeric_limits<int32_t>::max(), "replica-group set id");
+    if (static_cast<size_t>(id) != program_.replicaGroups.size())
+      p.errorAt(at, "replica-group set ids must be numbered 0, 1, 2, ... in order; expected " +
+                        std::to_string(program_.replicaGroups.size()));
+    ReplicaGroupSet set;
+    while (!p.atEnd()) {
+      p.expect('[', "to open a replica group");
+      std::vector<uint16_t> group;
+      while (!p.accept(']')) {
+        if (!group.empty())
+          p.expect(',', "between ranks");
+        group.push_back(static_cast<uint16_t>(p.integer(0, 65535, "rank")));
+      }
+      set.groups.push_back(std::move(group));
+    }
+    if (set.groups.empty())
+      p.error(".replica_group needs at least one [rank,...] group");
+    program_.replicaGroups.push_back(std::move(set));
+  }
+
+  // .rank_data TENSOR RANK HEX: bytes of TENSOR on rank RANK (lines append).
+  void parseRankData(LineParser &p) {
+    p.skipSpace();
+    size_t at = p.pos();
+    int64_t index;
+    if (p.accept('#')) {
+      index = p.integer(0, std::numeric_limits<uint32_t>::max(), "tensor index");
+    } else {
+      std::string name = p.name();
+      index = program_.findTensor(name);
+      if (index < 0)
+        p.errorAt(at, "unknown tensor '" + name + "'");
+    }
+    p.skipSpace();
+    uint16_t rank = static_cast<uint16_t>(p.integer(0, 65535, "rank"));
+    RankData *entry = nullptr;
+    for (RankData &d : program_.rankData)
+      if (d.tensor == static_cast<uint32_t>(index) && d.rank == rank)
+        entry = &d;
+    if (!entry) {
+      program_.rankData.push_back(RankData{static_cast<uint32_t>(index), rank, {}});
+      entry = &program_.rankData.back();
+    }
+    p.skipSpace();
+    parseHex(p, entry->data);
+  }
+
+  void parseHex(LineParser &p, std::vector<uint8_t> &data) {
     while (std::isxdigit(static_cast<unsigned char>(p.peek()))) {
       auto nibble = [&]() {
         char c = p.peek();

@@ -148,10 +148,31 @@ std::string printInstruction(const Program &program, const Instruction &inst) {
 }
 
 void printProgram(std::ostream &os, const Program &p, const PrintOptions &options) {
-  os << "; trnx assembly (container " << Program::kVersionMajor << "." << Program::kVersionMinor
+  static const char *digits = "0123456789abcdef";
+  auto hexLines = [&](const std::string &head, const std::vector<uint8_t> &data) {
+    for (size_t at = 0; at < data.size(); at += 64) {
+      os << head;
+      for (size_t i = at; i < data.size() && i < at + 64; ++i)
+        os << digits[data[i] >> 4] << digits[data[i] & 15];
+      os << "\n";
+    }
+  };
+  os << "; trnx assembly (container " << Program::kVersionMajor << "." << p.containerMinorVersion()
      << ")\n";
   os << ".target " << formatName(p.target) << "\n";
   os << ".cores " << p.numCores << "\n";
+  if (p.isMultiRank())
+    os << ".ranks " << p.numRanks << "\n";
+  for (size_t i = 0; i < p.replicaGroups.size(); ++i) {
+    os << ".replica_group " << i;
+    for (const std::vector<uint16_t> &g : p.replicaGroups[i].groups) {
+      os << " [";
+      for (size_t k = 0; k < g.size(); ++k)
+        os << (k ? "," : "") << g[k];
+      os << "]";
+    }
+    os << "\n";
+  }
   for (const TensorInfo &t : p.tensors) {
     os << ".tensor " << formatName(t.name) << " " << tensorRoleName(t.role) << " "
        << dtypeName(t.dtype) << " [";
@@ -166,14 +187,19 @@ void printProgram(std::ostream &os, const Program &p, const PrintOptions &option
         os << "; .data " << formatName(t.name) << " (" << t.data.size() << " bytes omitted)\n";
         continue;
       }
-      static const char *digits = "0123456789abcdef";
-      for (size_t at = 0; at < t.data.size(); at += 64) {
-        os << ".data " << formatName(t.name) << " ";
-        for (size_t i = at; i < t.data.size() && i < at + 64; ++i)
-          os << digits[t.data[i] >> 4] << digits[t.data[i] & 15];
-        os << "\n";
-      }
+      hexLines(".data " + formatName(t.name) + " ", t.data);
     }
+  }
+  for (const RankData &d : p.rankData) {
+    const std::string name = d.tensor < p.tensors.size() ? formatName(p.tensors[d.tensor].name)
+                                                         : "#" + std::to_string(d.tensor);
+    if (!options.withData) {
+      os << "; .rank_data " << name << " " << d.rank << " (" << d.data.size() << " bytes omitted)\n";
+      continue;
+    }
+    if (d.data.empty())
+      os << ".rank_data " << name << " " << d.rank << "\n";
+    hexLines(".rank_data " + name + " " + std::to_string(d.rank) + " ", d.data);
   }
   for (size_t i = 0; i < p.locs.size(); ++i) {
     const SourceLoc &l = p.locs[i];

@@ -14,7 +14,7 @@ namespace {
 
 constexpr char kMagic[8] = {'T', 'R', 'N', 'X', 'P', 'R', 'O', 'G'};
 constexpr size_t kHeaderBytes = 24;
-enum SectionKind : uint32_t { kMeta = 1, kTensors = 2, kLocs = 3, kStreams = 4 };
+enum SectionKind : uint32_t { kMeta = 1, kTensors = 2, kLocs = 3, kStreams = 4, kRanks = 5 };
 
 // Instruction presence bits.
 constexpr uint8_t kHasWait = 1, kHasSignal = 2, kHasLoc = 4;
@@ -322,6 +322,57 @@ void encodeStreams(Writer &w, const Program &p) {
   }
 }
 
+// Ranks section (1.1): rank count, replica-group sets, per-rank tensor data.
+void encodeRanks(Writer &w, const Program &p) {
+  w.put<uint16_t>(p.numRanks);
+  w.put<uint32_t>(static_cast<uint32_t>(p.replicaGroups.size()));
+  for (const ReplicaGroupSet &set : p.replicaGroups) {
+    w.put<uint32_t>(static_cast<uint32_t>(set.groups.size()));
+    for (const std::vector<uint16_t> &g : set.groups) {
+      w.put<uint32_t>(static_cast<uint32_t>(g.size()));
+      for (uint16_t rank : g)
+        w.put<uint16_t>(rank);
+    }
+  }
+  w.put<uint32_t>(static_cast<uint32_t>(p.rankData.size()));
+  for (const RankData &d : p.rankData) {
+    w.put<uint32_t>(d.tensor);
+    w.put<uint16_t>(d.rank);
+    w.put<uint64_t>(d.data.size());
+    w.bytes.insert(w.bytes.end(), d.data.begin(), d.data.end());
+  }
+}
+
+void decodeRanks(Reader &r, Program &p) {
+  const size_t sectionAt = r.pos();
+  size_t at = sectionAt;
+  p.numRanks = r.get<uint16_t>();
+  if (p.numRanks == 0)
+    r.bad(at, "program has zero ranks");
+  p.replicaGroups.resize(r.getCount(4, "replica-group set"));
+  for (ReplicaGroupSet &set : p.replicaGroups) {
+    set.groups.resize(r.getCount(4, "replica group"));
+    for (std::vector<uint16_t> &g : set.groups) {
+      g.resize(r.getCount(2, "group member"));
+      for (uint16_t &rank : g)
+        rank = r.get<uint16_t>();
+    }
+  }
+  p.rankData.resize(r.getCount(14, "rank data"));
+  for (RankData &d : p.rankData) {
+    d.tensor = r.get<uint32_t>();
+    d.rank = r.get<uint16_t>();
+    at = r.pos();
+    uint64_t n = r.get<uint64_t>();
+    if (n > r.remaining())
+      r.bad(at, "rank data of " + std::to_string(n) + " bytes exceeds the section");
+    const uint8_t *b = r.getBytes(n, "rank data");
+    d.data.assign(b, b + n);
+  }
+  if (!p.isMultiRank())
+    r.bad(sectionAt, "a ranks section for a single-rank program is not canonical (write container 1.0)");
+}
+
 void decodeMeta(Reader &r, Program &p) {
   p.target = r.getString("target name");
   size_t at = r.pos();
@@ -437,12 +488,16 @@ std::vector<uint8_t> encodeProgram(const Program &program) {
   section(kTensors, encodeTensors);
   section(kLocs, encodeLocs);
   section(kStreams, encodeStreams);
+  // Single-rank programs stay in the 1.0 layout, so older readers read them.
+  const bool ranks = program.isMultiRank();
+  if (ranks)
+    section(kRanks, encodeRanks);
 
   Writer out;
   out.bytes.insert(out.bytes.end(), kMagic, kMagic + 8);
   out.put<uint16_t>(Program::kVersionMajor);
-  out.put<uint16_t>(Program::kVersionMinor);
-  out.put<uint32_t>(4);
+  out.put<uint16_t>(program.containerMinorVersion());
+  out.put<uint32_t>(ranks ? 5 : 4);
   out.put<uint32_t>(crc32(body.bytes.data(), body.bytes.size()));
   out.put<uint32_t>(0);
   out.bytes.insert(out.bytes.end(), body.bytes.begin(), body.bytes.end());
@@ -472,10 +527,14 @@ Program decodeProgram(const uint8_t *data, size_t size, const DecodeOptions &opt
   Program p;
   p.numCores = 0;
   Reader r(data + kHeaderBytes, size - kHeaderBytes, kHeaderBytes);
-  const SectionKind order[] = {kMeta, kTensors, kLocs, kStreams};
-  if (sectionCount != 4)
-    fail("offset 12: expected 4 sections, found ", sectionCount);
-  for (SectionKind expected : order) {
+  const SectionKind order[] = {kMeta, kTensors, kLocs, kStreams, kRanks};
+  // 1.0 has the first four sections; 1.1 adds the ranks section, written only
+  // for multi-rank programs.
+  if (sectionCount != (minor >= 1 ? 5u : 4u))
+    fail("offset 12: container ", major, ".", minor, " has ", minor >= 1 ? 5 : 4, " sections, found ",
+         sectionCount);
+  for (uint32_t k = 0; k < sectionCount; ++k) {
+    const SectionKind expected = order[k];
     size_t at = r.pos();
     uint32_t kind = r.get<uint32_t>();
     if (kind != expected)
@@ -492,6 +551,7 @@ Program decodeProgram(const uint8_t *data, size_t size, const DecodeOptions &opt
     case kTensors: decodeTensors(s, p); break;
     case kLocs: decodeLocs(s, p); break;
     case kStreams: decodeStreams(s, p); break;
+    case kRanks: decodeRanks(s, p); break;
     }
     if (!s.done())
       fail("offset ", s.pos(), ": ", s.remaining(), " unexpected bytes at the end of section ",

@@ -56,6 +56,31 @@ std::vector<FieldSpec> affineFields(std::vector<FieldSpec> head) {
   return head;
 }
 
+// Fields every collective ends with: which replica-group set the ranks meet in,
+// how many CC channels carry it and the DMA QoS priority (NKI's collectives).
+std::vector<FieldSpec> collectiveFields(std::vector<FieldSpec> head) {
+  head.push_back(i32("groups", 0, false, 0,
+                     "replica-group set (`.replica_group` id); the rank meets the other members of its group"));
+  head.push_back(i32("channels", 1, false, 1,
+                     "collective channels (1-16, one CC-Core each) the transfer is split over"));
+  head.push_back(i32("priority", 2, false, 0, "DMA QoS priority 0-3 (as NKI's collectives take)"));
+  return head;
+}
+
+// Appended to each collective's semantics (a macro: the table holds literals).
+#define TRNX_COLLECTIVE_COMMON                                                                      \
+  " Ranks meet in the group of replica-group set `groups` that holds them; the group's rank list "   \
+  "gives each member its position g = 0..G-1. Operands are flat element sequences (rows or "         \
+  "partitions outermost, then the free dims) of one dtype, in HBM or SBUF. The instruction runs "    \
+  "on a DMA queue: `wait=` is its start semaphore (set by the engine that produced src) and "        \
+  "`signal=` its done semaphore, so compute runs on while the data moves. Every member of the "      \
+  "group issues the same collectives of a set in the same order (the n-th ones match)."
+
+constexpr const char *kCollectiveCost =
+    "collective time from the system model (docs/multichip.md): algorithm chosen by message size "
+    "(mesh, ring, recursive halving/doubling, hierarchical), per-hop latency and link bandwidth "
+    "shared with overlapping collectives";
+
 std::vector<OpcodeInfo> buildTable() {
   std::vector<OpcodeInfo> t;
   t.push_back({Opcode::Matmul, "matmul", kPE,
@@ -274,6 +299,70 @@ std::vector<OpcodeInfo> buildTable() {
                "pe_array.weight_load_overlap the next pass follows behind this one and the result is "
                "visible pe.latency_cycles + pe_array.fill_drain_cycles later, else fill_drain_cycles + "
                "stream busy (SCALE-Sim's os fold)"});
+  const SpaceMask kHbmSbuf = kHbm | kSbuf;
+  t.push_back({Opcode::AllReduce, "all_reduce", kDMA,
+               collectiveFields({ap("dst", 0, kHbmSbuf, "result, as many elements as src"),
+                                 ap("src", 1, kHbmSbuf, "this rank's contribution"),
+                                 alu("op", 0, true, AluOp::Add, "add|max|min")}),
+               CostKind::Collective, "all-reduce across the ranks of a replica group",
+               "dst = op over the group's members of their src, elementwise, in fp32 in "
+                            "position order, rounded once to dst's dtype; every member gets the same "
+                            "result." TRNX_COLLECTIVE_COMMON,
+               kCollectiveCost});
+  t.push_back({Opcode::AllGather, "all_gather", kDMA,
+               collectiveFields({ap("dst", 0, kHbmSbuf, "G times src's elements"),
+                                 ap("src", 1, kHbmSbuf, "this rank's part")}),
+               CostKind::Collective, "all-gather across the ranks of a replica group",
+               "dst = src of position 0, then src of position 1, ..., position G-1 "
+                            "(bit-exact copies)." TRNX_COLLECTIVE_COMMON,
+               kCollectiveCost});
+  t.push_back({Opcode::ReduceScatter, "reduce_scatter", kDMA,
+               collectiveFields({ap("dst", 0, kHbmSbuf, "src's elements / G"),
+                                 ap("src", 1, kHbmSbuf, "G equal chunks"),
+                                 alu("op", 0, true, AluOp::Add, "add|max|min")}),
+               CostKind::Collective, "reduce-scatter across the ranks of a replica group",
+               "src is G equal chunks; dst of position g = op over the members of their "
+                            "chunk g, in fp32 in position order, rounded once to dst's dtype." TRNX_COLLECTIVE_COMMON,
+               kCollectiveCost});
+  t.push_back({Opcode::AllToAll, "all_to_all", kDMA,
+               collectiveFields({ap("dst", 0, kHbmSbuf, "G equal chunks received"),
+                                 ap("src", 1, kHbmSbuf, "G equal chunks to send, as many elements as dst")}),
+               CostKind::Collective, "all-to-all exchange of equal chunks (expert-parallel dispatch)",
+               "chunk j of position i's src becomes chunk i of position j's dst "
+                            "(bit-exact)." TRNX_COLLECTIVE_COMMON,
+               kCollectiveCost});
+  t.push_back({Opcode::AllToAllV, "all_to_all_v", kDMA,
+               collectiveFields({ap("dst", 0, kHbmSbuf, "receive buffer"),
+                                 ap("src", 1, kHbmSbuf, "send buffer"),
+                                 ap("meta", 2, kHbmSbuf,
+                                    "int32, 4*G elements: send_counts[G], send_displs[G], recv_counts[G], "
+                                    "recv_displs[G], in elements")}),
+               CostKind::Collective, "all-to-all with per-peer counts and displacements",
+               "position i sends src[send_displs[j], +send_counts[j]) to position j, which "
+                            "stores it at dst[recv_displs[i], +recv_counts[i]); recv_counts[i] of j must "
+                            "equal send_counts[j] of i and every range must lie inside its operand "
+                            "(checked when simulated, an error names the instruction); dst elements "
+                            "that receive nothing keep their value." TRNX_COLLECTIVE_COMMON,
+               kCollectiveCost});
+  t.push_back({Opcode::Permute, "permute", kDMA,
+               collectiveFields({ap("dst", 0, kHbmSbuf, "receive buffer, as many elements as src"),
+                                 ap("src", 1, kHbmSbuf, "send buffer"),
+                                 i32("shift", 3, false, 1, "position offset of the receiver, |shift| < G"),
+                                 {"wrap", FieldKind::Bool, 0, 0, false, 1, nullptr,
+                                  "0: sends past either end of the group are dropped (pipeline stages)"}}),
+               CostKind::Collective, "collective permute: send to, and receive from, a ring neighbour",
+               "position g sends src to position (g + shift) mod G, which stores it in dst "
+                            "(send/recv pairs along the group's ring). With wrap=0 a send whose "
+                            "receiver g + shift lies outside [0, G) is dropped, and a member nobody "
+                            "sends to keeps dst unchanged." TRNX_COLLECTIVE_COMMON,
+               kCollectiveCost});
+  t.push_back({Opcode::RankId, "rank_id", kPOOL,
+               {ap("dst", 0, kOnChip, "[P, F] result"),
+                i32("groups", 0, false, -1, "-1: the rank id; else the position in the rank's group of that set")},
+               CostKind::PoolAffine, "this rank's id (SPMD programs)",
+               "dst = the rank id (0..ranks-1; 0 in a one-rank program), or with groups >= 0 the rank's "
+               "position in its group of that replica-group set, converted to dst's dtype.",
+               "pool.fixed_cycles + N / pool.elements_per_cycle GpSimd cycles"});
   return t;
 }
 

@@ -52,6 +52,13 @@ Stream &Program::stream(uint16_t core, EngineId engine) {
   return streams.back();
 }
 
+const std::vector<uint8_t> &Program::tensorData(uint32_t tensor, uint16_t rank) const {
+  for (const RankData &d : rankData)
+    if (d.tensor == tensor && d.rank == rank)
+      return d.data;
+  return tensors[tensor].data;
+}
+
 size_t Program::instructionCount() const {
   size_t n = 0;
   for (const Stream &s : streams)

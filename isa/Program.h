@@ -46,15 +46,44 @@ struct Stream {
   std::vector<Instruction> code;
 };
 
+// SPMD multi-rank programs: every rank (chip) runs the same streams; ranks
+// differ by rank_id and by per-rank tensor data (e.g. weight shards).
+// A replica-group set partitions the ranks into equal groups; a collective's
+// `groups=` field names a set.
+struct ReplicaGroupSet {
+  std::vector<std::vector<uint16_t>> groups;
+  bool operator==(const ReplicaGroupSet &o) const { return groups == o.groups; }
+};
+
+// Bytes of a tensor that replace its .data on one rank.
+struct RankData {
+  uint32_t tensor = 0;
+  uint16_t rank = 0;
+  std::vector<uint8_t> data;
+  bool operator==(const RankData &o) const {
+    return tensor == o.tensor && rank == o.rank && data == o.data;
+  }
+};
+
 struct Program {
   static constexpr uint16_t kVersionMajor = 1;
-  static constexpr uint16_t kVersionMinor = 0;
+  // 1.1 added the ranks section; a program without ranks is still written as 1.0.
+  static constexpr uint16_t kVersionMinor = 1;
 
   std::string target = "trn3";
   uint16_t numCores = 1;
   std::vector<TensorInfo> tensors;
   std::vector<SourceLoc> locs;
   std::vector<Stream> streams;
+  uint16_t numRanks = 1;
+  std::vector<ReplicaGroupSet> replicaGroups;
+  std::vector<RankData> rankData;
+
+  // True when the program needs the ranks section (container 1.1).
+  bool isMultiRank() const { return numRanks != 1 || !replicaGroups.empty() || !rankData.empty(); }
+  uint16_t containerMinorVersion() const { return isMultiRank() ? 1 : 0; }
+  // Tensor bytes rank `rank` starts with: its RankData, else the tensor's data.
+  const std::vector<uint8_t> &tensorData(uint32_t tensor, uint16_t rank) const;
 
   // HBM bytes spanned by the tensor table.
   uint64_t hbmExtent() const;

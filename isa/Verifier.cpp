@@ -559,6 +559,82 @@ private:
         bad("endloop without a matching loop");
       loops_.pop_back();
       break;
+    case Opcode::AllReduce:
+    case Opcode::AllGather:
+    case Opcode::ReduceScatter:
+    case Opcode::AllToAll:
+    case Opcode::AllToAllV:
+    case Opcode::Permute:
+      checkCollective(inst);
+      break;
+    case Opcode::RankId:
+      if (inst.i32[0] != -1)
+        groupSize(inst.i32[0]);
+      break;
+    }
+  }
+
+  // Members per group of replica-group set `set` (sets are checked well formed
+  // before the streams).
+  uint64_t groupSize(int32_t set) const {
+    if (set < 0 || static_cast<size_t>(set) >= p_.replicaGroups.size())
+      bad("replica-group set " + std::to_string(set) + " is not defined (the program has " +
+          std::to_string(p_.replicaGroups.size()) + "; add .replica_group lines)");
+    return p_.replicaGroups[set].groups[0].size();
+  }
+
+  void checkCollective(const Instruction &inst) {
+    const AccessPattern &dst = inst.ap[0], &src = inst.ap[1];
+    const uint64_t g = groupSize(inst.i32[0]);
+    if (inst.i32[1] < 1 || inst.i32[1] > 16)
+      bad("channels must be 1-16 (one CC-Core each), not " + std::to_string(inst.i32[1]));
+    if (inst.i32[2] < 0 || inst.i32[2] > 3)
+      bad("priority must be 0-3, not " + std::to_string(inst.i32[2]));
+    if (dst.dtype != src.dtype)
+      bad(std::string("collectives do not convert dtypes (") + std::string(dtypeName(src.dtype)) + " -> " +
+          std::string(dtypeName(dst.dtype)) + ")");
+    const uint64_t d = dst.elementCount(), n = src.elementCount();
+    auto sizes = [&](const std::string &rule) {
+      bad("dst has " + std::to_string(d) + " elements and src " + std::to_string(n) + " in groups of " +
+          std::to_string(g) + ": " + rule);
+    };
+    const bool reduces = inst.opcode == Opcode::AllReduce || inst.opcode == Opcode::ReduceScatter;
+    if (reduces) {
+      requireReduceOp(static_cast<AluOp>(inst.enums[0]), "op");
+      if (!isFloat(dst.dtype) && dst.dtype != DType::INT32)
+        bad(std::string("reductions need a float or int32 dtype, not ") + std::string(dtypeName(dst.dtype)));
+    }
+    switch (inst.opcode) {
+    case Opcode::AllReduce:
+      if (d != n)
+        sizes("all_reduce needs dst and src of the same size");
+      break;
+    case Opcode::AllGather:
+      if (d != n * g)
+        sizes("all_gather needs dst = G x src");
+      break;
+    case Opcode::ReduceScatter:
+      if (n != d * g)
+        sizes("reduce_scatter needs src = G x dst");
+      break;
+    case Opcode::AllToAll:
+      if (d != n || n % g != 0)
+        sizes("all_to_all needs dst and src of the same size, a multiple of G");
+      break;
+    case Opcode::AllToAllV:
+      if (inst.ap[2].dtype != DType::INT32 || inst.ap[2].elementCount() != 4 * g)
+        bad("meta must be int32 with 4*G = " + std::to_string(4 * g) +
+            " elements (send counts, send displacements, receive counts, receive displacements)");
+      break;
+    case Opcode::Permute:
+      if (d != n)
+        sizes("permute needs dst and src of the same size");
+      if (static_cast<uint64_t>(std::abs(static_cast<int64_t>(inst.i32[3]))) >= std::max<uint64_t>(g, 1) &&
+          !(g == 1 && inst.i32[3] == 0))
+        bad("shift " + std::to_string(inst.i32[3]) + " must satisfy |shift| < G = " + std::to_string(g));
+      break;
+    default:
+      break;
     }
   }
 
@@ -607,12 +683,62 @@ void verifyTensors(const Program &p, const TargetLimits &limits) {
     fail("the program needs ", p.hbmExtent(), " bytes of HBM; the chip has ", limits.hbmBytes);
 }
 
+// Multi-rank programs: every replica-group set partitions the ranks into equal
+// groups, and per-rank tensor data has the tensor's size on every rank.
+void verifyRanks(const Program &p) {
+  if (p.numRanks == 0)
+    fail("the program has zero ranks");
+  for (size_t i = 0; i < p.replicaGroups.size(); ++i) {
+    const ReplicaGroupSet &set = p.replicaGroups[i];
+    const std::string where = "replica-group set " + std::to_string(i);
+    if (set.groups.empty())
+      fail(where, " has no groups");
+    std::vector<int> seen(p.numRanks, -1);
+    for (size_t k = 0; k < set.groups.size(); ++k) {
+      const std::vector<uint16_t> &g = set.groups[k];
+      if (g.size() != set.groups[0].size())
+        fail(where, ": group ", k, " has ", g.size(), " ranks, group 0 has ", set.groups[0].size(),
+             " (groups must be the same size)");
+      for (uint16_t r : g) {
+        if (r >= p.numRanks)
+          fail(where, ": rank ", r, " in group ", k, " is outside the program's ", p.numRanks, " ranks");
+        if (seen[r] == static_cast<int>(k))
+          fail(where, ": rank ", r, " appears twice in group ", k);
+        if (seen[r] >= 0)
+          fail(where, ": rank ", r, " is in groups ", seen[r], " and ", k, " (each rank once)");
+        seen[r] = static_cast<int>(k);
+      }
+    }
+    for (uint16_t r = 0; r < p.numRanks; ++r)
+      if (seen[r] < 0)
+        fail(where, ": rank ", r, " is in no group (every rank must be in exactly one)");
+  }
+  for (size_t i = 0; i < p.rankData.size(); ++i) {
+    const RankData &d = p.rankData[i];
+    if (d.tensor >= p.tensors.size())
+      fail("rank data #", i, " names tensor #", d.tensor, ", not in the tensor table");
+    const TensorInfo &t = p.tensors[d.tensor];
+    if (d.rank >= p.numRanks)
+      fail("rank data of tensor '", t.name, "' is for rank ", d.rank, "; the program has ", p.numRanks,
+           " ranks");
+    if (t.role != TensorRole::Weight)
+      fail("tensor '", t.name, "' has rank data but is not a weight");
+    if (d.data.size() != t.sizeBytes)
+      fail("tensor '", t.name, "' has ", d.data.size(), " bytes of data on rank ", d.rank, " for ",
+           t.sizeBytes, " bytes (shapes must agree across ranks)");
+    for (size_t j = 0; j < i; ++j)
+      if (p.rankData[j].tensor == d.tensor && p.rankData[j].rank == d.rank)
+        fail("tensor '", t.name, "' has rank data for rank ", d.rank, " twice");
+  }
+}
+
 } // namespace
 
 void verifyProgram(const Program &p, const TargetLimits &limits) {
   if (p.numCores > limits.cores)
     fail("the program uses ", p.numCores, " cores; the chip has ", limits.cores);
   verifyTensors(p, limits);
+  verifyRanks(p);
 
   std::vector<StreamVerifier> verifiers;
   verifiers.reserve(p.streams.size());

@@ -18,6 +18,16 @@ SimulationResult simulate(const Program &program, const ChipConfig &chip,
   } catch (const Error &e) {
     fail(who, ": ", e.what());
   }
+  // Multi-rank programs and collectives need the system simulation
+  // (docs/multichip.md), which this single-chip run does not do.
+  if (program.numRanks > 1)
+    fail(who, ": a program of ", program.numRanks, " ranks needs a system simulation (trnx-sim --system, "
+         "functional only so far; docs/multichip.md)");
+  for (const Stream &s : program.streams)
+    for (size_t i = 0; i < s.code.size(); ++i)
+      if (s.code[i].info().cost == CostKind::Collective)
+        fail(who, ": ", describeInstruction(program, s, i), ": collectives run in a system simulation "
+             "(trnx-sim --system, functional only so far; docs/multichip.md)");
   std::string inputNames;
   for (const TensorInfo &t : program.tensors)
     if (t.role == TensorRole::Input)

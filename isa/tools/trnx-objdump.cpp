@@ -17,6 +17,9 @@ static const char *kUsage =
 
 static void printSummary(std::ostream &os, const trnx::Program &p) {
   os << "target: " << p.target << "\ncores: " << p.numCores << "\n";
+  if (p.isMultiRank())
+    os << "ranks: " << p.numRanks << " (" << p.replicaGroups.size() << " replica-group sets, "
+       << p.rankData.size() << " per-rank tensor data)\n";
   os << "tensors: " << p.tensors.size() << " (" << p.hbmExtent() << " bytes of HBM)\n";
   for (const trnx::TensorInfo &t : p.tensors) {
     os << "  " << trnx::formatName(t.name) << " " << trnx::tensorRoleName(t.role) << " "

@@ -12,6 +12,9 @@
 #include "simulator/config/ConfigFields.h"
 #include "simulator/config/ConfigLoader.h"
 #include "simulator/report/Report.h"
+#include "simulator/system/SpmdFunctional.h"
+#include "simulator/system/SystemConfig.h"
+#include "simulator/system/Topology.h"
 #include "simulator/trace/TraceWriter.h"
 
 #include <pybind11/numpy.h>
@@ -151,6 +154,7 @@ PYBIND11_MODULE(_trnx, m) {
   py::class_<Program>(m, "Program")
       .def_readonly("target", &Program::target)
       .def_readonly("num_cores", &Program::numCores)
+      .def_readonly("num_ranks", &Program::numRanks)
       .def("instruction_count", &Program::instructionCount)
       .def("hbm_extent", &Program::hbmExtent)
       .def("to_bytes",
@@ -255,4 +259,54 @@ PYBIND11_MODULE(_trnx, m) {
       },
       py::arg("program"), py::arg("chip"), py::arg("inputs"), py::arg("functional"), py::arg("timing"),
       py::arg("trace"), py::arg("name"), py::arg("attribute_ops"), py::arg("tokens"));
+
+  // Multi-chip systems (docs/multichip.md): presets, the resolved YAML, routes
+  // and the functional multi-rank run.
+  m.def("system_preset_names", &systemPresetNames);
+  m.def("system_yaml", [](const std::string &nameOrPath) { return systemToYaml(loadSystem(nameOrPath)); },
+        py::arg("name_or_path"));
+  m.def(
+      "system_route",
+      [](const std::string &nameOrPath, int from, int to) {
+        SystemConfig system = loadSystem(nameOrPath);
+        std::unique_ptr<Topology> topology = makeTopology(system);
+        Route r = topology->route(from, to);
+        py::list links;
+        for (uint32_t l : r.links)
+          links.append(topology->links()[l].name);
+        py::dict out;
+        out["hops"] = r.hops;
+        out["latency_seconds"] = r.latency_seconds;
+        out["bottleneck_bytes_per_second"] = r.bottleneck_bytes_per_second;
+        out["links"] = links;
+        return out;
+      },
+      py::arg("name_or_path"), py::arg("from_chip"), py::arg("to_chip"));
+  m.def(
+      "simulate_system",
+      [](const Program &program, const std::string &systemName, const py::dict &inputs) {
+        std::map<std::string, HostArray> arrays;
+        for (auto item : inputs) {
+          std::string key = py::str(item.first);
+          arrays[key] = toHostArray(key, py::array::ensure(item.second));
+        }
+        SystemConfig system = loadSystem(systemName);
+        if (program.numRanks != system.chips())
+          fail("the program has ", program.numRanks, " ranks, system ", system.name, " has ", system.chips(),
+               " chips");
+        std::vector<std::map<std::string, HostArray>> outputs;
+        {
+          py::gil_scoped_release release;
+          outputs = simulateSpmdFunctional(program, system.chip, arrays);
+        }
+        py::list ranks;
+        for (const auto &rank : outputs) {
+          py::dict d;
+          for (const auto &kv : rank)
+            d[py::str(kv.first)] = toNumpy(kv.second);
+          ranks.append(d);
+        }
+        return ranks;
+      },
+      py::arg("program"), py::arg("system"), py::arg("inputs"));
 }

@@ -7,7 +7,8 @@ The three calls most code needs::
     result = trnx.simulate(program, inputs={"x": x})           # -> Result
     result.outputs["y"], result.report.seconds, result.report.engines
 
-Submodules: :mod:`trnx.chips` (chip configs), :mod:`trnx.models` (shape-only
+Submodules: :mod:`trnx.chips` (chip configs), :mod:`trnx.systems` (multi-chip
+systems), :mod:`trnx.models` (shape-only
 transformer builders), :mod:`trnx.workloads` (tokens/s and tokens per MW from
 simulation), :mod:`trnx.plots`, :mod:`trnx.sweep`.
 """
@@ -16,11 +17,11 @@ from . import chips
 from .chips import Chip
 from .program import Program, compile, load_program
 from .report import Report
-from .simulate import Result, simulate
+from .simulate import Result, SystemResult, simulate
 
 # Heavier submodules load on first use (``trnx.models``, ``trnx.plots`` pulls
 # in matplotlib, ``trnx.sweep`` pulls in SQLite/Dask helpers).
-_LAZY_SUBMODULES = ("models", "plots", "sweep", "workloads")
+_LAZY_SUBMODULES = ("models", "plots", "sweep", "systems", "workloads")
 
 
 def __getattr__(name: str):
@@ -44,5 +45,7 @@ __all__ = [
     "plots",
     "simulate",
     "sweep",
+    "SystemResult",
+    "systems",
     "workloads",
 ]

@@ -32,6 +32,11 @@ class Program:
         return self._native.num_cores
 
     @property
+    def num_ranks(self) -> int:
+        """Ranks (chips) a multi-rank program runs on; 1 for a single-chip program."""
+        return self._native.num_ranks
+
+    @property
     def instruction_count(self) -> int:
         """Static instruction count over all streams (loops count once)."""
         return self._native.instruction_count()

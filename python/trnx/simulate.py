@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 import numpy as np
 
@@ -34,9 +34,27 @@ class Result:
         return f"Result(outputs={sorted(self.outputs)}, seconds={self.report.seconds:.3e})"
 
 
+class SystemResult:
+    """A multi-rank run on a system: each rank's outputs (``rank_outputs[r]``).
+
+    ``outputs`` is rank 0's. Functional only for now: there is no report
+    (docs/multichip.md says what the system model does so far).
+    """
+
+    def __init__(self, system: str, rank_outputs: List[Dict[str, np.ndarray]]) -> None:
+        self.system = system
+        self.ranks = len(rank_outputs)
+        self.rank_outputs = rank_outputs
+        self.outputs = rank_outputs[0] if rank_outputs else {}
+
+    def __repr__(self) -> str:
+        return f"SystemResult(system={self.system!r}, ranks={self.ranks}, outputs={sorted(self.outputs)})"
+
+
 def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[ChipLike] = None, *,
              inputs: Optional[Mapping[str, Any]] = None, mode: str = "both", trace: bool = False,
-             attribute_ops: bool = True, tokens: Optional[float] = None) -> Result:
+             attribute_ops: bool = True, tokens: Optional[float] = None,
+             system: Optional[Any] = None) -> Union[Result, SystemResult]:
     """Simulates a program on a chip.
 
     Args:
@@ -52,6 +70,10 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
         tokens: the run produced this many tokens: adds ``report.workload``
             (tokens/s, tokens/J, tokens/s per MW at chip, node and facility
             power), as ``trnx-sim --tokens``.
+        system: a system preset, YAML path or :class:`trnx.systems.System`:
+            runs a multi-rank program one rank per chip, as ``trnx-sim
+            --system`` (``mode="functional"`` only so far) and returns a
+            :class:`SystemResult`.
 
     Raises:
         TrnxError: with the message ``trnx-sim`` prints after ``error:``.
@@ -63,6 +85,18 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {sorted(_MODES)}, not {mode!r}")
     functional, timing = _MODES[mode]
+    if system is not None:
+        from .systems import load as load_system
+
+        resolved = load_system(system)
+        if mode != "functional" or trace or tokens is not None:
+            raise ValueError("a system simulation is functional only so far: pass mode='functional' "
+                             "and no trace or tokens")
+        if chip is not None:
+            raise ValueError(f"chip and system both name the chip: the system's is {resolved.chip!r}")
+        arrays = {str(k): np.asarray(v) for k, v in (inputs or {}).items()}
+        ranks = _trnx.simulate_system(program._native, resolved.source, arrays)
+        return SystemResult(resolved.name, [dict(r) for r in ranks])
     if trace and not timing:
         raise ValueError("trace=True needs timing (mode='timing' or 'both')")
     config = load(chip if chip is not None else program.target)

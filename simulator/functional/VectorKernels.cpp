@@ -256,6 +256,11 @@ void runVectorInstruction(KernelContext &ctx, const Instruction &inst) {
   case Opcode::BnAggr:
     bnAggr(ctx, inst);
     return;
+  case Opcode::RankId:
+    // simulate() runs one-rank programs only: rank 0, position 0 in its group.
+    a.assign(dst.elementCount(), 0.0f);
+    ctx.store(dst, a);
+    return;
   default:
     fail("internal: '", inst.info().mnemonic, "' has no functional kernel");
   }

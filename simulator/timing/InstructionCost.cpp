@@ -1,6 +1,7 @@
 // Per-instruction cost formulas (docs/isa.md "Cost") and action counts.
 #include "simulator/timing/InstructionCost.h"
 
+#include "isa/Error.h"
 #include "simulator/timing/SystolicModel.h"
 
 #include <algorithm>
@@ -248,6 +249,8 @@ InstructionCost costOf(const Instruction &inst, EngineKind engine, const ChipCon
     }
     return cost;
   }
+  case CostKind::Collective:
+    fail("internal: '", inst.info().mnemonic, "' reached the single-chip cost model");
   case CostKind::Control:
     cost.busy_cycles = (inst.opcode == Opcode::Loop || inst.opcode == Opcode::EndLoop) ? 0 : e.control_cycles;
     cost.latency_cycles = 0;

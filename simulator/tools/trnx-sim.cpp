@@ -2,8 +2,11 @@
 // writes outputs (.npy), a report (.json) and a trace (Perfetto .json).
 #include "isa/Container.h"
 #include "isa/ToolMain.h"
+#include "isa/Verifier.h"
 #include "simulator/Simulator.h"
 #include "simulator/config/ConfigLoader.h"
+#include "simulator/system/SpmdFunctional.h"
+#include "simulator/system/SystemConfig.h"
 #include "simulator/trace/TraceWriter.h"
 #ifdef TRNX_HAVE_COMPILER
 #include "simulator/tools/GemmLayers.h"
@@ -35,6 +38,8 @@ const char *kUsage =
     "  --tokens N                the run produced N tokens: adds tokens/s, tokens/J and\n"
     "                            tokens/s per MW to the report (docs/report.md)\n"
     "  --print-chip              print the resolved chip config as YAML and exit\n"
+    "  --system NAME|FILE.yaml   run a multi-rank program on a system (docs/multichip.md):\n"
+    "                            functional only for now; outputs go to DIR/rankR/NAME.npy\n"
     "  --gemm M,N,K              compile C[M,N] = A[M,K] B[K,N] with the compiler and simulate\n"
     "                            it (timing); prints cycles, PE utilisation and bytes\n"
     "  --topology FILE.csv       the same for every layer of a SCALE-Sim GEMM topology CSV\n"
@@ -170,11 +175,55 @@ int runGemmLayers(const std::string &shape, const std::string &topology, const s
 #endif
 }
 
+// --system: a multi-rank program, one rank per chip of the system, simulated
+// functionally (the system timing model is not done yet).
+int runSystem(const trnx::Program &program, const std::string &programPath, const std::string &systemName,
+              const std::string &chipName, const std::map<std::string, trnx::HostArray> &inputs,
+              const trnx::MachineOptions &options, const std::string &outputDir, const std::string &reportPath,
+              const std::string &tracePath, bool quiet, const trnx::ChipConfig &targetChip) {
+  if (systemName.empty()) {
+    try { // a broken program says so before it asks for a system
+      trnx::verifyProgram(program, targetChip.limits());
+    } catch (const trnx::Error &e) {
+      trnx::fail(programPath, ": ", e.what());
+    }
+    trnx::fail(programPath, ": a program of ", program.numRanks, " ranks runs on a system: pass --system NAME|FILE.yaml");
+  }
+  trnx::SystemConfig system = trnx::loadSystem(systemName);
+  if (!chipName.empty())
+    trnx::fail("--chip and --system both name the chip: the system's is ", system.chipName);
+  if (options.timing || !reportPath.empty() || !tracePath.empty())
+    trnx::fail("--system simulates numerics only for now (multi-chip timing is not done yet): pass --mode functional "
+               "and no --report/--trace");
+  if (program.numRanks != system.chips())
+    trnx::fail(programPath, ": the program has ", program.numRanks, " ranks, system ", system.name, " has ",
+               system.chips(), " chips");
+  std::vector<std::map<std::string, trnx::HostArray>> outputs;
+  try {
+    outputs = trnx::simulateSpmdFunctional(program, system.chip, inputs);
+  } catch (const trnx::Error &e) {
+    trnx::fail(programPath, ": ", e.what());
+  }
+  if (!outputDir.empty())
+    for (size_t r = 0; r < outputs.size(); ++r) {
+      const std::filesystem::path dir = std::filesystem::path(outputDir) / ("rank" + std::to_string(r));
+      std::filesystem::create_directories(dir);
+      for (const auto &[name, array] : outputs[r])
+        trnx::writeNpy((dir / (safeFileName(name) + ".npy")).string(), array);
+    }
+  if (!quiet)
+    std::printf("trnx-sim: %s on %s (%d x %s, mode functional)%s\n", programPath.c_str(), system.name.c_str(),
+                system.chips(), system.chip.name.c_str(),
+                outputDir.empty() ? "; outputs not written: pass --output-dir"
+                                  : ("; outputs in " + outputDir + "/rankR/").c_str());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   return trnx::runTool([&]() {
-    std::string programPath, chipName, outputDir, reportPath, tracePath;
+    std::string programPath, chipName, outputDir, reportPath, tracePath, systemName;
     std::vector<std::pair<std::string, std::string>> inputArgs;
     trnx::MachineOptions options;
     bool quiet = false, printChip = false;
@@ -227,6 +276,8 @@ int main(int argc, char **argv) {
         scaleSimCfg = needValue(i, a);
       } else if (a == "--dtype") {
         gemmDtype = needValue(i, a);
+      } else if (a == "--system") {
+        systemName = needValue(i, a);
       } else if (a == "--print-chip") {
         printChip = true;
       } else if (a == "-q" || a == "--quiet") {
@@ -288,6 +339,9 @@ int main(int argc, char **argv) {
         trnx::fail("input '", tensor, "' given twice");
       inputs[tensor] = trnx::readNpy(path);
     }
+    if (!systemName.empty() || program.numRanks > 1)
+      return runSystem(program, programPath, systemName, chipName, inputs, options, outputDir, reportPath, tracePath,
+                       quiet, chip);
     options.trace = !tracePath.empty();
     trnx::SimulationResult result = trnx::simulate(program, chip, inputs, options, programPath,
                                                    /*attributeOps=*/true);

@@ -449,19 +449,22 @@ TEST(ContainerFuzz, HostileHeadersAndFields) {
     std::memcpy(c.magic, "TRNXPROH", 8);
     expectError(c.bytes(), "not a trnx program (bad magic)");
   }
-  for (auto [major, minor] : {std::pair<int, int>{2, 0}, {1, 1}, {0, 0}, {0xffff, 0xffff}}) {
+  for (auto [major, minor] : {std::pair<int, int>{2, 0}, {1, 2}, {0, 0}, {0xffff, 0xffff}}) {
     Container c;
     c.major = static_cast<uint16_t>(major);
     c.minor = static_cast<uint16_t>(minor);
     expectError(c.bytes(), "container version " + std::to_string(major) + "." + std::to_string(minor) +
-                               " is not supported (this build reads 1.0 to 1.0)");
+                               " is not supported (this build reads 1.0 to 1.1)");
   }
   {
     Container c;
     c.sections = 5;
-    expectError(c.bytes(), "offset 12: expected 4 sections, found 5");
+    expectError(c.bytes(), "offset 12: container 1.0 has 4 sections, found 5");
     c.sections = 0xffffffff;
-    expectError(c.bytes(), "offset 12: expected 4 sections, found 4294967295");
+    expectError(c.bytes(), "offset 12: container 1.0 has 4 sections, found 4294967295");
+    c.minor = 1;
+    c.sections = 4;
+    expectError(c.bytes(), "offset 12: container 1.1 has 5 sections, found 4");
   }
   {
     Container c;
@@ -572,7 +575,7 @@ TEST(ContainerFuzz, HostileHeadersAndFields) {
   const size_t inst = 11; // first instruction byte within the streams payload
   auto at = [&](size_t i) { return "offset " + std::to_string(withInstruction(memset).streamsOffset(inst + i)) + ": "; };
   auto instError = [&](const Bytes &b, const std::string &expected) { expectError(withInstruction(b).bytes(), expected); };
-  instError(Bytes().u8(24).u8(0), at(0) + "unknown opcode 24");
+  instError(Bytes().u8(kNumOpcodes).u8(0), at(0) + "unknown opcode " + std::to_string(kNumOpcodes));
   instError(Bytes().u8(255).u8(0), at(0) + "unknown opcode 255");
   instError(Bytes().u8(17).u8(8), at(1) + "invalid instruction presence bits");
   instError(Bytes().u8(17).u8(1).u16(0xffff).u32(1).u8(0), at(2) + "reserved semaphore id 65535");
@@ -629,4 +632,40 @@ TEST(ContainerFuzz, DecoderFindsTheFirstProblemOfRealFiles) {
   b[firstOpcode] = 0x40;
   EXPECT_EQ(decodeError(b, false), "offset " + std::to_string(firstOpcode) + ": unknown opcode 64");
   EXPECT_EQ(decodeError(b, true), "checksum mismatch: the file is corrupted");
+}
+
+// The ranks section (container 1.1): every truncation and bad field is an
+// error at its offset, and a ranks section that says nothing (one rank, no
+// groups, no data) is rejected as not canonical, so re-encoding any accepted
+// file gives back its bytes.
+TEST(ContainerFuzz, RanksSectionErrors) {
+  Program p = parseAssembly(".ranks 2\n.replica_group 0 [0,1]\n.tensor w weight fp32 [1]\n.rank_data w 1 0000803f\n", "r.s");
+  const std::vector<uint8_t> good = encodeProgram(p);
+  // Payload: u16 ranks, u32 sets, u32 groups, u32 members, 2 x u16, u32 data entries, u32 tensor, u16 rank, u64 bytes, 4 bytes.
+  const size_t payload = 2 + 4 + 4 + 4 + 2 * 2 + 4 + 4 + 2 + 8 + 4;
+  const size_t start = good.size() - payload;
+  EXPECT_EQ(decodeError(good), "");
+  for (size_t n = 24; n < good.size(); ++n) {
+    std::string e = decodeError(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)), false);
+    ASSERT_FALSE(e.empty()) << "truncated to " << n;
+    ASSERT_EQ(e.find("NON-ERROR"), std::string::npos) << e;
+  }
+  auto patched = [&](size_t at, uint16_t v) {
+    std::vector<uint8_t> b = good;
+    std::memcpy(b.data() + start + at, &v, 2);
+    return b;
+  };
+  EXPECT_EQ(decodeError(patched(0, 0), false), "offset " + std::to_string(start) + ": program has zero ranks");
+  EXPECT_EQ(decodeError(patched(6, 0xffff), false),
+            "offset " + std::to_string(start + 6) + ": replica group count 65535 exceeds the data that follows");
+  Program single = parseAssembly(".tensor w weight fp32 [1]\n", "s.s");
+  single.numRanks = 1;
+  std::vector<uint8_t> bytes = encodeProgram(single); // 1.0, four sections
+  // Append an empty ranks section and claim 1.1: nothing in it needs 1.1.
+  const uint8_t empty[] = {5, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  bytes.insert(bytes.end(), empty, empty + sizeof empty);
+  bytes[10] = 1;
+  bytes[12] = 5;
+  EXPECT_EQ(decodeError(bytes, false), "offset " + std::to_string(bytes.size() - 10) +
+                                           ": a ranks section for a single-rank program is not canonical (write container 1.0)");
 }

@@ -312,6 +312,9 @@ void expectSamePrograms(const Program &a, const Program &b) {
     EXPECT_EQ(x.sizeBytes, y.sizeBytes) << "tensor " << i;
     EXPECT_EQ(x.data, y.data) << "tensor " << i;
   }
+  EXPECT_EQ(a.numRanks, b.numRanks);
+  EXPECT_TRUE(a.replicaGroups == b.replicaGroups);
+  EXPECT_TRUE(a.rankData == b.rankData);
   ASSERT_EQ(a.locs.size(), b.locs.size());
   for (size_t i = 0; i < a.locs.size(); ++i)
     EXPECT_TRUE(a.locs[i] == b.locs[i]) << "loc " << i;
@@ -424,6 +427,45 @@ TEST(Encoding, EdgeCaseProgramsRoundTrip) {
   checkRoundTrips(two);
 }
 
+// Multi-rank programs (container 1.1): the ranks section keeps the rank count,
+// replica-group sets and per-rank data, and the listing round-trips byte for
+// byte. A single-rank program is still written as 1.0 with four sections.
+TEST(Encoding, MultiRankProgramsRoundTrip) {
+  const std::string text = ".target trn3\n.cores 1\n.ranks 4\n.replica_group 0 [0,1,2,3]\n"
+                           ".replica_group 1 [0,2] [1,3]\n.tensor w weight fp32 [2] hbm=0x0\n"
+                           ".data w 0000803f00000040\n.tensor x input fp32 [128,64] hbm=0x40\n"
+                           ".rank_data w 2 000040400000803f\n.rank_data w 1 \n.rank_data w 1 0000a040\n"
+                           ".rank_data w 1 0000c040\n"
+                           ".stream core=0 engine=q0\n"
+                           "  all_reduce dst=hbm[x]+0x0:fp32[[64,128],[1,64]] src=hbm[x]+0x0:fp32[[64,128],[1,64]] "
+                           "op=add groups=1\n";
+  Program p = parseAssembly(text, "ranks.s");
+  EXPECT_EQ(p.numRanks, 4);
+  ASSERT_EQ(p.replicaGroups.size(), 2u);
+  EXPECT_EQ(p.replicaGroups[1].groups, (std::vector<std::vector<uint16_t>>{{0, 2}, {1, 3}}));
+  ASSERT_EQ(p.rankData.size(), 2u); // rank 1's lines append to one entry
+  EXPECT_EQ(p.rankData[1].rank, 1);
+  EXPECT_EQ(p.rankData[1].data.size(), 8u);
+  EXPECT_EQ(p.tensorData(0, 1), p.rankData[1].data);
+  EXPECT_EQ(p.tensorData(0, 3), p.tensors[0].data);
+  std::vector<uint8_t> bytes = encodeProgram(p);
+  EXPECT_EQ(bytes[10] | bytes[11] << 8, 1); // minor version
+  EXPECT_EQ(bytes[12], 5);                  // five sections
+  checkRoundTrips(p);
+  EXPECT_NE(print(p).find("; trnx assembly (container 1.1)\n"), std::string::npos);
+  EXPECT_NE(print(p).find(".ranks 4\n.replica_group 0 [0,1,2,3]\n.replica_group 1 [0,2] [1,3]\n"), std::string::npos);
+
+  Program single = parseAssembly(".tensor x input fp32 [4]\n", "one.s");
+  std::vector<uint8_t> old = encodeProgram(single);
+  EXPECT_EQ(old[10] | old[11] << 8, 0);
+  EXPECT_EQ(old[12], 4);
+  EXPECT_NE(print(single).find("(container 1.0)"), std::string::npos);
+  // Groups alone (one rank) still need the ranks section.
+  Program grouped = parseAssembly(".replica_group 0 [0]\n", "g.s");
+  EXPECT_EQ(grouped.containerMinorVersion(), 1);
+  checkRoundTrips(grouped);
+}
+
 TEST(Encoding, FloatImmediatesKeepTheirBits) {
   const uint32_t patterns[] = {0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7fc00001,
                                0x7f800001, 0xffbfffff, 0x00000001, 0x807fffff, 0x00800000, 0x7f7fffff, 0x3f800000,
@@ -521,6 +563,16 @@ TEST(Encoding, HandWrittenInstructionsOfEveryOpcode) {
       {"sp", "barrier"},
       {"sp", "loop count=-5"},
       {"sp", "endloop loc=4294967294"},
+      {"q0", "all_reduce dst=hbm[a]+0x0:bf16[[512,512],[1,512]] src=sbuf[0:128]+0x0:bf16[[1,64]] op=max groups=3 "
+             "channels=4 priority=2 wait=s1>=1 signal=s2+1"},
+      {"q1", "all_gather dst=sbuf[0:128]+0x0:fp32[[1,256]] src=sbuf[0:128]+0x400:fp32[[1,64]] channels=-1"},
+      {"q2", "reduce_scatter dst=sbuf[0:128]+0x0:fp32[[1,64]] src=hbm[a]+0x0+4*i0:fp32[[512,512],[1,512]] op=add"},
+      {"q3", "all_to_all dst=sbuf[0:128]+0x0:fp8e4m3[[1,64]] src=sbuf[0:128]+0x400:fp8e4m3[[1,64]] groups=1"},
+      {"q4", "all_to_all_v dst=sbuf[0:128]+0x0:fp32[[1,64]] src=sbuf[0:128]+0x400:fp32[[1,64]] "
+             "meta=hbm[a]+0x0:int32[[0,1],[1,16]] priority=-3"},
+      {"q5", "permute dst=sbuf[0:128]+0x0:fp32[[1,64]] src=sbuf[0:128]+0x400:fp32[[1,64]] shift=-2147483648 wrap=0"},
+      {"q6", "permute dst=sbuf[0:128]+0x0:fp32[[1,64]] src=sbuf[0:128]+0x400:fp32[[1,64]]"},
+      {"pool", "rank_id dst=sbuf[0:128]+0x0:int32[[1,1]] groups=0"},
   };
   std::vector<bool> covered(kNumOpcodes, false);
   for (const auto &[engine, line] : lines) {

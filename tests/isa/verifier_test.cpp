@@ -127,6 +127,19 @@ const std::string kMatmulMx =
     "moving=sbuf[0:128]+0x200:fp4e2m1x2[[256,4],[1,256]] stationary_scale=sbuf[0:16]+0x1000:e8m0[[1,128]] "
     "moving_scale=sbuf[0:16]+0x1100:e8m0[[1,512]] k_rows=4";
 
+// Multi-rank programs: 4 ranks, set 0 = one group of 4, set 1 = two groups of 2.
+const std::string kRanks = ".ranks 4\n.replica_group 0 [0,1,2,3]\n.replica_group 1 [0,1] [2,3]\n";
+const std::string kAllReduce = "all_reduce dst=hbm[y]+0x0:fp32[[512,128],[1,512]] src=hbm[x]+0x0:fp32[[512,128],[1,512]] "
+                               "op=add groups=1 channels=2 wait=s0>=0 signal=s1+1";
+const std::string kAllGather = "all_gather dst=hbm[y]+0x0:fp32[[512,128],[1,512]] src=sbuf[0:128]+0x0:fp32[[1,128]]";
+const std::string kReduceScatter =
+    "reduce_scatter dst=sbuf[0:128]+0x0:fp32[[1,256]] src=hbm[x]+0x0:fp32[[512,128],[1,512]] op=max groups=1";
+const std::string kAllToAll = "all_to_all dst=sbuf[0:128]+0x0:fp32[[1,64]] src=sbuf[0:128]+0x100:fp32[[1,64]]";
+const std::string kAllToAllV = "all_to_all_v dst=sbuf[0:128]+0x0:fp32[[1,64]] src=sbuf[0:128]+0x100:fp32[[1,64]] "
+                               "meta=sbuf[0:1]+0x400:int32[[1,16]]";
+const std::string kPermute =
+    "permute dst=sbuf[0:128]+0x0:fp32[[1,64]] src=sbuf[0:128]+0x100:fp32[[1,64]] shift=-1 wrap=0 priority=3";
+
 // Replaces the first occurrence of `from` (which must exist) with `to`.
 std::string sub(std::string s, const std::string &from, const std::string &to) {
   size_t at = s.find(from);
@@ -172,6 +185,14 @@ TEST(Verifier, EveryOpcodeHasAValidInstructionOnEachAllowedEngine) {
       {"barrier", "barrier\nbarrier scope=chip", {"pe", "act", "dve", "pool", "sp", "q3"}},
       {"loop", "loop count=3\nloop count=1\nendloop\nendloop", {"pe", "act", "dve", "pool", "sp", "q3"}},
       {"endloop", "loop count=2\nendloop", {"pe", "act", "dve", "pool", "sp", "q3"}},
+      {"all_reduce", kRanks + kAllReduce, {"q0", "q15"}},
+      {"all_gather", kRanks + kAllGather, {"q0", "q15"}},
+      {"reduce_scatter", kRanks + kReduceScatter, {"q0", "q15"}},
+      {"all_to_all", kRanks + kAllToAll, {"q0", "q15"}},
+      {"all_to_all_v", kRanks + kAllToAllV, {"q0", "q15"}},
+      {"permute", kRanks + kPermute, {"q0", "q15"}},
+      {"rank_id", kRanks + "rank_id dst=sbuf[0:128]+0x0:int32[[1,1]]\nrank_id dst=sbuf[0:128]+0x0:fp32[[1,4]] groups=1",
+       {"pool"}},
   };
   std::vector<bool> covered(kNumOpcodes, false);
   for (const Valid &v : valid) {
@@ -939,4 +960,73 @@ TEST(Verifier, PartitionStartRuleScalesWithThePartitionCount) {
   EXPECT_REJECTED(prog("dve", memset64at32), kTrn3, "core 0 dve #0 (memset)",
                   "operand 'dst' starts at partition 32 with 64 partitions: engines access 1-32 partitions from a multiple of 32, "
                   "33-64 from a multiple of 64, more from 0");
+}
+
+TEST(Verifier, ReplicaGroupSetsPartitionTheRanksIntoEqualGroups) {
+  auto with = [](const std::string &ranks) { return prog("q0", ranks + kAllGather); };
+  EXPECT_ACCEPTED(with(".ranks 4\n.replica_group 0 [3,1,0,2]\n"), kTrn3);
+  EXPECT_REJECTED(with(".ranks 4\n.replica_group 0 [0,1,2] [3]\n"), kTrn3, "replica-group set 0",
+                  "group 1 has 1 ranks, group 0 has 3 (groups must be the same size)");
+  EXPECT_REJECTED(with(".ranks 4\n.replica_group 0 [0,1] [1,2]\n"), kTrn3, "replica-group set 0",
+                  "rank 1 is in groups 0 and 1 (each rank once)");
+  EXPECT_REJECTED(with(".ranks 4\n.replica_group 0 [0,0,1,2]\n"), kTrn3, "replica-group set 0",
+                  "rank 0 appears twice in group 0");
+  EXPECT_REJECTED(with(".ranks 4\n.replica_group 0 [0,1] [2,5]\n"), kTrn3, "replica-group set 0",
+                  "rank 5 in group 1 is outside the program's 4 ranks");
+  EXPECT_REJECTED(with(".ranks 4\n.replica_group 0 [0,1] [2]\n"), kTrn3, "replica-group set 0",
+                  "group 1 has 1 ranks, group 0 has 2");
+  EXPECT_REJECTED(with(".ranks 6\n.replica_group 0 [0,1,2,3]\n"), kTrn3, "replica-group set 0",
+                  "rank 4 is in no group (every rank must be in exactly one)");
+  EXPECT_REJECTED(with(".ranks 4\n.replica_group 0 []\n"), kTrn3, "replica-group set 0",
+                  "rank 0 is in no group");
+}
+
+TEST(Verifier, CollectiveShapesAgreeAcrossTheGroup) {
+  const std::string q = "core 0 q0 #0 (";
+  EXPECT_REJECTED(prog("q0", kAllGather), kTrn3, q + "all_gather)",
+                  "replica-group set 0 is not defined (the program has 0; add .replica_group lines)");
+  EXPECT_REJECTED(prog("q0", kRanks + kAllGather + " groups=2"), kTrn3, q + "all_gather)",
+                  "replica-group set 2 is not defined (the program has 2");
+  // all_gather: dst = G x src (G = 2 in set 1, 4 in set 0).
+  EXPECT_REJECTED(prog("q0", kRanks + kAllGather + " groups=1"), kTrn3, q + "all_gather)",
+                  "dst has 65536 elements and src 16384 in groups of 2: all_gather needs dst = G x src");
+  EXPECT_REJECTED(prog("q0", kRanks + sub(kAllReduce, "src=hbm[x]+0x0:fp32[[512,128],[1,512]]",
+                                           "src=sbuf[0:128]+0x0:fp32[[1,256]]")),
+                  kTrn3, q + "all_reduce)", "all_reduce needs dst and src of the same size");
+  EXPECT_REJECTED(prog("q0", kRanks + sub(kReduceScatter, "groups=1", "groups=0")), kTrn3, q + "reduce_scatter)",
+                  "dst has 32768 elements and src 65536 in groups of 4: reduce_scatter needs src = G x dst");
+  EXPECT_REJECTED(prog("q0", kRanks + sub(kAllToAll, "[[1,64]] src", "[[1,63]] src")), kTrn3, q + "all_to_all)",
+                  "all_to_all needs dst and src of the same size, a multiple of G");
+  EXPECT_REJECTED(prog("q0", kRanks + "all_to_all dst=sbuf[0:1]+0x0:fp32[[1,6]] src=sbuf[0:1]+0x100:fp32[[1,6]]"),
+                  kTrn3, q + "all_to_all)", "dst has 6 elements and src 6 in groups of 4: all_to_all needs");
+  EXPECT_REJECTED(prog("q0", kRanks + sub(kAllToAllV, "int32[[1,16]]", "int32[[1,8]]")), kTrn3, q + "all_to_all_v)",
+                  "meta must be int32 with 4*G = 16 elements");
+  EXPECT_REJECTED(prog("q0", kRanks + sub(kPermute, "shift=-1", "shift=4")), kTrn3, q + "permute)",
+                  "shift 4 must satisfy |shift| < G = 4");
+  EXPECT_REJECTED(prog("q0", kRanks + sub(kAllReduce, "op=add", "op=mul")), kTrn3, q + "all_reduce)",
+                  "'op' must be add, max or min");
+  EXPECT_REJECTED(prog("q0", kRanks + sub(kAllReduce, "channels=2", "channels=17")), kTrn3, q + "all_reduce)",
+                  "channels must be 1-16 (one CC-Core each), not 17");
+  EXPECT_REJECTED(prog("q0", kRanks + kAllGather + " priority=4"), kTrn3, q + "all_gather)",
+                  "priority must be 0-3, not 4");
+  EXPECT_REJECTED(prog("q0", kRanks + sub(kAllGather, "src=sbuf[0:128]+0x0:fp32", "src=sbuf[0:128]+0x0:int32")),
+                  kTrn3, q + "all_gather)", "collectives do not convert dtypes (int32 -> fp32)");
+  EXPECT_REJECTED(prog("q0", kRanks + "all_reduce dst=sbuf[0:1]+0x0:int8[[1,4]] src=sbuf[0:1]+0x10:int8[[1,4]] op=add"),
+                  kTrn3, q + "all_reduce)", "reductions need a float or int32 dtype, not int8");
+  // Collectives run on DMA queues only.
+  EXPECT_REJECTED(prog("pe", kRanks + kAllGather), kTrn3, "core 0 pe #0 (all_gather)",
+                  "'all_gather' cannot run on engine pe");
+  EXPECT_REJECTED(prog("pool", kRanks + "rank_id dst=sbuf[0:128]+0x0:int32[[1,1]] groups=5"), kTrn3,
+                  "core 0 pool #0 (rank_id)", "replica-group set 5 is not defined");
+}
+
+TEST(Verifier, RankDataHasTheTensorsSizeOnEveryRank) {
+  const std::string body = kRanks + kAllGather;
+  EXPECT_ACCEPTED(prog("q0", body + "\n.rank_data w 1 0000803f00000041\n.rank_data w 3 0000803f00000042"), kTrn3);
+  EXPECT_REJECTED(prog("q0", body + "\n.rank_data w 1 0000803f"), kTrn3, "",
+                  "tensor 'w' has 4 bytes of data on rank 1 for 8 bytes (shapes must agree across ranks)");
+  EXPECT_REJECTED(prog("q0", body + "\n.rank_data w 4 0000803f00000041"), kTrn3, "",
+                  "rank data of tensor 'w' is for rank 4; the program has 4 ranks");
+  EXPECT_REJECTED(prog("q0", body + "\n.rank_data x 0 00"), kTrn3, "",
+                  "tensor 'x' has rank data but is not a weight");
 }
