@@ -127,7 +127,9 @@ TEST(MatmulKernel, BatchedDecodeAttentionStreamsTheCache) {
   ChipConfig chip = loadChip("trn3");
   for (auto [k, n] : {std::pair<int64_t, int64_t>{128, 2048}, {2048, 128}}) {
     Report r = timeMatmul(chip, 4, k, n, 128);
-    double fraction = r.achieved_hbm_bytes_per_second / r.peak_hbm_bytes_per_second;
+    // Against the binding transfer limit: HBM, or the DMA engines' rate when lower (trn3).
+    const double engines = static_cast<double>(chip.cores) * chip.dma.engines_per_core * chip.dma.engine_bytes_per_second;
+    double fraction = r.achieved_hbm_bytes_per_second / std::min(r.peak_hbm_bytes_per_second, engines);
     EXPECT_GE(fraction, 0.55) << "k " << k << " n " << n << " seconds " << r.seconds;
     EXPECT_LE(fraction, 1.0);
   }
