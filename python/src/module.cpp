@@ -8,6 +8,7 @@
 #include "isa/AsmPrinter.h"
 #include "isa/Container.h"
 #include "isa/Error.h"
+#include "isa/Version.h"
 #include "simulator/Simulator.h"
 #include "simulator/config/ConfigFields.h"
 #include "simulator/config/ConfigLoader.h"
@@ -115,6 +116,9 @@ std::string fieldTypeName(FieldType t) {
 PYBIND11_MODULE(_trnx, m) {
   m.doc() = "trnx C++ core: compiler driver, programs, chip configs, simulator";
   py::register_exception<Error>(m, "TrnxError", PyExc_RuntimeError);
+  m.attr("version") = version();
+  m.attr("git_revision") = gitRevision();
+  m.attr("version_string") = versionString();
 
   py::class_<ChipConfig>(m, "ChipConfig")
       .def_readonly("name", &ChipConfig::name)

@@ -10,6 +10,7 @@
 #include "compiler/codegen/kernels/Kernels.h"
 
 #include "isa/Error.h"
+#include "isa/Version.h"
 #include "isa/Verifier.h"
 #include "simulator/Simulator.h"
 #include "simulator/report/Json.h"
@@ -223,7 +224,7 @@ std::string gemmResultsToJson(const std::vector<GemmLayerResult> &results, const
   std::ostringstream os;
   JsonWriter w(os);
   w.beginObject();
-  w.field("schema_version", 1).field("chip", chip.name).field("dtype", dtype);
+  w.field("schema_version", 1).field("trnx_version", versionString()).field("chip", chip.name).field("dtype", dtype);
   double seconds = 0, flops = 0, bytes = 0, joules = 0;
   w.key("layers").beginArray();
   for (const GemmLayerResult &r : results) {

@@ -1,7 +1,9 @@
 // trnx-sim: runs a .tnx program on a chip (functional and/or timing) and
 // writes outputs (.npy), a report (.json) and a trace (Perfetto .json).
 #include "isa/Container.h"
+#include "isa/ToolArgs.h"
 #include "isa/ToolMain.h"
+#include "isa/Version.h"
 #include "simulator/Simulator.h"
 #include "simulator/config/ConfigLoader.h"
 #include "simulator/trace/TraceWriter.h"
@@ -42,7 +44,9 @@ const char *kUsage =
     "                            mxfp8/mxfp4 (block 32, e8m0 scales; trn3/trn4) skip the MLIR\n"
     "                            front end (MLIR 19 has no MX types) and use the MX matmul\n"
     "                            kernel generator directly\n"
-    "  -q, --quiet               no summary on standard output\n";
+    "  -q, --quiet               no summary on standard output\n"
+    "  --version                 print trnx's version and exit\n"
+    "Valued options take --name VALUE or --name=VALUE.\n";
 
 std::string safeFileName(const std::string &name) {
   std::string out;
@@ -169,6 +173,7 @@ int runGemmLayers(const std::string &shape, const std::string &topology, const s
 
 int main(int argc, char **argv) {
   return trnx::runTool([&]() {
+    const trnx::ToolArgs args(argc, argv);
     std::string programPath, chipName, outputDir, reportPath, tracePath;
     std::vector<std::pair<std::string, std::string>> inputArgs;
     trnx::MachineOptions options;
@@ -176,14 +181,18 @@ int main(int argc, char **argv) {
     double tokens = 0;
     std::string gemmShape, topologyPath, gemmDtype = "bf16";
     auto needValue = [&](int &i, const std::string &flag) -> std::string {
-      if (i + 1 >= argc)
+      if (i + 1 >= args.size())
         trnx::fail(flag, " needs a value (see --help)");
-      return argv[++i];
+      return args[++i];
     };
-    for (int i = 1; i < argc; ++i) {
-      std::string a = argv[i];
+    for (int i = 1; i < args.size(); ++i) {
+      args.checkAttached(i);
+      std::string a = args[i];
       if (a == "-h" || a == "--help") {
         std::cout << kUsage;
+        return 0;
+      } else if (a == "--version") {
+        std::cout << trnx::toolVersionLine("trnx-sim") << "\n";
         return 0;
       } else if (a == "--chip") {
         chipName = needValue(i, a);

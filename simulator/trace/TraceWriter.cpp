@@ -3,6 +3,7 @@
 
 #include "simulator/energy/EnergyModel.h"
 #include "simulator/report/Json.h"
+#include "isa/Version.h"
 
 #include <optional>
 #include <set>
@@ -14,7 +15,10 @@ std::string traceToJson(const Program &program, const RunStats &stats, const Chi
   std::ostringstream os;
   JsonWriter w(os, false);
   auto micros = [](SimTime t) { return static_cast<double>(t) / 1e9; };
-  w.beginObject().key("displayTimeUnit").value("ns").key("traceEvents").beginArray();
+  w.beginObject().key("displayTimeUnit").value("ns");
+  // Chrome's metadata dictionary (shown by Perfetto under "metadata").
+  w.key("otherData").beginObject().field("trnx_version", versionString()).field("target", program.target).endObject();
+  w.key("traceEvents").beginArray();
   std::set<uint16_t> cores;
   for (uint32_t s = 0; s < program.streams.size(); ++s) {
     const Stream &st = program.streams[s];

@@ -63,3 +63,17 @@ def test_compile_errors_match_trnx_compile(tmp_path):
     with pytest.raises(trnx.TrnxError) as info:
         trnx.compile(bad)
     assert cli.stderr.strip() == f"error: {info.value}"
+
+
+def test_version_matches_the_tools():
+    import re
+    import subprocess
+
+    from conftest import TOOLS
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+", trnx.__version__)
+    assert trnx.version_string.startswith(trnx.__version__)
+    if trnx.__git_revision__:
+        assert trnx.version_string == f"{trnx.__version__} (git {trnx.__git_revision__})"
+    out = subprocess.run([str(TOOLS["trnx-sim"]), "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"trnx-sim (trnx) {trnx.version_string}"
