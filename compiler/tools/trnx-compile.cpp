@@ -70,7 +70,7 @@ void showOnlyUserOptions() {
 }
 
 int fail(const std::string &message) {
-  llvm::errs() << "error: " << message << "\n";
+  llvm::errs() << trnx::diagnosticLine("error", message) << "\n";
   return 1;
 }
 

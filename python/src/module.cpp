@@ -39,6 +39,7 @@ CompileOptions compileOptions(const std::string &target, const ChipConfig *chip,
   o.entry = entry;
   o.shapes = shapes;
   o.weightsAsArguments = weightsAsArgs;
+  o.pythonNames = true; // errors speak trnx.compile's keywords
   return o;
 }
 
@@ -119,6 +120,8 @@ PYBIND11_MODULE(_trnx, m) {
   m.attr("version") = version();
   m.attr("git_revision") = gitRevision();
   m.attr("version_string") = versionString();
+  // "file:line:col: error: what" or "error: what", as the C++ tools print (isa/Error.h).
+  m.def("diagnostic_line", &diagnosticLine, py::arg("severity"), py::arg("message"));
 
   py::class_<ChipConfig>(m, "ChipConfig")
       .def_readonly("name", &ChipConfig::name)

@@ -150,19 +150,35 @@ int runGemmLayers(const std::string &shape, const std::string &topology, const s
     trnx::fail("--trace records one GEMM layer: use --gemm M,N,K");
 #ifdef TRNX_HAVE_COMPILER
   trnx::ChipConfig chip = trnx::loadChip(chipName.empty() ? "trn3" : chipName);
-  std::vector<trnx::GemmLayer> layers =
-      shape.empty() ? trnx::readGemmTopology(topology) : std::vector<trnx::GemmLayer>{trnx::parseGemmShape(shape)};
+  // A bad topology row or layer is reported (one error line each) and the
+  // others still run; the exit status is 1 if any failed.
+  std::vector<std::string> bad;
+  std::vector<trnx::GemmLayer> layers = shape.empty() ? trnx::readGemmTopology(topology, &bad)
+                                                      : std::vector<trnx::GemmLayer>{trnx::parseGemmShape(shape)};
+  for (const std::string &message : bad)
+    std::fprintf(stderr, "%s\n", trnx::diagnosticLine("error", message).c_str());
   std::vector<trnx::GemmLayerResult> results;
   std::string trace;
-  for (const trnx::GemmLayer &layer : layers)
-    results.push_back(trnx::runGemmLayer(layer, dtype, chip, tracePath.empty() ? nullptr : &trace));
+  for (const trnx::GemmLayer &layer : layers) {
+    try {
+      results.push_back(trnx::runGemmLayer(layer, dtype, chip, tracePath.empty() ? nullptr : &trace));
+    } catch (const trnx::Error &e) {
+      if (shape.empty())
+        std::fprintf(stderr, "%s\n", trnx::diagnosticLine("error", "layer " + layer.name + ": " + e.what()).c_str());
+      else
+        trnx::fail(e.what());
+      bad.push_back(e.what());
+    }
+  }
+  if (results.empty())
+    return 1;
   if (!tracePath.empty())
     writeText(tracePath, trace);
   if (!reportPath.empty())
     writeText(reportPath, trnx::gemmResultsToJson(results, dtype, chip));
   if (!quiet && reportPath != "-")
     trnx::printGemmTable(results, dtype, chip);
-  return 0;
+  return bad.empty() ? 0 : 1;
 #else
   (void)dtype, (void)chipName, (void)reportPath, (void)tracePath, (void)quiet;
   trnx::fail("--gemm/--topology need the compiler (this trnx-sim was built with TRNX_BUILD_COMPILER=OFF)");

@@ -62,7 +62,9 @@ def test_compile_errors_match_trnx_compile(tmp_path):
     assert cli.returncode == 1
     with pytest.raises(trnx.TrnxError) as info:
         trnx.compile(bad)
-    assert cli.stderr.strip() == f"error: {info.value}"
+    from conftest import error_line
+
+    assert cli.stderr.strip() == error_line(str(info.value))
 
 
 def test_version_matches_the_tools():

@@ -84,4 +84,6 @@ def test_errors_carry_the_message_trnx_sim_prints(inputs, tmp_path, tools):
     with pytest.raises(trnx.TrnxError) as info:
         trnx.simulate(program, inputs={"arg0": np.zeros((3, 3), np.float32), "arg1": inputs["arg1"]},
                       mode="functional")
-    assert cli.stderr.strip() == f"error: {info.value}"
+    from conftest import error_line
+
+    assert cli.stderr.strip() == error_line(str(info.value))
