@@ -139,7 +139,7 @@ def test_mx_pads_k_to_the_block(tools, tmp_path):
     for k in (992, 1000, 1024):
         _, report = gemm_report(tools, tmp_path, "--gemm", f"256,256,{k}", "--dtype", "mxfp8")
         layer = report["layers"][0]
-        assert layer["k"] == k and isinstance(layer["cycles"], int)
+        assert layer["k"] == k
         cycles[k] = layer["cycles"]
     assert cycles[992] <= cycles[1000] == cycles[1024]
 
