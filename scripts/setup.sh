@@ -30,7 +30,15 @@ fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "setup: installing ${missing[*]}" >&2
+# apt's output goes to a log file (TRNX_SETUP_LOG, default
+# ${TMPDIR:-/tmp}/trnx-setup.log): one line says where; on failure, its tail.
+log=${TRNX_SETUP_LOG:-${TMPDIR:-/tmp}/trnx-setup.log}
+echo "setup: installing ${#missing[@]} Debian package(s) (${missing[*]}); log: $log" >&2
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+    >"$log" 2>&1; then
+  echo "setup: error: apt-get failed; the last lines of $log:" >&2
+  tail -n 30 "$log" >&2
+  exit 1
+fi
+echo "setup: done" >&2

@@ -1,6 +1,7 @@
 """Shared pytest fixtures: where the built tools are, and helpers to run them."""
 import os
 import pathlib
+import re
 import subprocess
 
 import numpy as np
@@ -47,11 +48,21 @@ def source_dir():
     return SOURCE_DIR
 
 
+# An error line: "error: what", or MLIR's "file:line[:col]: error: what".
+ERROR_LINE = re.compile(r"^(?:[^ ]+:\d+(?::\d+)?: )?error: \S")
+
+
+def error_line(message):
+    """The line a tool prints for an error message (isa/Error.h diagnosticLine)."""
+    m = re.match(r"^([^ ]+:\d+(?::\d+)?: )", message)
+    return f"{m.group(1)}error: {message[m.end():]}" if m else f"error: {message}"
+
+
 def assert_one_error_line(proc):
-    """A failed tool run: exit status 1 and exactly one 'error:' line on stderr."""
+    """A failed tool run: exit status 1 and exactly one error line on stderr."""
     assert proc.returncode == 1, (proc.returncode, proc.stderr)
     lines = [l for l in proc.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert len(lines) == 1 and ERROR_LINE.match(lines[0]), proc.stderr
 
 
 def relative_error(got, ref):

@@ -8,6 +8,7 @@
 #include "isa/AsmPrinter.h"
 #include "isa/Container.h"
 #include "isa/Error.h"
+#include "isa/Version.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -15,6 +16,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -47,8 +49,28 @@ cl::opt<bool> weightsAsArgs("weights-as-args",
 cl::opt<std::string> entryName("entry", cl::desc("function to compile (default: the only public one, or main)"),
                                cl::cat(category));
 
+// The MLIR flags a user of trnx-compile needs, shown by --help beside trnx's own
+// (the other registered LLVM/MLIR options stay accepted but hidden; --help-hidden
+// lists them all).
+cl::OptionCategory mlirCategory("MLIR options");
+const char *const kMlirUserOptions[] = {
+    "mlir-print-ir-after-all", "mlir-print-ir-before",      "mlir-print-ir-after", "mlir-print-ir-before-all",
+    "mlir-print-debuginfo",    "mlir-timing",               "mlir-pass-statistics", "mlir-elide-elementsattrs-if-larger",
+    "mlir-disable-threading",  "mlir-print-ir-module-scope",
+};
+
+void showOnlyUserOptions() {
+  llvm::StringMap<cl::Option *> &options = cl::getRegisteredOptions();
+  for (const char *name : kMlirUserOptions) {
+    auto it = options.find(name);
+    if (it != options.end())
+      it->second->addCategory(mlirCategory);
+  }
+  cl::HideUnrelatedOptions({&category, &mlirCategory});
+}
+
 int fail(const std::string &message) {
-  llvm::errs() << "error: " << message << "\n";
+  llvm::errs() << trnx::diagnosticLine("error", message) << "\n";
   return 1;
 }
 
@@ -85,6 +107,10 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
+  showOnlyUserOptions();
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << trnx::toolVersionLine("trnx-compile") << "\nbuilt with LLVM/MLIR " << LLVM_VERSION_STRING << "\n";
+  });
   cl::ParseCommandLineOptions(argc, argv, "trnx compiler: TOSA / linalg / ONNX -> Trainium-like program\n");
 
   if (emitKind != "mlir" && emitKind != "trn" && emitKind != "asm" && emitKind != "bin")

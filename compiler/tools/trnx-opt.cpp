@@ -5,6 +5,8 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "isa/Version.h"
+#include "llvm/Support/CommandLine.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -12,5 +14,7 @@ int main(int argc, char **argv) {
   registry.insert<trnx::trn::TrnDialect>();
   mlir::registerAllPasses();
   trnx::trn::registerTrnPasses();
+  llvm::cl::AddExtraVersionPrinter(
+      [](llvm::raw_ostream &os) { os << trnx::toolVersionLine("trnx-opt") << "\n"; });
   return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, "trnx optimizer driver\n", registry));
 }

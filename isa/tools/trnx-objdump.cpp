@@ -2,7 +2,9 @@
 // back to the same bytes), -h as a summary of its header, tensors and streams.
 #include "isa/AsmPrinter.h"
 #include "isa/Container.h"
+#include "isa/ToolArgs.h"
 #include "isa/ToolMain.h"
+#include "isa/Version.h"
 
 #include <fstream>
 #include <iostream>
@@ -13,7 +15,8 @@ static const char *kUsage =
     "  -d          disassemble the whole program (default)\n"
     "  -h          print the header, tensor table and stream sizes\n"
     "  --no-data   leave constant tensor bytes out of the listing\n"
-    "  -o FILE     write to FILE instead of standard output\n";
+    "  -o FILE     write to FILE instead of standard output\n"
+    "  --version   print trnx's version and exit\n";
 
 static void printSummary(std::ostream &os, const trnx::Program &p) {
   os << "target: " << p.target << "\ncores: " << p.numCores << "\n";
@@ -36,13 +39,18 @@ static void printSummary(std::ostream &os, const trnx::Program &p) {
 
 int main(int argc, char **argv) {
   return trnx::runTool([&]() {
+    const trnx::ToolArgs args(argc, argv);
     bool disassemble = false, summary = false;
     trnx::PrintOptions options;
     std::string input, output;
-    for (int i = 1; i < argc; ++i) {
-      std::string a = argv[i];
+    for (int i = 1; i < args.size(); ++i) {
+      args.checkAttached(i);
+      std::string a = args[i];
       if (a == "--help") {
         std::cout << kUsage;
+        return 0;
+      } else if (a == "--version") {
+        std::cout << trnx::toolVersionLine("trnx-objdump") << "\n";
         return 0;
       } else if (a == "-d") {
         disassemble = true;
@@ -51,9 +59,9 @@ int main(int argc, char **argv) {
       } else if (a == "--no-data") {
         options.withData = false;
       } else if (a == "-o") {
-        if (++i >= argc)
+        if (++i >= args.size())
           trnx::fail("-o needs a file name");
-        output = argv[i];
+        output = args[i];
       } else if (!a.empty() && a[0] == '-') {
         trnx::fail("unknown option '", a, "' (see --help)");
       } else if (input.empty()) {

@@ -8,6 +8,7 @@
 #include "isa/AsmPrinter.h"
 #include "isa/Container.h"
 #include "isa/Error.h"
+#include "isa/Version.h"
 #include "simulator/Simulator.h"
 #include "simulator/config/ConfigFields.h"
 #include "simulator/config/ConfigLoader.h"
@@ -41,6 +42,7 @@ CompileOptions compileOptions(const std::string &target, const ChipConfig *chip,
   o.entry = entry;
   o.shapes = shapes;
   o.weightsAsArguments = weightsAsArgs;
+  o.pythonNames = true; // errors speak trnx.compile's keywords
   return o;
 }
 
@@ -118,6 +120,11 @@ std::string fieldTypeName(FieldType t) {
 PYBIND11_MODULE(_trnx, m) {
   m.doc() = "trnx C++ core: compiler driver, programs, chip configs, simulator";
   py::register_exception<Error>(m, "TrnxError", PyExc_RuntimeError);
+  m.attr("version") = version();
+  m.attr("git_revision") = gitRevision();
+  m.attr("version_string") = versionString();
+  // "file:line:col: error: what" or "error: what", as the C++ tools print (isa/Error.h).
+  m.def("diagnostic_line", &diagnosticLine, py::arg("severity"), py::arg("message"));
 
   py::class_<ChipConfig>(m, "ChipConfig")
       .def_readonly("name", &ChipConfig::name)

@@ -13,6 +13,13 @@ transformer builders), :mod:`trnx.workloads` (tokens/s and tokens per MW from
 simulation), :mod:`trnx.plots`, :mod:`trnx.sweep`.
 """
 from ._trnx import TrnxError
+from ._trnx import git_revision as __git_revision__
+from ._trnx import version as __version__
+from ._trnx import version_string
+
+# __version__ is the CMake project version ("0.1.0"); __git_revision__ the
+# checkout it was built from ("" outside git); version_string both, as every
+# tool's --version, report ("trnx_version") and trace print them.
 from . import chips
 from .chips import Chip
 from .program import Program, compile, load_program
@@ -48,4 +55,5 @@ __all__ = [
     "SystemResult",
     "systems",
     "workloads",
+    "version_string",
 ]

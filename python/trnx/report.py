@@ -111,7 +111,7 @@ class Report:
         d = self._data
         lines = [
             f"{d.get('program', 'program')} on {d.get('chip')}: {d.get('seconds', 0) * 1e6:.2f} us "
-            f"({d.get('cycles', 0):.0f} cycles)",
+            f"({d.get('cycles', 0):.0f} {d.get('cycles_clock', 'pe').upper()} cycles)",
             f"  compute  {d.get('achieved_flops_per_second', 0) / 1e12:.2f} TFLOP/s of "
             f"{d.get('peak_flops_per_second', 0) / 1e12:.1f} peak",
             f"  HBM      {d.get('achieved_hbm_bytes_per_second', 0) / 1e9:.1f} GB/s of "

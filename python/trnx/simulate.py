@@ -101,6 +101,10 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
         raise ValueError("trace=True needs timing (mode='timing' or 'both')")
     config = load(chip if chip is not None else program.target)
     arrays = {str(k): np.asarray(v) for k, v in (inputs or {}).items()}
+    missing = [n for n in program.inputs if n not in arrays] if functional else []
+    if missing and set(arrays) <= set(program.inputs):  # (unknown names: the simulator's error)
+        raise _trnx.TrnxError(f"input '{missing[0]}' of {program.name} was not given: pass "
+                              f"inputs={{'{missing[0]}': array, ...}} (or mode='timing')")
     if tokens is not None and (not timing or tokens <= 0):
         raise ValueError("tokens needs a timing mode and a positive count")
     raw = _trnx.simulate(program._native, config._native, arrays, functional, timing, trace, program.name,

@@ -149,6 +149,15 @@ void Machine::push(SimTime time, uint8_t kind, uint32_t a, uint16_t payload, uin
   heap_->push(Event{time, sequence_++, a, path, payload, kind});
 }
 
+uint32_t Machine::traceSignaller(uint32_t path, uint32_t stream, uint32_t pc, SimTime start) {
+  if (options_.trace) {
+    if (signallers_.size() <= path)
+      signallers_.resize(path + 1);
+    signallers_[path] = Signaller{stream, pc, start};
+  }
+  return path;
+}
+
 uint32_t Machine::signalPath(const CriticalPath &from, SimTime latency) {
   uint32_t id;
   if (!freePaths_.empty()) {
@@ -266,7 +275,8 @@ void Machine::issue(uint32_t e, SimTime now) {
       stats_.slices.push_back(TraceSlice{r.stream, pc, now, c.busy});
     if (inst.signal.present())
       push(now + c.busy + c.latency + semaphoreLatency_, kSignal, inst.signal.sem | (uint32_t(r.core) << 16),
-           inst.signal.increment, signalPath(r.path, c.latency + semaphoreLatency_));
+           inst.signal.increment,
+           traceSignaller(signalPath(r.path, c.latency + semaphoreLatency_), r.stream, pc, now));
     r.cursor.next();
     now += c.busy;
     busyEnd_ = std::max(busyEnd_, now); // run-ahead work can end after the last event
@@ -296,6 +306,14 @@ bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
     ++st.instructions;
     st.busy += c.busy;
     st.dependencyWait += now - w.blockedSince;
+    if (options_.trace && x != e && now > w.blockedSince) {
+      TraceWait tw{w.stream, w.cursor.pc(), w.blockedSince, now};
+      tw.barrier = true;
+      tw.bySignaller = r.stream;
+      tw.byPc = r.cursor.pc();
+      tw.bySliceStart = now;
+      stats_.waits.push_back(tw);
+    }
     w.path = last;
     w.path.add(busyCause(w.kind), c.busy);
     noteEnd(now + c.busy, w.path);
@@ -305,7 +323,7 @@ bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
       stats_.slices.push_back(TraceSlice{w.stream, w.cursor.pc(), now, c.busy});
     if (inst.signal.present())
       push(now + c.busy + semaphoreLatency_, kSignal, inst.signal.sem | (uint32_t(w.core) << 16),
-           inst.signal.increment, signalPath(w.path, semaphoreLatency_));
+           inst.signal.increment, traceSignaller(signalPath(w.path, semaphoreLatency_), w.stream, w.cursor.pc(), now));
     w.blocked = false;
     w.cursor.next();
     push(now + c.busy, kReady, x);
@@ -331,6 +349,17 @@ void Machine::signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime no
   for (uint32_t e : woken_) {
     EngineRun &r = engines_[e];
     stats_.streams[r.stream].dependencyWait += now - r.blockedSince;
+    if (options_.trace) {
+      TraceWait tw{r.stream, r.cursor.pc(), r.blockedSince, now};
+      tw.sem = sem;
+      tw.need = r.waitNeed;
+      if (path != kNoPath && path < signallers_.size()) {
+        tw.bySignaller = signallers_[path].stream;
+        tw.byPc = signallers_[path].pc;
+        tw.bySliceStart = signallers_[path].start;
+      }
+      stats_.waits.push_back(tw);
+    }
     if (path != kNoPath)
       r.path = paths_[path]; // released by this signal: its path leads here
   }
@@ -360,7 +389,7 @@ void Machine::completeDma(const DmaCompletion &done, SimTime now) {
     const SimTime latency =
         toTime(chip_.hbm.latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond) + semaphoreLatency_;
     push(now + latency, kSignal, inst.signal.sem | (uint32_t(r.core) << 16), inst.signal.increment,
-         signalPath(r.path, latency));
+         traceSignaller(signalPath(r.path, latency), r.stream, r.cursor.pc(), r.dmaIssued));
   }
   r.cursor.next();
   push(now, kReady, e);

@@ -59,6 +59,20 @@ struct TraceSlice {
   SimTime duration;
 };
 
+// A traced blocked interval: an instruction that waited on a semaphore (or at
+// a barrier) from `start` until `end`, and the instruction whose signal (or
+// barrier arrival) released it.
+struct TraceWait {
+  uint32_t stream, pc;          // the waiting instruction
+  SimTime start, end;
+  bool barrier = false;
+  uint16_t sem = 0;             // semaphore waits: sN >= need
+  uint64_t need = 0;
+  uint32_t bySignaller = 0xffffffff; // signalling stream (0xffffffff: unknown)
+  uint32_t byPc = 0;
+  SimTime bySliceStart = 0;     // when the signalling instruction started
+};
+
 // HBM bandwidth sampled whenever the DMA rates change.
 struct RateSample {
   SimTime time;
@@ -71,6 +85,7 @@ struct RunStats {
   ActionCounts total;
   double hbmBytes = 0; // payload bytes through HBM (both directions)
   std::vector<TraceSlice> slices;
+  std::vector<TraceWait> waits; // traced runs: every blocked interval
   std::vector<RateSample> hbmRate;
   CriticalPath criticalPath;    // of whatever ended last; sums to `end` (timing runs)
   double dmaEngineSeconds = 0;  // DMA engines x seconds busy, all cores
@@ -107,6 +122,8 @@ private:
   void push(SimTime time, uint8_t kind, uint32_t a, uint16_t payload = 0, uint32_t path = kNoPath);
   // A signal's critical path: `from` plus `latency` of dependency latency.
   uint32_t signalPath(const CriticalPath &from, SimTime latency);
+  // Traced runs: remembers which instruction sent the signal of `path`.
+  uint32_t traceSignaller(uint32_t path, uint32_t stream, uint32_t pc, SimTime start);
   void noteEnd(SimTime t, const CriticalPath &path);
   bool nothingPendingBefore(SimTime t) const;
   void issue(uint32_t e, SimTime now);
@@ -139,6 +156,11 @@ private:
   SimTime busyEnd_ = 0;  // latest end of an issued instruction's busy time
   static constexpr uint32_t kNoPath = 0xffffffff;
   std::vector<CriticalPath> paths_;  // critical paths of signals in flight
+  struct Signaller {
+    uint32_t stream = 0xffffffff, pc = 0;
+    SimTime start = 0;
+  };
+  std::vector<Signaller> signallers_; // traced runs: parallel to paths_
   std::vector<uint32_t> freePaths_;
   SimTime endTime_ = -1;             // latest end seen, and the path leading to it
   CriticalPath endPath_;

@@ -1,6 +1,8 @@
 // Builds the report from run statistics and writes it as JSON.
 #include "simulator/report/Report.h"
 
+#include "isa/Version.h"
+
 #include "simulator/report/Json.h"
 
 #include <algorithm>
@@ -255,7 +257,7 @@ std::string reportToJson(const Report &r) {
   std::ostringstream os;
   JsonWriter w(os);
   w.beginObject();
-  w.field("schema_version", 1);
+  w.field("schema_version", 1).field("trnx_version", versionString());
   w.field("program", r.program).field("chip", r.chip).field("mode", r.mode);
   w.field("cores_used", r.cores_used).field("instructions", r.instructions);
   w.field("cycles", r.cycles).field("cycles_clock", "pe").field("pe_clock_hz", r.pe_clock_hz);

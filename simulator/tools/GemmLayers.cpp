@@ -10,6 +10,7 @@
 #include "compiler/codegen/kernels/Kernels.h"
 
 #include "isa/Error.h"
+#include "isa/Version.h"
 #include "isa/Verifier.h"
 #include "simulator/Simulator.h"
 #include "simulator/report/Json.h"
@@ -60,6 +61,8 @@ std::string mlirType(const std::string &dtype) {
   fail("--dtype must be fp32, bf16, fp8e4m3, fp8e5m2, mxfp8 or mxfp4, not '", dtype, "'");
 }
 
+constexpr int64_t kMxBlock = 32; // elements of K per e8m0 scale (OCP MX v1.0)
+
 bool isMxDtype(const std::string &dtype) { return dtype == "mxfp8" || dtype == "mxfp4"; }
 
 // An MX layer: A^T [K, M] and B [K, N] in MX elements (fp8e4m3, or fp4 packed
@@ -74,14 +77,17 @@ Program mxGemmProgram(const GemmLayer &l, const std::string &dtype, const ChipCo
   s.cType = DType::FP32;
   s.m = l.m;
   s.n = l.n;
-  s.k = l.k;
+  // K up to whole MX blocks: the padding rows hold zero elements (and unit
+  // scales), whose products add exactly zero to C, so the numerics of the
+  // K = l.k product are unchanged; the timing includes the padded block.
+  s.k = (l.k + kMxBlock - 1) / kMxBlock * kMxBlock;
   const int64_t v = valuesPerElement(s.aType);
   if (l.m % v || l.n % v)
-    fail("layer ", l.name, ": mxfp4 needs even M and N (two fp4 values per byte)");
-  s.aT = pb.addTensor("a_t", TensorRole::Input, s.aType, {l.k, l.m / v});
-  s.aScale = pb.addTensor("a_t_scale", TensorRole::Input, DType::E8M0, {l.k / 32, l.m});
-  s.b = pb.addTensor("b", TensorRole::Input, s.bType, {l.k, l.n / v});
-  s.bScale = pb.addTensor("b_scale", TensorRole::Input, DType::E8M0, {l.k / 32, l.n});
+    fail("mxfp4 needs even M and N (two fp4 values per byte)");
+  s.aT = pb.addTensor("a_t", TensorRole::Input, s.aType, {s.k, l.m / v});
+  s.aScale = pb.addTensor("a_t_scale", TensorRole::Input, DType::E8M0, {s.k / kMxBlock, l.m});
+  s.b = pb.addTensor("b", TensorRole::Input, s.bType, {s.k, l.n / v});
+  s.bScale = pb.addTensor("b_scale", TensorRole::Input, DType::E8M0, {s.k / kMxBlock, l.n});
   s.c = pb.addTensor("c", TensorRole::Output, DType::FP32, {l.m, l.n});
   cg::emitMatmulMx(pb, s, kNoLoc);
   return pb.finish();
@@ -101,7 +107,7 @@ GemmLayer parseGemmShape(const std::string &text) {
   return layer;
 }
 
-std::vector<GemmLayer> readGemmTopology(const std::string &path) {
+std::vector<GemmLayer> readGemmTopology(const std::string &path, std::vector<std::string> *badRows) {
   std::ifstream in(path);
   if (!in)
     fail(path, ": cannot open file");
@@ -121,16 +127,22 @@ std::vector<GemmLayer> readGemmTopology(const std::string &path) {
         fail(where, ": expected the SCALE-Sim GEMM header 'Layer, M, N, K,'");
       continue;
     }
-    if (cells.size() != 4)
-      fail(where, ": expected 'name, M, N, K' (", cells.size(), " fields)");
-    GemmLayer layer;
-    layer.name = cells[0];
-    layer.m = positive(cells[1], "M", where);
-    layer.n = positive(cells[2], "N", where);
-    layer.k = positive(cells[3], "K", where);
-    layers.push_back(layer);
+    try {
+      if (cells.size() != 4)
+        fail(where, ": expected 'name, M, N, K' (", cells.size(), " fields)");
+      GemmLayer layer;
+      layer.name = cells[0];
+      layer.m = positive(cells[1], "M", where);
+      layer.n = positive(cells[2], "N", where);
+      layer.k = positive(cells[3], "K", where);
+      layers.push_back(layer);
+    } catch (const Error &e) {
+      if (!badRows)
+        throw;
+      badRows->push_back(e.what());
+    }
   }
-  if (layers.empty())
+  if (layers.empty() && (!badRows || badRows->empty()))
     fail(path, ": no layers (expected a 'Layer, M, N, K,' header and rows)");
   return layers;
 }
@@ -164,7 +176,13 @@ GemmLayerResult runGemmLayer(const GemmLayer &layer, const std::string &dtype, c
     if (isMxDtype(dtype))
       verifyProgram(program, chip.limits());
   } catch (const Error &e) {
-    fail("layer ", layer.name, ": ", e.what());
+    // compileSource names the layer's MLIR buffer ("NAME.mlir:L:C: ..."); the
+    // caller adds "layer NAME: ", so drop the buffer name to avoid saying it twice.
+    std::string what = e.what();
+    const std::string buffer = layer.name + ".mlir:";
+    if (what.rfind(buffer, 0) == 0)
+      what = what.substr(what.find(": ") + 2);
+    fail(what);
   }
   MachineOptions machine;
   machine.functional = false;
@@ -192,7 +210,7 @@ double peBusyFraction(const Report &r) {
 void printGemmTable(const std::vector<GemmLayerResult> &results, const std::string &dtype, const ChipConfig &chip) {
   std::printf("GEMM layers on %s, %s operands, fp32 accumulation (compiled with trnx-compile's pipeline)\n",
               chip.name.c_str(), dtype.c_str());
-  std::printf("%-20s %7s %7s %7s %14s %11s %9s %8s %12s %11s  %s\n", "layer", "M", "N", "K", "cycles", "time_us",
+  std::printf("%-20s %7s %7s %7s %14s %11s %9s %8s %12s %11s  %s\n", "layer", "M", "N", "K", "pe_cycles", "time_us",
               "pe_util", "pe_busy", "hbm_MB", "energy_mJ", "bound_by");
   double cycles = 0, seconds = 0, flops = 0, bytes = 0, joules = 0, peak = 0;
   for (const GemmLayerResult &r : results) {
@@ -223,7 +241,7 @@ std::string gemmResultsToJson(const std::vector<GemmLayerResult> &results, const
   std::ostringstream os;
   JsonWriter w(os);
   w.beginObject();
-  w.field("schema_version", 1).field("chip", chip.name).field("dtype", dtype);
+  w.field("schema_version", 1).field("trnx_version", versionString()).field("chip", chip.name).field("dtype", dtype);
   double seconds = 0, flops = 0, bytes = 0, joules = 0;
   w.key("layers").beginArray();
   for (const GemmLayerResult &r : results) {

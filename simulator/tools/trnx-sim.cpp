@@ -1,8 +1,10 @@
 // trnx-sim: runs a .tnx program on a chip (functional and/or timing) and
 // writes outputs (.npy), a report (.json) and a trace (Perfetto .json).
 #include "isa/Container.h"
+#include "isa/ToolArgs.h"
 #include "isa/ToolMain.h"
 #include "isa/Verifier.h"
+#include "isa/Version.h"
 #include "simulator/Simulator.h"
 #include "simulator/config/ConfigLoader.h"
 #include "simulator/system/SpmdFunctional.h"
@@ -52,7 +54,9 @@ const char *kUsage =
     "                            stall-free compute cycles (parity) beside the compiled program\n"
     "                            on --chip; writes OUTPUT_DIR/run_name/COMPUTE_REPORT.csv\n"
     "                            (--output-dir, default .) in SCALE-Sim's columns (docs/timing.md)\n"
-    "  -q, --quiet               no summary on standard output\n";
+    "  -q, --quiet               no summary on standard output\n"
+    "  --version                 print trnx's version and exit\n"
+    "Valued options take --name VALUE or --name=VALUE.\n";
 
 std::string safeFileName(const std::string &name) {
   std::string out;
@@ -156,19 +160,35 @@ int runGemmLayers(const std::string &shape, const std::string &topology, const s
     trnx::fail("--trace records one GEMM layer: use --gemm M,N,K");
 #ifdef TRNX_HAVE_COMPILER
   trnx::ChipConfig chip = trnx::loadChip(chipName.empty() ? "trn3" : chipName);
-  std::vector<trnx::GemmLayer> layers =
-      shape.empty() ? trnx::readGemmTopology(topology) : std::vector<trnx::GemmLayer>{trnx::parseGemmShape(shape)};
+  // A bad topology row or layer is reported (one error line each) and the
+  // others still run; the exit status is 1 if any failed.
+  std::vector<std::string> bad;
+  std::vector<trnx::GemmLayer> layers = shape.empty() ? trnx::readGemmTopology(topology, &bad)
+                                                      : std::vector<trnx::GemmLayer>{trnx::parseGemmShape(shape)};
+  for (const std::string &message : bad)
+    std::fprintf(stderr, "%s\n", trnx::diagnosticLine("error", message).c_str());
   std::vector<trnx::GemmLayerResult> results;
   std::string trace;
-  for (const trnx::GemmLayer &layer : layers)
-    results.push_back(trnx::runGemmLayer(layer, dtype, chip, tracePath.empty() ? nullptr : &trace));
+  for (const trnx::GemmLayer &layer : layers) {
+    try {
+      results.push_back(trnx::runGemmLayer(layer, dtype, chip, tracePath.empty() ? nullptr : &trace));
+    } catch (const trnx::Error &e) {
+      if (shape.empty())
+        std::fprintf(stderr, "%s\n", trnx::diagnosticLine("error", "layer " + layer.name + ": " + e.what()).c_str());
+      else
+        trnx::fail(e.what());
+      bad.push_back(e.what());
+    }
+  }
+  if (results.empty())
+    return 1;
   if (!tracePath.empty())
     writeText(tracePath, trace);
   if (!reportPath.empty())
     writeText(reportPath, trnx::gemmResultsToJson(results, dtype, chip));
   if (!quiet && reportPath != "-")
     trnx::printGemmTable(results, dtype, chip);
-  return 0;
+  return bad.empty() ? 0 : 1;
 #else
   (void)dtype, (void)chipName, (void)reportPath, (void)tracePath, (void)quiet;
   trnx::fail("--gemm/--topology need the compiler (this trnx-sim was built with TRNX_BUILD_COMPILER=OFF)");
@@ -223,6 +243,7 @@ int runSystem(const trnx::Program &program, const std::string &programPath, cons
 
 int main(int argc, char **argv) {
   return trnx::runTool([&]() {
+    const trnx::ToolArgs args(argc, argv);
     std::string programPath, chipName, outputDir, reportPath, tracePath, systemName;
     std::vector<std::pair<std::string, std::string>> inputArgs;
     trnx::MachineOptions options;
@@ -230,14 +251,18 @@ int main(int argc, char **argv) {
     double tokens = 0;
     std::string gemmShape, topologyPath, gemmDtype = "bf16", scaleSimCfg;
     auto needValue = [&](int &i, const std::string &flag) -> std::string {
-      if (i + 1 >= argc)
+      if (i + 1 >= args.size())
         trnx::fail(flag, " needs a value (see --help)");
-      return argv[++i];
+      return args[++i];
     };
-    for (int i = 1; i < argc; ++i) {
-      std::string a = argv[i];
+    for (int i = 1; i < args.size(); ++i) {
+      args.checkAttached(i);
+      std::string a = args[i];
       if (a == "-h" || a == "--help") {
         std::cout << kUsage;
+        return 0;
+      } else if (a == "--version") {
+        std::cout << trnx::toolVersionLine("trnx-sim") << "\n";
         return 0;
       } else if (a == "--chip") {
         chipName = needValue(i, a);

@@ -81,7 +81,7 @@ def test_syntax_error_names_file_line_and_column(tools, tmp_path):
     out = tmp_path / "bad.tnx"
     proc = tools.run("trnx-as", src, "-o", out, check=False)
     assert_one_error_line(proc)
-    assert proc.stderr.strip() == f"error: {src}:4:14: unknown memory space 'sbux' (sbuf, psum, hbm)"
+    assert proc.stderr.strip() == f"{src}:4:14: error: unknown memory space 'sbux' (sbuf, psum, hbm)"
     assert not out.exists()
 
 
@@ -96,7 +96,7 @@ def test_more_syntax_errors(tools, tmp_path, text, where, cause):
     src.write_text(".cores 1\n.stream core=0 engine=pool\n" + text)
     proc = tools.run("trnx-as", src, "-o", tmp_path / "e.tnx", check=False)
     assert_one_error_line(proc)
-    assert proc.stderr.startswith(f"error: {src}:{where}: "), proc.stderr
+    assert proc.stderr.startswith(f"{src}:{where}: error: "), proc.stderr
     assert cause in proc.stderr
 
 
@@ -180,7 +180,7 @@ def test_assembling_random_text_fails_with_one_error_line(tools, tmp_path):
             continue  # a comment-only or empty file is a valid (empty) program
         failures += 1
         assert_one_error_line(proc)
-        assert re.match(rf"error: {re.escape(str(src))}:\d+:\d+: ", proc.stderr), proc.stderr
+        assert re.match(rf"{re.escape(str(src))}:\d+:\d+: error: ", proc.stderr), proc.stderr
     assert failures >= 15
 
 

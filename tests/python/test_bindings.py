@@ -62,4 +62,28 @@ def test_compile_errors_match_trnx_compile(tmp_path):
     assert cli.returncode == 1
     with pytest.raises(trnx.TrnxError) as info:
         trnx.compile(bad)
-    assert cli.stderr.strip() == f"error: {info.value}"
+    assert cli.stderr.strip() == error_line(str(info.value))
+
+
+def test_version_matches_the_tools():
+    import re
+    import subprocess
+
+    import os
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+", trnx.__version__)
+    assert trnx.version_string.startswith(trnx.__version__)
+    if trnx.__git_revision__:
+        assert trnx.version_string == f"{trnx.__version__} (git {trnx.__git_revision__})"
+    tool = os.path.join(os.environ["TRNX_BUILD_DIR"], "simulator", "trnx-sim")
+    out = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"trnx-sim (trnx) {trnx.version_string}"
+
+
+def error_line(message):
+    """The line a tool prints for an error message: MLIR's "file:line[:col]: error: what"
+    when the message starts with its place, else "error: what" (isa/Error.h)."""
+    import re
+
+    m = re.match(r"^([^ ]+:\d+(?::\d+)?: )", message)
+    return f"{m.group(1)}error: {message[m.end():]}" if m else f"error: {message}"

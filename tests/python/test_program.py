@@ -60,3 +60,24 @@ def test_bad_models_raise():
     with pytest.raises(trnx.TrnxError, match="is not supported on trn3"):
         trnx.compile("func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
                      "  %r = tosa.floor %a : (tensor<4xf32>) -> tensor<4xf32>\n  return %r : tensor<4xf32>\n}")
+
+
+def test_errors_name_python_keywords_not_cli_flags(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    path = tmp_path / "dyn.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with pytest.raises(trnx.TrnxError) as info:
+        trnx.compile(path)
+    assert "shapes={'x': [D0, D1, ...]}" in str(info.value) and "--" not in str(info.value)
+    with pytest.raises(trnx.TrnxError) as info:
+        trnx.compile(path, auto_cast="some")
+    assert str(info.value).startswith("auto_cast must be")
+    program = trnx.compile(path, shapes={"x": [4, 8]})
+    with pytest.raises(trnx.TrnxError) as info:
+        trnx.simulate(program, inputs={})
+    assert "inputs={'x': array" in str(info.value) and "--input" not in str(info.value)

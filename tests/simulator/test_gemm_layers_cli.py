@@ -94,7 +94,6 @@ def test_mxfp8_gemm_on_trn2_is_one_error_line(tools):
     (["--gemm", "0,4,4"], "not a positive integer"),
     (["--gemm", "4,4,4", "--dtype", "int4"], "--dtype must be"),
     (["--gemm", "4,4,4", "--topology", "x.csv"], "not both"),
-    (["--gemm", "64,64,40", "--dtype", "mxfp8"], "multiple of 32"),
     (["--gemm", "63,64,64", "--dtype", "mxfp4"], "even M and N"),
     (["--topology", "/nonexistent/topo.csv"], "cannot open file"),
     (["--topology", "x.csv", "--trace", "t.json"], "--trace records one GEMM layer"),
@@ -117,7 +116,32 @@ def test_bad_topology_rows_name_the_line(tools, tmp_path):
     bad_row.write_text("Layer, M, N, K,\nok, 4, 4, 4,\nbad, 4, x, 4,\n")
     proc = tools.run("trnx-sim", "--topology", bad_row, check=False)
     assert_one_error_line(proc)
-    assert f"{bad_row}:3: N 'x'" in proc.stderr
+    assert f"{bad_row}:3: error: N 'x'" in proc.stderr
+    # The good layer still ran (and printed its row); the exit status says one failed.
+    assert "\nok " in proc.stdout
+
+
+def test_a_bad_layer_is_reported_once_and_the_rest_run(tools, tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("Layer, M, N, K,\nfirst, 64, 64, 64,\nodd_fp4, 63, 64, 64,\nlast, 64, 128, 64,\n")
+    report = tmp_path / "r.json"
+    proc = tools.run("trnx-sim", "--topology", csv, "--dtype", "mxfp4", "--report", report, check=False)
+    assert_one_error_line(proc)
+    assert proc.stderr.strip() == "error: layer odd_fp4: mxfp4 needs even M and N (two fp4 values per byte)"
+    assert [l["name"] for l in json.loads(report.read_text())["layers"]] == ["first", "last"]
+
+
+def test_mx_pads_k_to_the_block(tools, tmp_path):
+    """K = 1000 is not a multiple of the 32-element MX block: it runs as K = 1024 with a
+    zero-filled tail block (zero elements add nothing to C), so it costs at least
+    K = 992 and at most K = 1024."""
+    cycles = {}
+    for k in (992, 1000, 1024):
+        _, report = gemm_report(tools, tmp_path, "--gemm", f"256,256,{k}", "--dtype", "mxfp8")
+        layer = report["layers"][0]
+        assert layer["k"] == k
+        cycles[k] = layer["cycles"]
+    assert cycles[992] <= cycles[1000] == cycles[1024]
 
 
 def test_one_gemm_layer_writes_a_trace(tools, tmp_path):

@@ -47,14 +47,18 @@ def test_trace_format(traced):
     threads, processes = {}, {}
     slices, counters = defaultdict(list), defaultdict(list)
     for e in events:
-        assert e["ph"] in ("M", "X", "C"), e
+        assert e["ph"] in ("M", "X", "C", "s", "f"), e
         assert isinstance(e["name"], str) and isinstance(e["pid"], int)
         if e["ph"] == "M":
-            assert e["name"] in ("process_name", "thread_name", "thread_sort_index")
+            assert e["name"] in ("process_name", "process_sort_index", "thread_name", "thread_sort_index")
             if e["name"] == "thread_name":
                 threads[(e["pid"], e["tid"])] = e["args"]["name"]
             elif e["name"] == "process_name":
                 processes[e["pid"]] = e["args"]["name"]
+        elif e["ph"] in "sf":  # flows from a signalling instruction to the one it released
+            assert isinstance(e["id"], int) and isinstance(e["tid"], int)
+        elif e["ph"] == "X" and e.get("cat") == "wait":  # blocked intervals (test_trace_waits.py)
+            assert e["name"].startswith("waiting ") and e["dur"] >= 0
         elif e["ph"] == "X":
             assert isinstance(e["tid"], int)
             assert math.isfinite(e["ts"]) and e["ts"] >= 0 and e["dur"] >= 0
@@ -66,7 +70,7 @@ def test_trace_format(traced):
             assert math.isfinite(value) and value >= 0
             counters[e["name"]].append((e["ts"], value))
     # A track per engine and DMA queue of the core, named like the report's streams.
-    assert processes == {0: "core 0"}
+    assert processes == {0: "core 0", 1 << 20: "chip"}
     assert {f"core{pid}.{name}" for (pid, _), name in threads.items()} == set(report["streams"])
     assert set(slices) <= set(threads)
     # One slice per executed instruction, in time order and never overlapping on a track.

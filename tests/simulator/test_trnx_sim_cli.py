@@ -315,7 +315,7 @@ def test_trace_is_valid_chrome_trace_json(tools, tmp_path, prog):
                if e.get("ph") == "M" and e["name"] == "thread_name"}
     assert sorted(threads.values()) == sorted(["q0", "act", "dve", "pe", "pool", "q1"])
     assert any(e.get("ph") == "M" and e["name"] == "process_name" for e in events)
-    slices = [e for e in events if e.get("ph") == "X"]
+    slices = [e for e in events if e.get("ph") == "X" and e.get("cat") != "wait"]
     assert len(slices) == report["instructions"]
     end_us = report["seconds"] * 1e6
     for e in slices:

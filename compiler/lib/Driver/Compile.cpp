@@ -94,10 +94,11 @@ public:
       OnnxImportOptions onnx;
       onnx.shapes = options_.shapes;
       onnx.weightsAsArguments = options_.weightsAsArguments;
+      onnx.pythonNames = options_.pythonNames;
       return importOnnx(context_, path, onnx); // throws Error
     }
     if (!options_.shapes.empty())
-      fail("--shape applies to ONNX inputs only");
+      fail(options_.pythonNames ? "shapes= applies" : "--shape applies", " to ONNX inputs only");
     std::string message;
     auto file = openInputFile(path, &message);
     if (!file)
@@ -113,7 +114,7 @@ public:
   func::FuncOp lower(ModuleOp module, CompileStage stage) {
     func::FuncOp entry = findEntry(module, options_.entry);
     if (!entry)
-      fail(sourceName(module), ": no function to compile (name one with --entry, or call it main)");
+      fail(sourceName(module), ": no function to compile (name one with ", options_.pythonNames ? "entry=" : "--entry", ", or call it main)");
     PassManager pm(&context_, ModuleOp::getOperationName());
     if (options_.useCommandLineOptions && failed(applyPassManagerCLOptions(pm)))
       failWithDiagnostic("invalid pass manager options");
@@ -201,9 +202,10 @@ private:
 
 void validateCompileOptions(const CompileOptions &o) {
   if (o.autoCast != "none" && o.autoCast != "matmul" && o.autoCast != "all")
-    fail("--auto-cast must be none, matmul or all, not '", o.autoCast, "'");
+    fail(o.pythonNames ? "auto_cast" : "--auto-cast", " must be none, matmul or all, not '", o.autoCast, "'");
   if (o.autoCastType != "bf16" && o.autoCastType != "fp16" && o.autoCastType != "fp8e4m3")
-    fail("--auto-cast-type must be bf16, fp16 or fp8e4m3, not '", o.autoCastType, "'");
+    fail(o.pythonNames ? "auto_cast_type" : "--auto-cast-type", " must be bf16, fp16 or fp8e4m3, not '", o.autoCastType,
+         "'");
 }
 
 Program compileFile(const std::string &path, const CompileOptions &options) {

@@ -716,30 +716,39 @@ std::string valueKind(const onnx::TypeProto &t) {
   return "not a tensor";
 }
 
+// How an error names the shape option: trnx-compile's flag or trnx.compile's keyword.
+std::string shapeOption(const OnnxImportOptions &options, const std::string &name) {
+  return options.pythonNames ? "shapes['" + name + "']" : "--shape " + name;
+}
+std::string shapeHint(const OnnxImportOptions &options, const std::string &name) {
+  return options.pythonNames ? "pass shapes={'" + name + "': [D0, D1, ...]} to trnx.compile"
+                             : "give it with --shape " + name + "=D0,D1,...";
+}
+
 std::vector<int64_t> valueShape(const onnx::ValueInfoProto &v, const OnnxImportOptions &options, const Context &c) {
   auto it = options.shapes.find(v.name());
   const auto &tt = v.type().tensor_type();
   if (it != options.shapes.end()) {
     if (tt.has_shape() && tt.shape().dim_size() != static_cast<int>(it->second.size()))
-      c.fail("--shape " + v.name() + " has " + std::to_string(it->second.size()) + " dims, the model's input has " +
+      c.fail(shapeOption(options, v.name()) + " has " + std::to_string(it->second.size()) + " dims, the model's input has " +
              std::to_string(tt.shape().dim_size()));
     if (tt.has_shape())
       for (int d = 0; d < tt.shape().dim_size(); ++d) {
         const auto &dim = tt.shape().dim(d);
         if (dim.has_dim_value() && dim.dim_value() != it->second[d])
-          c.fail("--shape " + v.name() + " gives dim " + std::to_string(d) + " as " + std::to_string(it->second[d]) +
+          c.fail(shapeOption(options, v.name()) + " gives dim " + std::to_string(d) + " as " + std::to_string(it->second[d]) +
                  ", the model fixes it to " + std::to_string(dim.dim_value()));
       }
     c.checkShape(it->second);
     return it->second;
   }
   if (!tt.has_shape())
-    c.fail("input '" + v.name() + "' has no shape: give one with --shape " + v.name() + "=D0,D1,...");
+    c.fail("input '" + v.name() + "' has no shape: " + shapeHint(options, v.name()));
   std::vector<int64_t> shape;
   for (const auto &d : tt.shape().dim()) {
     if (!d.has_dim_value() || d.dim_value() < 0)
       c.fail("input '" + v.name() + "' has a dynamic dimension" + (d.has_dim_param() ? " '" + d.dim_param() + "'" : "") +
-             ": give its shape with --shape " + v.name() + "=D0,D1,...");
+             ": " + shapeHint(options, v.name()));
     shape.push_back(d.dim_value());
   }
   c.checkShape(shape);
@@ -862,7 +871,8 @@ OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, 
     }
     for (const auto &kv : options.shapes)
       if (!inputNames.count(kv.first) || inits.count(kv.first))
-        c.fail("--shape names '" + kv.first + "', which is not an input of the model");
+        c.fail((options.pythonNames ? "shapes names '" : "--shape names '") + kv.first +
+               "', which is not an input of the model");
     for (const auto &in : g.input()) {
       if (inits.count(in.name()))
         continue;

@@ -346,8 +346,40 @@ void clip(Context &c) {
   }));
 }
 
+// Where over three known inputs (a shape computation such as torch's
+// expand(B, -1, -1) export: Equal(shape, -1) picks between constant shapes).
+std::optional<Tensor> foldWhere(Context &c, Tensor &cond, Tensor &x, Tensor &y) {
+  if (!cond.constant || !x.constant || !y.constant || cond.count() > 4096 || x.count() > 4096 || y.count() > 4096)
+    return std::nullopt;
+  std::vector<int64_t> shape = broadcastShapes(broadcastShapes(cond.shape, x.shape, c), y.shape, c);
+  const int64_t n = product(shape);
+  if (n > 65536)
+    return std::nullopt;
+  auto at = [&](const Tensor &t, int64_t flat) {
+    int64_t idx = 0, stride = 1;
+    for (int d = static_cast<int>(shape.size()) - 1, e = t.rank() - 1; d >= 0; --d, --e) {
+      int64_t coord = flat % shape[d];
+      flat /= shape[d];
+      if (e >= 0) {
+        if (t.shape[e] != 1)
+          idx += coord * stride;
+        stride *= t.shape[e];
+      }
+    }
+    return (*t.constant)[static_cast<size_t>(idx)];
+  };
+  std::vector<double> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    out[static_cast<size_t>(i)] = at(cond, i) != 0 ? at(x, i) : at(y, i);
+  return c.constantTensor(out, shape, x.element);
+}
+
 void where(Context &c) {
   Tensor &cond = c.input(0), &x = c.input(1), &y = c.input(2);
+  if (auto folded = foldWhere(c, cond, x, y)) {
+    c.setOutput(0, *folded);
+    return;
+  }
   if (cond.constant && cond.count() == 1) {
     Tensor &pick = (*cond.constant)[0] != 0 ? x : y;
     std::vector<int64_t> shape = broadcastShapes(broadcastShapes(cond.shape, x.shape, c), y.shape, c);

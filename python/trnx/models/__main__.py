@@ -23,7 +23,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    from .._trnx import diagnostic_line
+
+    print(diagnostic_line("error", message), file=sys.stderr)
     return 1
 
 

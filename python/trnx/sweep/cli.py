@@ -9,6 +9,8 @@ import argparse
 import sys
 from typing import List, Optional, Sequence, Tuple
 
+from .._trnx import diagnostic_line
+
 USAGE_EPILOG = """examples:
   trnx-sweep examples/sweeps/hbm_vs_pe.yaml -j 2 --db hbm.sqlite
   trnx-sweep spec.yaml --dask-local 2 --export results.csv
@@ -82,7 +84,7 @@ def _main(args: argparse.Namespace) -> int:
         spec = load(args.spec)
         design_points, tasks = plan(spec)
     except (SpecError, ValueError) as e:
-        sys.stderr.write(f"error: {e}\n")
+        sys.stderr.write(diagnostic_line("error", str(e)) + "\n")
         return 1
     db = args.db or default_db(spec)
     if args.dry_run:
@@ -96,7 +98,7 @@ def _main(args: argparse.Namespace) -> int:
         sys.stderr.write(f"error: interrupted; finished rows are saved, re-run to resume ({e.summary})\n")
         return 130
     except (OSError, RuntimeError) as e:
-        sys.stderr.write(f"error: {e}\n")
+        sys.stderr.write(diagnostic_line("error", str(e)) + "\n")
         return 1
     print(summary)
     for path in args.export:

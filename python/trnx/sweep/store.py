@@ -129,6 +129,8 @@ class Store:
         }
         values.update({k: _sql_value(v) for k, v in parameters.items()})
         values.update({metric_column[m]: v for m, v in row["metrics"].items()})
+        if row.get("trnx_version"):
+            values[self._ensure_column("trnx_version", "TEXT")] = row["trnx_version"]
         if row.get("bound_by"):
             values[self._ensure_column("bound_by", "TEXT")] = row["bound_by"]
         names = ", ".join(_quote(k) for k in values)
@@ -159,13 +161,14 @@ class Store:
         if sweep is not None:
             query += " WHERE sweep = ?"
             args = (sweep,)
-        bound = "bound_by" in self._columns
-        if bound:
-            query = query.replace(" FROM results", ", bound_by FROM results")
+        extra = [c for c in ("bound_by", "trnx_version") if c in self._columns]
+        if extra:
+            query = query.replace(" FROM results", "".join(f", {c}" for c in extra) + " FROM results")
         out = []
         for values in self._db.execute(query + " ORDER BY point_index, workload_name", tuple(args)):
             row = dict(zip(FIXED_COLUMNS, values))
-            row["bound_by"] = values[len(FIXED_COLUMNS)] if bound else None
+            for c in ("bound_by", "trnx_version"):
+                row[c] = values[len(FIXED_COLUMNS) + extra.index(c)] if c in extra else None
             for key in ("parameters", "workload", "metrics"):
                 row[key] = json.loads(row[key])
             out.append(row)
@@ -193,6 +196,7 @@ def flatten(row: Mapping[str, Any]) -> Dict[str, Any]:
     out["compiles"] = row["compiles"]
     out["elapsed_seconds"] = row["elapsed_seconds"]
     out["run_id"] = row["run_id"]
+    out["trnx_version"] = row.get("trnx_version")
     return out
 
 

@@ -39,6 +39,12 @@ _BASES: Dict[str, Any] = {}
 _EVALUATORS: Dict[str, Callable[..., Dict[str, Any]]] = {}
 
 
+
+def _trnx_version() -> str:
+    from .. import version_string
+
+    return version_string
+
 def worker_cache() -> CompileCache:
     """This process's compile cache (tests read ``compiles`` from it)."""
     return _CACHE
@@ -114,5 +120,6 @@ def run_task(task: Task, seed: Optional[Mapping[Any, Any]] = None, export_cache:
     row["compiles"] = _CACHE.compiles - compiles_before
     row["elapsed_seconds"] = time.perf_counter() - start
     row["host"] = socket.gethostname()
+    row["trnx_version"] = _trnx_version()  # the build that computed the row
     row["cache"] = _CACHE.export(_CACHE.recorded()) if export_cache else None
     return row

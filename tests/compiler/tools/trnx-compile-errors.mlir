@@ -1,4 +1,4 @@
-// Bad input to the compile driver: one `error: <loc>: what` line, exit status 1.
+// Bad input to the compile driver: one `<loc>: error: what` line, exit status 1.
 // RUN: not trnx-compile %s -o %t.tnx 2>&1 | FileCheck %s --implicit-check-not=error
 // RUN: not trnx-compile %s --target trn2 -o %t.tnx 2>&1 | FileCheck %s --check-prefix=TRN2 --implicit-check-not=error
 // RUN: not trnx-compile %s --emit=trn 2>&1 | FileCheck %s --implicit-check-not=error
@@ -8,8 +8,8 @@
 // RUN: not trnx-compile %S/inputs/malformed.mlir -o %t.tnx 2>&1 | FileCheck %s --check-prefix=PARSE --implicit-check-not=error
 
 // An op the target cannot run is named with its source location.
-// CHECK: error: {{.*}}trnx-compile-errors.mlir:[[@LINE+6]]:8: 'tosa.sin' is not supported on trn3
-// TRN2: error: {{.*}}trnx-compile-errors.mlir:[[@LINE+5]]:8: 'tosa.sin' is not supported on trn2
+// CHECK: {{.*}}trnx-compile-errors.mlir:[[@LINE+6]]:8: error: 'tosa.sin' is not supported on trn3
+// TRN2: {{.*}}trnx-compile-errors.mlir:[[@LINE+5]]:8: error: 'tosa.sin' is not supported on trn2
 // CAST: error: --auto-cast must be none, matmul or all, not 'some'
 // TARGET: error: {{.*}}trn9
 // EMIT: error: --emit must be mlir, trn, asm or bin, not 'obj'
@@ -19,4 +19,4 @@ func.func @main(%x: tensor<16x64xf32>) -> tensor<16x64xf32> {
 }
 
 // Malformed MLIR: MLIR's own diagnostic, with its location.
-// PARSE: error: {{.*}}malformed.mlir:3:{{[0-9]+}}: {{.*}}
+// PARSE: {{.*}}malformed.mlir:3:{{[0-9]+}}: error: {{.*}}

@@ -4,6 +4,7 @@ import sqlite3
 
 import pytest
 
+import trnx
 from trnx import sweep
 
 REAL = """
@@ -36,8 +37,10 @@ def test_local_pool_compiles_once_per_group_and_resumes(write_spec, tmp_path):
     assert {"hbm.bytes_per_second", "sbuf_bytes_per_partition", "seconds", "energy_joules"} <= set(frame.columns)
     gemm = frame[frame["workload"] == "gemm-128x256x512"].sort_values("hbm.bytes_per_second")
     assert (gemm["seconds"] > 0).all() and gemm["seconds"].is_monotonic_decreasing
+    assert set(frame["trnx_version"]) == {trnx.version_string}  # every row names the build
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT SUM(compiles) FROM results").fetchone()[0] == 4
+        assert {v for (v,) in con.execute("SELECT trnx_version FROM results")} == {trnx.version_string}
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again = sweep.run(write_spec(REAL), jobs=2, db=db, progress=False)
     assert (again.completed, again.skipped, again.compiles) == (0, 12, 0)

@@ -95,7 +95,7 @@ def test_cli_prints_one_error_line_and_exits_1(write_spec, sweep_cli, tmp_path):
     path = write_spec("base: trn3\nparameters:\n  hbm.bytes_per_second: []\nworkloads: [{builtin: gemm}]\n")
     proc = sweep_cli(path, "--db", tmp_path / "r.sqlite")
     assert proc.returncode == 1
-    assert proc.stderr.strip() == f"error: {path}:3: empty range: 'hbm.bytes_per_second' has no values"
+    assert proc.stderr.strip() == f"{path}:3: error: empty range: 'hbm.bytes_per_second' has no values"
     assert not (tmp_path / "r.sqlite").exists()
     proc = sweep_cli(path, "--export", "out.xlsx")
     assert proc.returncode == 1 and proc.stderr.startswith("error: cannot export to 'out.xlsx'")

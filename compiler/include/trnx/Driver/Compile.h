@@ -24,6 +24,7 @@ struct CompileOptions {
   std::map<std::string, std::vector<int64_t>> shapes; // ONNX: values for dynamic dims, by input name
   bool weightsAsArguments = false;        // ONNX: initializers become data-less weight tensors
   bool useCommandLineOptions = false;     // tools: honour --mlir-print-ir-*, --mlir-timing, ...
+  bool pythonNames = false;               // errors name options as trnx.compile's keywords, not flags
 };
 
 // How far to run the pipeline for lowerToText.

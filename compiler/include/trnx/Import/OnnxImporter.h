@@ -18,6 +18,8 @@ struct OnnxImportOptions {
   // Initializers become weight arguments instead of constants with data (for
   // models too large to carry their weights; chosen automatically above 1 GiB).
   bool weightsAsArguments = false;
+  // Errors name options as trnx.compile's keywords (shapes=...), not as flags.
+  bool pythonNames = false;
 };
 
 // Throws trnx::Error("FILE: cause") when the model cannot be imported.
