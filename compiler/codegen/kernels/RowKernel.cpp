@@ -65,7 +65,8 @@ struct RowEmitter {
   }
 
   void tile(const Affine &row0, int64_t rows, int64_t xRowOffset, int64_t outRowOffset, int slot);
-  void tileFolded(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot);
+  AccessPattern loadFolded(const Affine &row0, int64_t rows, int64_t xBase, int slot);
+  void storeFolded(const AccessPattern &y, const Affine &row0, int64_t rows, int64_t outBase);
   void combineAcrossFold(const AccessPattern &column, int64_t rows, int slot, AluOp op);
   void tileChunked(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot);
 
@@ -183,17 +184,16 @@ struct RowEmitter {
 void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot) {
   const bool reduce = isReduction(s.kind);
   const int64_t outCols = reduce ? 1 : D;
-  if (fold > 1) {
-    tileFolded(row0, rows, xBase, outBase, slot);
-    return;
-  }
-  if (!isReduction(s.kind) && chunk < D) {
+  if (!isReduction(s.kind) && chunk < D && fold == 1) { // a folded row is whole
     tileChunked(row0, rows, xBase, outBase, slot);
     return;
   }
   auto load = [&](const OnChip &tile, int64_t c0, int64_t cols) { return loadX(tile, row0, rows, xBase, c0, cols); };
-  AccessPattern y = rowsAp(yTiles[slot], s.out.dtype, rows, outCols);
-  const double d = static_cast<double>(D);
+  // A folded row (fold > 1, softmax and RMSNorm only) is `fold` partitions
+  // of D / fold columns: `lanes` partitions of `width` columns in all.
+  const int64_t lanes = rows * fold, width = D / fold;
+  AccessPattern y = rowsAp(yTiles[slot], s.out.dtype, lanes, reduce ? 1 : width);
+  const double d = static_cast<double>(width);
   if (reduce) {
     // Chunks of the row, reduced one by one into an fp32 accumulator (the
     // row itself when it fits in one chunk).
@@ -225,7 +225,7 @@ void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t o
       }
     }
   }
-  AccessPattern x = reduce ? AccessPattern{} : load(xTiles[slot], 0, D);
+  AccessPattern x = reduce ? AccessPattern{} : fold > 1 ? loadFolded(row0, rows, xBase, slot) : load(xTiles[slot], 0, D);
   switch (s.kind) {
   case RowSpec::Kind::ReduceSum:
   case RowSpec::Kind::ReduceMax:
@@ -233,16 +233,20 @@ void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t o
     break;
   case RowSpec::Kind::Softmax:
   case RowSpec::Kind::LogSoftmax: {
-    AccessPattern mx = scalarAp(slot, 0, rows), sum = scalarAp(slot, 1, rows);
+    AccessPattern mx = scalarAp(slot, 0, lanes), sum = scalarAp(slot, 1, lanes);
     Instruction red = makeInstruction(Opcode::TensorReduce);
     red.ap[0] = mx;
     red.ap[1] = x;
     red.enums[0] = static_cast<uint8_t>(AluOp::Max);
     emitOn(kVector, d, red);
+    if (fold > 1)
+      combineAcrossFold(mx, rows, slot, AluOp::Max);
     emitOn(kAny, 1, tensorScalar(mx, mx, AluOp::Mul, -1.0f));
     // e = exp(x - max), sum = sum(e): one ACT instruction.
-    AccessPattern e = rowsAp(temps[0], DType::FP32, rows, D);
+    AccessPattern e = rowsAp(temps[0], DType::FP32, lanes, width);
     activation(e, x, ActFunc::Exp, {}, mx, sum);
+    if (fold > 1)
+      combineAcrossFold(sum, rows, slot, AluOp::Add);
     if (s.kind == RowSpec::Kind::Softmax) {
       emitOn(kVector, 1, tensorScalar(sum, sum, AluOp::RDiv, 1.0f));
       Instruction scale = tensorScalar(y, e, AluOp::Mul, 0.0f);
@@ -260,23 +264,28 @@ void RowEmitter::tile(const Affine &row0, int64_t rows, int64_t xBase, int64_t o
   }
   case RowSpec::Kind::LayerNorm:
   case RowSpec::Kind::RmsNorm: {
-    AccessPattern rstd = scalarAp(slot, 0, rows), shift = scalarAp(slot, 1, rows);
-    if (s.kind == RowSpec::Kind::LayerNorm) {
+    AccessPattern rstd = scalarAp(slot, 0, lanes), shift = scalarAp(slot, 1, lanes);
+    if (s.kind == RowSpec::Kind::LayerNorm) { // never folded
       bnStats(xTiles[slot], slot, rows, 0, D);
       layerNormScalars(slot, rows);
       rstd = scalarAp(slot, 1, rows);
       shift = scalarAp(slot, 2, rows);
     } else {
       // mean(x^2) by ACT square with a fused sum, then (ms + eps)^-0.5.
-      activation(rowsAp(temps[0], DType::FP32, rows, D), x, ActFunc::Square, {}, {}, rstd);
+      activation(rowsAp(temps[0], DType::FP32, lanes, width), x, ActFunc::Square, {}, {}, rstd);
+      if (fold > 1)
+        combineAcrossFold(rstd, rows, slot, AluOp::Add);
       rmsScalar(rstd);
     }
-    normalize(y, x, rowsAp(temps[0], DType::FP32, rows, D), rstd, shift, D,
-              [&](const HbmView &v, const OnChip &whole, bool) { return rowsAp(whole, v.dtype, rows, D); });
+    normalize(y, x, rowsAp(temps[0], DType::FP32, lanes, width), rstd, shift, width,
+              [&](const HbmView &v, const OnChip &whole, bool) { return rowsAp(whole, v.dtype, lanes, width); });
     break;
   }
   }
-  storeY(y, row0, rows, outBase, 0, outCols);
+  if (fold > 1)
+    storeFolded(y, row0, rows, outBase);
+  else
+    storeY(y, row0, rows, outBase, 0, outCols);
 }
 
 // Per-partition partials in `column` ([rows * fold, 1] fp32) combined over
@@ -309,61 +318,24 @@ void RowEmitter::combineAcrossFold(const AccessPattern &column, int64_t rows, in
   emitOn(kVector, 1, back);
 }
 
-// `rows` rows, each as `fold` partitions of D / fold contiguous columns
-// (rows are contiguous in x and out, so the tile is one DMA each way).
-void RowEmitter::tileFolded(const Affine &row0, int64_t rows, int64_t xBase, int64_t outBase, int slot) {
-  const int64_t Dc = D / fold, RF = rows * fold;
-  const int P = static_cast<int>(RF);
-  const uint32_t cols = static_cast<uint32_t>(Dc);
-  const int xr = s.x.rank(), orank = s.out.rank();
-  const int64_t xRow = xr >= 2 ? s.x.strides[xr - 2] : 0, oRow = orank >= 2 ? s.out.strides[orank - 2] : 0;
-  AccessPattern x = rowsAp(xTiles[slot], s.x.dtype, RF, Dc);
+// Folded rows: `rows` rows, each as `fold` partitions of D / fold
+// contiguous columns (rows are contiguous in x and out, so one DMA each way).
+AccessPattern RowEmitter::loadFolded(const Affine &row0, int64_t rows, int64_t xBase, int slot) {
+  const int64_t Dc = D / fold;
+  const int r = s.x.rank();
+  const int64_t xRow = r >= 2 ? s.x.strides[r - 2] : 0;
+  AccessPattern x = rowsAp(xTiles[slot], s.x.dtype, rows * fold, Dc);
   k.emit(loads.next(), dmaCopy(x, hbm(s.x.tensor, (Affine(xBase) + row0 * xRow) * dtypeSize(s.x.dtype), s.x.dtype, Dc,
-                                      P, {Dim{1, cols}})));
-  AccessPattern y = rowsAp(yTiles[slot], s.out.dtype, RF, Dc);
-  AccessPattern temp = rowsAp(temps[0], DType::FP32, RF, Dc);
-  const double d = static_cast<double>(Dc);
-  switch (s.kind) {
-  case RowSpec::Kind::Softmax:
-  case RowSpec::Kind::LogSoftmax: {
-    AccessPattern mx = scalarAp(slot, 0, RF), sum = scalarAp(slot, 1, RF);
-    Instruction red = makeInstruction(Opcode::TensorReduce);
-    red.ap[0] = mx;
-    red.ap[1] = x;
-    red.enums[0] = static_cast<uint8_t>(AluOp::Max);
-    emitOn(kVector, d, red);
-    combineAcrossFold(mx, rows, slot, AluOp::Max);
-    emitOn(kAny, 1, tensorScalar(mx, mx, AluOp::Mul, -1.0f));
-    activation(temp, x, ActFunc::Exp, {}, mx, sum);
-    combineAcrossFold(sum, rows, slot, AluOp::Add);
-    if (s.kind == RowSpec::Kind::Softmax) {
-      emitOn(kVector, 1, tensorScalar(sum, sum, AluOp::RDiv, 1.0f));
-      Instruction scale = tensorScalar(y, temp, AluOp::Mul, 0.0f);
-      scale.ap[2] = sum;
-      emitOn(kAny, d, scale);
-    } else {
-      activation(sum, sum, ActFunc::Log, {}, {}, {});
-      Instruction shift = tensorScalar(y, x, AluOp::Add, 0.0f, AluOp::Sub, 0.0f);
-      shift.ap[2] = mx;
-      shift.ap[3] = sum;
-      emitOn(kVector, d, shift);
-    }
-    break;
-  }
-  case RowSpec::Kind::RmsNorm: {
-    AccessPattern rstd = scalarAp(slot, 0, RF);
-    activation(temp, x, ActFunc::Square, {}, {}, rstd);
-    combineAcrossFold(rstd, rows, slot, AluOp::Add);
-    rmsScalar(rstd);
-    normalize(y, x, temp, rstd, {}, Dc,
-              [&](const HbmView &v, const OnChip &whole, bool) { return rowsAp(whole, v.dtype, RF, Dc); });
-    break;
-  }
-  default:
-    fail("internal: folded row operation of kind ", static_cast<int>(s.kind));
-  }
+                                      static_cast<int>(rows * fold), {Dim{1, static_cast<uint32_t>(Dc)}})));
+  return x;
+}
+
+void RowEmitter::storeFolded(const AccessPattern &y, const Affine &row0, int64_t rows, int64_t outBase) {
+  const int64_t Dc = D / fold;
+  const int r = s.out.rank();
+  const int64_t oRow = r >= 2 ? s.out.strides[r - 2] : 0;
   k.emit(stores.next(), dmaCopy(hbm(s.out.tensor, (Affine(outBase) + row0 * oRow) * dtypeSize(s.out.dtype), s.out.dtype,
-                                    Dc, P, {Dim{1, cols}}),
+                                    Dc, static_cast<int>(rows * fold), {Dim{1, static_cast<uint32_t>(Dc)}}),
                                 y));
 }
 
