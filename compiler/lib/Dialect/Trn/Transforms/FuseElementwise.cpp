@@ -41,6 +41,22 @@ Value cloneBody(OpBuilder &b, Block &src, IRMapping &map) {
   return map.lookup(llvm::cast<YieldOp>(src.getTerminator()).getValue());
 }
 
+// `producer`'s body cloned into `b` over `args` (its inputs' values); a
+// producer yielding i1 (a comparison) stores 0/1, which a consumer reads as f32.
+Value cloneProducer(OpBuilder &b, EwiseOp producer, ArrayRef<BlockArgument> args) {
+  IRMapping map;
+  for (size_t j = 0; j < producer.getInputs().size(); ++j)
+    map.map(producer.getBody().front().getArgument(j), args[j]);
+  Value pv = cloneBody(b, producer.getBody().front(), map);
+  if (pv.getType().isInteger(1)) {
+    Location loc = producer.getLoc();
+    Value one = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(1.0f));
+    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0.0f));
+    pv = b.create<arith::SelectOp>(loc, pv, one, zero);
+  }
+  return pv;
+}
+
 // A new trn.ewise of `inputs`; `fill(builder, args)` builds the body and
 // returns the yielded value.
 EwiseOp buildEwise(OpBuilder &b, Location loc, Type result, ArrayRef<Value> inputs,
@@ -111,17 +127,7 @@ bool fuseProducer(EwiseOp ew) {
     inputs.append(producer.getInputs().begin(), producer.getInputs().end());
     OpBuilder b(ew);
     auto fused = buildEwise(b, ew.getLoc(), ew.getType(), inputs, [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
-      IRMapping pmap;
-      for (size_t j = 0; j < producer.getInputs().size(); ++j)
-        pmap.map(producer.getBody().front().getArgument(j), args[producerStart + j]);
-      Value pv = cloneBody(body, producer.getBody().front(), pmap);
-      // A producer yielding i1 (a comparison) stores 0/1, which the consumer reads as f32.
-      if (pv.getType().isInteger(1)) {
-        Location loc = producer.getLoc();
-        Value one = body.create<arith::ConstantOp>(loc, body.getF32FloatAttr(1.0f));
-        Value zero = body.create<arith::ConstantOp>(loc, body.getF32FloatAttr(0.0f));
-        pv = body.create<arith::SelectOp>(loc, pv, one, zero);
-      }
+      Value pv = cloneProducer(body, producer, args.drop_front(producerStart));
       IRMapping cmap;
       for (size_t j = 0, k = 0; j < ew.getInputs().size(); ++j)
         cmap.map(ew.getBody().front().getArgument(j), j == at ? pv : Value(args[k++]));
@@ -191,16 +197,7 @@ bool fuseUnaryThroughReshape(EwiseOp ew) {
   auto fusedType = RankedTensorType::get(typeOf(producer.getResult()).getShape(), ew.getType().getElementType());
   SmallVector<Value> inputs(producer.getInputs().begin(), producer.getInputs().end());
   auto fused = buildEwise(b, ew.getLoc(), fusedType, inputs, [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
-    IRMapping pmap;
-    for (size_t j = 0; j < inputs.size(); ++j)
-      pmap.map(producer.getBody().front().getArgument(j), args[j]);
-    Value pv = cloneBody(body, producer.getBody().front(), pmap);
-    if (pv.getType().isInteger(1)) {
-      Location loc = producer.getLoc();
-      Value one = body.create<arith::ConstantOp>(loc, body.getF32FloatAttr(1.0f));
-      Value zero = body.create<arith::ConstantOp>(loc, body.getF32FloatAttr(0.0f));
-      pv = body.create<arith::SelectOp>(loc, pv, one, zero);
-    }
+    Value pv = cloneProducer(body, producer, args);
     IRMapping cmap;
     cmap.map(ew.getBody().front().getArgument(0), pv);
     return cloneBody(body, ew.getBody().front(), cmap);
