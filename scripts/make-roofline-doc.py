@@ -107,9 +107,9 @@ def main():
     if args.check:
         have = DOC.read_text().splitlines() if DOC.exists() else []
         expected = [r for r in have if r.startswith("| llama")]
-        if args.quick:
-            keys = {r.split("|")[1:5].__str__() for r in rows}
-            expected = [r for r in expected if r.split("|")[1:5].__str__() in keys]
+        if args.quick:  # the rows of the same (model, chip, batch, weights)
+            keys = {tuple(r.split("|")[1:5]) for r in rows}
+            expected = [r for r in expected if tuple(r.split("|")[1:5]) in keys]
         if expected != rows:
             sys.stdout.writelines(difflib.unified_diff([e + "\n" for e in expected], [r + "\n" for r in rows],
                                                        str(DOC), "fresh"))
