@@ -66,7 +66,7 @@ struct FieldSpec {
 
 enum class CostKind : uint8_t {
   Matmul, MatmulMx, MatmulOs, PeTranspose, Activation, TensorTensor, TensorScalar, TensorReduce, TensorCopy,
-  Select, PoolAffine, Memset, PartitionOp, BnStats, BnAggr, Dma, Control, Collective,
+  Select, PoolAffine, Memset, PartitionOp, BnStats, BnAggr, Dma, Control, Collective, QuantizeMx,
 };
 
 struct OpcodeInfo {

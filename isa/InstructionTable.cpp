@@ -363,6 +363,22 @@ std::vector<OpcodeInfo> buildTable() {
                "dst = the rank id (0..ranks-1; 0 in a one-rank program), or with groups >= 0 the rank's "
                "position in its group of that replica-group set, converted to dst's dtype.",
                "pool.fixed_cycles + N / pool.elements_per_cycle GpSimd cycles"});
+  t.push_back({Opcode::QuantizeMx, "quantize_mx", kDVE,
+               {ap("dst", 0, kSbuf, "[P, F] MX elements (fp8e4m3 or fp8e5m2: MXFP8)"),
+                ap("src", 1, kOnChip, "[P, F] values to quantise (fp32, bf16 or fp16)"),
+                ap("scale_dst", 2, kSbuf, "[P, F/32] e8m0: one scale per block of 32 values"),
+                i32("block_stride", 0, false, 1,
+                    "C: the 32 values of a block are C elements apart in each partition's free order; "
+                    "free index (g*32 + r)*C + c is value r of block g*C + c (1: NKI's contiguous blocks)")},
+               CostKind::QuantizeMx, "OCP MX quantisation into element + block-scale tensors",
+               "For each partition and block (32 values, see block_stride): amax = max |x|; the block's "
+               "scale exponent is e = floor(log2 amax) - emax (emax 8 for fp8e4m3, 15 for fp8e5m2), "
+               "clamped to [-127, 127] (-127 when amax is 0, NaN code 0xFF when a value is NaN or "
+               "infinite); scale_dst = e + 127 and dst = x / 2^e rounded to dst's dtype (RNE, "
+               "saturating), the OCP Microscaling v1.0 rule. matmul_mx reads the result. Only on chips "
+               "with MX matmul (pe_array.mxfp8_rate_multiplier > 0).",
+               "F / dve.fast_copy_elements_per_cycle cycles, at least min_ii_cycles (G3: 4 "
+               "elements/partition/cycle on NC-v4)"});
   return t;
 }
 

@@ -483,6 +483,24 @@ private:
     case Opcode::TensorCopy:
       sameShape(dst, "dst", inst.ap[1], "src");
       break;
+    case Opcode::QuantizeMx: {
+      const AccessPattern &src = inst.ap[1], &scale = inst.ap[2];
+      if (!isFP8(dst.dtype) || limits_.mxPacking(dst.dtype) < 1)
+        bad("quantize_mx dst of dtype " + std::string(dtypeName(dst.dtype)) +
+            " is not supported on this target (MX element types here: " + mxTypeList() + ")");
+      if (!isFloat(src.dtype) || isMxElement(src.dtype) || src.dtype == DType::E8M0)
+        bad("quantize_mx src must be fp32, bf16 or fp16, not " + std::string(dtypeName(src.dtype)));
+      sameShape(dst, "dst", src, "src");
+      const int64_t c = inst.i32[0];
+      if (c < 1 || src.freeSize() % (32 * static_cast<uint64_t>(c)) != 0)
+        bad("quantize_mx free size " + std::to_string(src.freeSize()) + " is not a multiple of 32 x block_stride=" +
+            std::to_string(c));
+      if (scale.dtype != DType::E8M0 || scale.partitionCount != src.partitionCount ||
+          scale.freeSize() * 32 != src.freeSize())
+        bad("'scale_dst' must be e8m0 [" + std::to_string(src.partitionCount) + ", " +
+            std::to_string(src.freeSize() / 32) + "]");
+      break;
+    }
     case Opcode::Select:
       sameShape(dst, "dst", inst.ap[1], "pred");
       sameShape(dst, "dst", inst.ap[2], "on_true");

@@ -62,8 +62,10 @@ bool residuesOverlap(const Box &a, const Box &b) {
   return d1 < a.residueLen || d2 < b.residueLen;
 }
 
+// Written operands: "dst" and the extra results named "..._dst" (reduce_dst, scale_dst).
 bool isWriteField(const FieldSpec &f) {
-  return std::string_view(f.name) == "dst" || std::string_view(f.name) == "reduce_dst";
+  const std::string_view n(f.name);
+  return n == "dst" || (n.size() > 4 && n.substr(n.size() - 4) == "_dst");
 }
 
 std::vector<Box> boxesOf(const Instruction &inst, const std::vector<int64_t> &trips) {

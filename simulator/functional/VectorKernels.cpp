@@ -3,6 +3,7 @@
 #include "simulator/functional/Kernels.h"
 
 #include "isa/Error.h"
+#include "isa/MxQuantize.h"
 #include "isa/Semantics.h"
 
 #include <cmath>
@@ -177,6 +178,30 @@ void affineSelect(KernelContext &ctx, const Instruction &inst) {
   ctx.store(dst, x);
 }
 
+// quantize_mx: per partition, blocks of 32 values block_stride apart get one
+// e8m0 scale (mxScaleCode) and the values divided by it, rounded on store.
+void quantizeMx(KernelContext &ctx, const Instruction &inst) {
+  const AccessPattern &dst = inst.ap[0];
+  const size_t P = dst.partitionCount, F = dst.freeSize(), C = static_cast<size_t>(inst.i32[0]);
+  std::vector<float> x, scale(P * (F / 32));
+  ctx.load(inst.ap[1], x);
+  for (size_t p = 0; p < P; ++p)
+    for (size_t g = 0; g < F / (32 * C); ++g)
+      for (size_t c = 0; c < C; ++c) {
+        float *base = x.data() + p * F + g * 32 * C + c;
+        float amax = 0.0f;
+        for (size_t r = 0; r < 32; ++r)
+          amax = std::isnan(base[r * C]) || std::isnan(amax) ? NAN : std::max(amax, std::fabs(base[r * C]));
+        const uint8_t code = mxScaleCode(amax, dst.dtype);
+        const float s = code == 0xff ? NAN : std::ldexp(1.0f, static_cast<int>(code) - 127);
+        scale[p * (F / 32) + g * C + c] = s;
+        for (size_t r = 0; r < 32; ++r)
+          base[r * C] = code == 0xff ? NAN : std::ldexp(base[r * C], 127 - static_cast<int>(code));
+      }
+  ctx.store(dst, x);
+  ctx.store(inst.ap[2], scale);
+}
+
 } // namespace
 
 void runVectorInstruction(KernelContext &ctx, const Instruction &inst) {
@@ -185,6 +210,9 @@ void runVectorInstruction(KernelContext &ctx, const Instruction &inst) {
   switch (inst.opcode) {
   case Opcode::Activation:
     activation(ctx, inst);
+    return;
+  case Opcode::QuantizeMx:
+    quantizeMx(ctx, inst);
     return;
   case Opcode::TensorTensor: {
     ctx.load(inst.ap[1], a);

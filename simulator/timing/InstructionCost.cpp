@@ -187,6 +187,9 @@ InstructionCost costOf(const Instruction &inst, EngineKind engine, const ChipCon
     cost.busy_cycles = floorII(N / rate);
     break;
   }
+  case CostKind::QuantizeMx: // G3: NC-v4's quantize_mx, 4 elements/partition/cycle (the 4x perf mode)
+    cost.busy_cycles = floorII(N / e.fast_copy_elements_per_cycle);
+    break;
   case CostKind::TensorReduce: {
     const AccessPattern &src = inst.ap[1];
     const auto op = static_cast<AluOp>(inst.enums[0]);

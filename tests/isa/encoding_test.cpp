@@ -531,6 +531,8 @@ TEST(Encoding, HandWrittenInstructionsOfEveryOpcode) {
       {"pe", "matmul_mx dst=psum[0:128]+0x0:fp32[[1,512]] stationary=sbuf[0:128]+0x0:fp4e2m1x2[[64,4],[1,64]] "
              "moving=sbuf[0:128]+0x100+256*i0:fp8e5m2[[512,4],[1,512]] stationary_scale=sbuf[0:16]+0x1000:e8m0[[1,128]] "
              "moving_scale=sbuf[0:16]+0x1100:e8m0[[1,512]] k_rows=4 acc=1 signal=s2+1"},
+      {"dve", "quantize_mx dst=sbuf[0:128]+0x0:fp8e5m2[[1,256]] src=psum[0:128]+0x0:fp32[[1,256]] "
+              "scale_dst=sbuf[0:128]+0x800:e8m0[[1,8]] block_stride=4"},
       {"act", "activation dst=sbuf[0:128]+0x0:fp32[[1,512]] src=psum[0:128]+0x0:fp32[[1,512]] func=gelu_tanh "
               "scale=f32:0x7fc00001 bias=-0 reduce=max reduce_dst=sbuf[0:128]+0x804:fp32[[1,1]]"},
       {"act", "activation dst=sbuf[0:128]+0x0:fp32[[1,512]] src=psum[0:128]+0x0:fp32[[1,512]] "

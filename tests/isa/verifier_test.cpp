@@ -126,6 +126,8 @@ const std::string kMatmulMx =
     "matmul_mx dst=psum[0:128]+0x0:fp32[[1,512]] stationary=sbuf[0:128]+0x0:fp8e4m3[[128,4],[1,128]] "
     "moving=sbuf[0:128]+0x200:fp4e2m1x2[[256,4],[1,256]] stationary_scale=sbuf[0:16]+0x1000:e8m0[[1,128]] "
     "moving_scale=sbuf[0:16]+0x1100:e8m0[[1,512]] k_rows=4";
+const std::string kQuantizeMx = "quantize_mx dst=sbuf[0:128]+0x0:fp8e4m3[[1,256]] src=sbuf[0:128]+0x400:bf16[[1,256]] "
+                                "scale_dst=sbuf[0:128]+0x800:e8m0[[1,8]]";
 
 // Multi-rank programs: 4 ranks, set 0 = one group of 4, set 1 = two groups of 2.
 const std::string kRanks = ".ranks 4\n.replica_group 0 [0,1,2,3]\n.replica_group 1 [0,1] [2,3]\n";
@@ -164,6 +166,7 @@ TEST(Verifier, EveryOpcodeHasAValidInstructionOnEachAllowedEngine) {
       {"matmul", kMatmul, {"pe"}},
       {"transpose", kTranspose, {"pe"}},
       {"matmul_mx", kMatmulMx, {"pe"}}, // trn3-like only (no MX on trn2)
+      {"quantize_mx", kQuantizeMx, {"dve"}}, // trn3-like only
       {"matmul_os", kMatmulOs, {"pe"}}, // output-stationary arrays only
       {"activation", kActivation, {"act"}},
       {"tensor_tensor", kTensorTensor, {"dve", "pool"}},
@@ -203,7 +206,7 @@ TEST(Verifier, EveryOpcodeHasAValidInstructionOnEachAllowedEngine) {
     const TargetLimits &limits = osOnly ? kTrn3Os : kTrn3;
     for (const std::string &engine : v.engines) {
       EXPECT_ACCEPTED(prog(engine, v.text), limits);
-      if (std::string(v.mnemonic) != "matmul_mx" && !osOnly)
+      if (std::string(v.mnemonic) != "matmul_mx" && std::string(v.mnemonic) != "quantize_mx" && !osOnly)
         EXPECT_ACCEPTED(prog(engine, v.text), kTrn2);
     }
     // Every engine kind the opcode does not allow is rejected with the opcode's name.
@@ -912,6 +915,22 @@ TEST(Verifier, MatmulMx) {
   EXPECT_REJECTED(prog("dve", "tensor_copy dst=sbuf[0:128]+0x0:fp4e2m1x2[[1,64]] src=sbuf[0:128]+0x100:fp32[[1,64]]"),
                   kTrn3, "core 0 dve #0 (tensor_copy)",
                   "operand 'dst': fp4e2m1x2 is only moved by DMA and read by matmul_mx");
+}
+
+// quantize_mx: MXFP8 elements where the chip has MX matmul, float sources,
+// blocks of 32 values block_stride apart, one e8m0 scale per block.
+TEST(Verifier, QuantizeMx) {
+  const std::string w = "core 0 dve #0 (quantize_mx)";
+  const std::string q = kQuantizeMx;
+  EXPECT_ACCEPTED(prog("dve", q), kTrn3);
+  EXPECT_ACCEPTED(prog("dve", q + " block_stride=4"), kTrn3);
+  EXPECT_REJECTED(prog("dve", q), kTrn2, w,
+                  "quantize_mx dst of dtype fp8e4m3 is not supported on this target (MX element types here: none)");
+  EXPECT_REJECTED(prog("dve", sub(q, "src=sbuf[0:128]+0x400:bf16", "src=sbuf[0:128]+0x400:fp8e5m2")), kTrn3, w,
+                  "quantize_mx src must be fp32, bf16 or fp16, not fp8e5m2");
+  EXPECT_REJECTED(prog("dve", q + " block_stride=3"), kTrn3, w,
+                  "quantize_mx free size 256 is not a multiple of 32 x block_stride=3");
+  EXPECT_REJECTED(prog("dve", sub(q, "e8m0[[1,8]]", "e8m0[[1,4]]")), kTrn3, w, "'scale_dst' must be e8m0 [128, 8]");
 }
 
 // ---------------------------------------------------------------------------

@@ -40,6 +40,8 @@ void emitByteTranspose(ProgramBuilder &pb, const std::vector<HbmView> &srcs, con
 // fp32 or bf16. K must be a multiple of 32 (and M, N even for fp4).
 struct MxMatmulSpec {
   uint32_t aT = 0, aScale = 0, b = 0, bScale = 0, c = 0;
+  // Bytes of each operand's first element in its tensor (scratch-arena views).
+  int64_t aTOffset = 0, aScaleOffset = 0, bOffset = 0, bScaleOffset = 0, cOffset = 0;
   DType aType = DType::FP8E4M3, bType = DType::FP8E4M3, cType = DType::FP32;
   int64_t m = 0, n = 0, k = 0;
   // K rows per segment at most (0: only as SBUF requires). A K too long for
@@ -55,6 +57,18 @@ struct MxMatmulSpec {
   bool cTransposed = false;
 };
 void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc);
+
+// MX activation quantisation for emitMatmulMx: x [M, K] (fp32, bf16 or fp16)
+// to data [K, M] (type: fp8e4m3 or fp8e5m2, i.e. MXFP8, x transposed) and
+// scales [K/32, M] e8m0 (contiguous, at byte offsets of their tensors), by
+// quantize_mx (the OCP MX rule).
+struct MxQuantizeSpec {
+  HbmView x;
+  uint32_t data = 0, scales = 0;
+  int64_t dataOffset = 0, scalesOffset = 0;
+  DType type = DType::FP8E4M3;
+};
+void emitQuantizeMxTransposed(ProgramBuilder &pb, const MxQuantizeSpec &spec, uint32_t loc);
 
 // out = program(inputs...), inputs broadcast to out's shape.
 struct ElementwiseSpec {

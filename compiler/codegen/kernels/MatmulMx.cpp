@@ -60,9 +60,9 @@ private:
   }
   // Element rows of a K-major operand [K, cols/v] into `dst` laid out
   // [tile][r][cols/v] per partition (tile stride `tileBytes`).
-  void loadKMajor(QueueRotor &q, uint32_t tensor, DType type, int64_t rowElems, const Affine &colElem0,
-                  int64_t width, const OnChip &dst, int64_t tileBytes);
-  void loadScales(QueueRotor &q, uint32_t tensor, int64_t rowElems, const Affine &col0, int64_t cols,
+  void loadKMajor(QueueRotor &q, uint32_t tensor, int64_t base, DType type, int64_t rowElems,
+                  const Affine &colElem0, int64_t width, const OnChip &dst, int64_t tileBytes);
+  void loadScales(QueueRotor &q, uint32_t tensor, int64_t base, int64_t rowElems, const Affine &col0, int64_t cols,
                   const OnChip &dst);
 
   // Output tiles of up to a PSUM bank's moving width rotate over the m-tiles;
@@ -78,8 +78,8 @@ private:
   int64_t rows_ = 128, pack_ = 1, kTile_ = 128, ktFull_ = 0, restK_ = 0, restRows_ = 1, tiles_ = 0;
 };
 
-void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, DType type, int64_t rowElems, const Affine &colElem0,
-                           int64_t width, const OnChip &dst, int64_t tileBytes) {
+void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, int64_t base, DType type, int64_t rowElems,
+                           const Affine &colElem0, int64_t width, const OnChip &dst, int64_t tileBytes) {
   const int64_t es = dtypeSize(type);
   // Full tiles, in up to four DMAs (the first matmuls start after the first
   // arrives): partition p of tile t gets rows t*kTile + p*pack + j.
@@ -88,7 +88,7 @@ void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, DType type, int64_t r
     auto [t0, t1] = splitRange(ktFull_, static_cast<int>(groups), static_cast<int>(g));
     if (t1 <= t0)
       continue;
-    AccessPattern src = hbm(tensor, (Affine((s_.k0 + t0 * kTile_) * rowElems) + colElem0) * es, type, pack_ * rowElems,
+    AccessPattern src = hbm(tensor, Affine(base) + (Affine((s_.k0 + t0 * kTile_) * rowElems) + colElem0) * es, type, pack_ * rowElems,
                             static_cast<int>(rows_),
                             {Dim{static_cast<int32_t>(kTile_ * rowElems), static_cast<uint32_t>(t1 - t0)},
                              Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(pack_)},
@@ -101,7 +101,8 @@ void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, DType type, int64_t r
   }
   if (restK_) {
     const KTile t = tile(ktFull_);
-    AccessPattern src = hbm(tensor, (Affine((s_.k0 + t.k0) * rowElems) + colElem0) * es, type, t.r * rowElems,
+    AccessPattern src = hbm(tensor, Affine(base) + (Affine((s_.k0 + t.k0) * rowElems) + colElem0) * es, type,
+                            t.r * rowElems,
                             static_cast<int>(t.partitions),
                             {Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(t.r)},
                              Dim{1, static_cast<uint32_t>(width)}});
@@ -111,12 +112,12 @@ void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, DType type, int64_t r
   }
 }
 
-void MxEmitter::loadScales(QueueRotor &q, uint32_t tensor, int64_t rowElems, const Affine &col0, int64_t cols,
-                           const OnChip &dst) {
+void MxEmitter::loadScales(QueueRotor &q, uint32_t tensor, int64_t base, int64_t rowElems, const Affine &col0,
+                           int64_t cols, const OnChip &dst) {
   // Tile t's K/32 scale rows go to partitions 0.. at free offset t*cols.
   const int64_t blocks = kTile_ / 32;
   if (ktFull_ > 0) {
-    AccessPattern src = hbm(tensor, Affine(s_.k0 / 32 * rowElems) + col0, DType::E8M0, rowElems, static_cast<int>(blocks),
+    AccessPattern src = hbm(tensor, Affine(base + s_.k0 / 32 * rowElems) + col0, DType::E8M0, rowElems, static_cast<int>(blocks),
                             {Dim{static_cast<int32_t>(blocks * rowElems), static_cast<uint32_t>(ktFull_)},
                              Dim{1, static_cast<uint32_t>(cols)}});
     AccessPattern d = onChip(dst, 0, DType::E8M0, {Dim{1, static_cast<uint32_t>(ktFull_ * cols)}},
@@ -124,7 +125,8 @@ void MxEmitter::loadScales(QueueRotor &q, uint32_t tensor, int64_t rowElems, con
     k_.emit(q.next(), dmaCopy(d, src));
   }
   if (restK_) {
-    AccessPattern src = hbm(tensor, Affine((s_.k0 / 32 + ktFull_ * blocks) * rowElems) + col0, DType::E8M0, rowElems,
+    AccessPattern src = hbm(tensor, Affine(base + (s_.k0 / 32 + ktFull_ * blocks) * rowElems) + col0, DType::E8M0,
+                            rowElems,
                             static_cast<int>(restK_ / 32), {Dim{1, static_cast<uint32_t>(cols)}});
     AccessPattern d = onChip(dst, ktFull_ * cols, DType::E8M0, {Dim{1, static_cast<uint32_t>(cols)}},
                              static_cast<int>(restK_ / 32));
@@ -191,8 +193,8 @@ void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
   int evacuations = 0;
   // c0: first column (values); c0e: the same in stored elements.
   auto chunkBody = [&](const Affine &c0, const Affine &c0e, int64_t w) {
-    loadKMajor(loadB_, s_.b, s_.bType, N / vb_, c0e, w / vb_, bPanel, bTileBytes);
-    loadScales(loadB_, s_.bScale, N, c0, w, bScales);
+    loadKMajor(loadB_, s_.b, s_.bOffset, s_.bType, N / vb_, c0e, w / vb_, bPanel, bTileBytes);
+    loadScales(loadB_, s_.bScale, s_.bScaleOffset, N, c0, w, bScales);
     const int64_t nsl = ceilDiv(w, ts_);
     // One m-tile [mt x w]: all k-tiles into the slot's banks, then evacuate.
     auto mTile = [&](int slot, const Affine &m0, int64_t i, int64_t mt, int64_t blockM, int g, int o) {
@@ -251,17 +253,17 @@ void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
         if (s_.cTransposed) {
           // The result is C^T (a ws chip held B): tile rows are columns of c.
           const Affine tElem = (c0 + sl * ts_) * M + (m0 + i * tm_);
-          AccessPattern dst = hbm(s_.c, tElem * esC, s_.cType, 1, static_cast<int>(mt), {Dim{static_cast<int32_t>(M), wd}});
+          AccessPattern dst = hbm(s_.c, Affine(s_.cOffset) + tElem * esC, s_.cType, 1, static_cast<int>(mt), {Dim{static_cast<int32_t>(M), wd}});
           k_.emit(store_.next(), dmaCopy(dst, out, wantsTransposeUnit(1, M, s_.cType, width)));
         } else {
-          AccessPattern dst = hbm(s_.c, cElem * esC, s_.cType, N, static_cast<int>(mt), {Dim{1, wd}});
+          AccessPattern dst = hbm(s_.c, Affine(s_.cOffset) + cElem * esC, s_.cType, N, static_cast<int>(mt), {Dim{1, wd}});
           k_.emit(store_.next(), dmaCopy(dst, out));
         }
       }
     };
     auto mBlock = [&](const Affine &m0, const Affine &m0e, int64_t blockM, int slot) {
-      loadKMajor(loadA_, s_.aT, s_.aType, M / va_, m0e, blockM / va_, aT[slot], aTileBytes);
-      loadScales(loadA_, s_.aScale, M, m0, blockM, aScales[slot]);
+      loadKMajor(loadA_, s_.aT, s_.aTOffset, s_.aType, M / va_, m0e, blockM / va_, aT[slot], aTileBytes);
+      loadScales(loadA_, s_.aScale, s_.aScaleOffset, M, m0, blockM, aScales[slot]);
       // Tile j of the unrolled copies: a fixed bank group and output tile per copy.
       for (int64_t i = 0; i * tm_ < blockM; ++i) {
         const int j = slot * 4 + static_cast<int>(i);
@@ -294,9 +296,10 @@ void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) {
   if (spec.m < 1 || spec.n < 1 || spec.k < 32 || spec.k % 32 != 0)
     fail("MX matmul needs M, N >= 1 and K a multiple of 32 (the MX block), got ", spec.m, "x", spec.n, "x",
          spec.k);
-  const bool fp4 = spec.aType == DType::FP4E2M1X2 || spec.bType == DType::FP4E2M1X2;
-  if (fp4 && (spec.m % 2 || spec.n % 2))
-    fail("MXFP4 matmul needs even M and N (two fp4 values per byte), got ", spec.m, "x", spec.n);
+  // Packed fp4 pairs run along the columns of their own operand only.
+  if ((spec.aType == DType::FP4E2M1X2 && spec.m % 2) || (spec.bType == DType::FP4E2M1X2 && spec.n % 2))
+    fail("MXFP4 matmul needs an even column count of the fp4 operand (two values per byte), got ", spec.m, "x",
+         spec.n);
   if (!(target.limits.matmulOutputTypes & dtypeBit(DType::FP32)))
     fail("MX matmul accumulates in fp32 PSUM, which ", target.name, " lacks");
   if (!holdsStationary(target.dataflow()))
@@ -309,6 +312,8 @@ void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) {
     MxMatmulSpec t = spec;
     std::swap(t.aT, t.b);
     std::swap(t.aScale, t.bScale);
+    std::swap(t.aTOffset, t.bOffset);
+    std::swap(t.aScaleOffset, t.bScaleOffset);
     std::swap(t.aType, t.bType);
     std::swap(t.m, t.n);
     t.cTransposed = true;
@@ -380,6 +385,7 @@ void emitMxOriented(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) 
     seg.k0 = k0;
     seg.k = ks;
     seg.c = c;
+    seg.cOffset = c == spec.c ? spec.cOffset : 0;
     seg.addend = addend;
     seg.cType = cType;
     seg.cTransposed = spec.cTransposed && c == spec.c; // the partial product stays in the problem's layout

@@ -455,6 +455,64 @@ LogicalResult Emitter::emitOp(Operation *op) {
         cg::emitElementwise(pb_, spec, loc(op));
         return success();
       })
+      .Case<trn::MxMatmulOp>([&](trn::MxMatmulOp mm) -> LogicalResult {
+        FailureOr<cg::HbmView> x = viewOf(mm.getLhs(), op), w = viewOf(mm.getWeights(), op),
+                               sc = viewOf(mm.getScales(), op);
+        if (failed(x) || failed(w) || failed(sc))
+          return failure();
+        const bool fp4 = mm.getFormat() == "mxfp4";
+        const DType wType = fp4 ? DType::FP4E2M1X2 : DType::FP8E4M3;
+        const cg::Target &target = pb_.target();
+        if (target.limits.mxPacking(wType) < 1 || target.limits.mxPacking(DType::FP8E4M3) < 1)
+          return fail(op, std::string(fp4 ? "MXFP4" : "MXFP8") + " weights need a chip with MX matmul; " +
+                              target.name + " has none (pe_array.mx" + (fp4 ? "fp4" : "fp8") +
+                              "_rate_multiplier is 0)");
+        if (!w->isContiguous() || !sc->isContiguous())
+          return fail(op, "MX weights and scales must be whole contiguous tensors (slice the model, not the MX storage)");
+        std::vector<int64_t> shape = shapeOf(mm.getResult());
+        const int64_t k = x->shape.back(), n = shape.back();
+        int64_t m = 1;
+        for (size_t d = 0; d + 1 < shape.size(); ++d)
+          m *= shape[d];
+        cg::HbmView x2 = x->isContiguous() ? x->reshaped({m, k}) : x->rank() == 2 ? *x : cg::HbmView();
+        if (x2.shape.empty()) {
+          FailureOr<cg::HbmView> c = contiguousCopy(*x, op);
+          if (failed(c))
+            return failure();
+          x2 = c->reshaped({m, k});
+        }
+        FailureOr<cg::HbmView> out = define(mm.getResult());
+        if (failed(out))
+          return failure();
+        // x quantised to MXFP8, transposed K-major: two scratch ranges, released after the matmul.
+        const int64_t dataAt = pb_.allocScratch(k * m), scalesAt = pb_.allocScratch(k / 32 * m);
+        cg::MxQuantizeSpec q;
+        q.x = x2;
+        q.data = q.scales = pb_.scratchTensor();
+        q.dataOffset = dataAt;
+        q.scalesOffset = scalesAt;
+        cg::emitQuantizeMxTransposed(pb_, q, loc(op));
+        cg::MxMatmulSpec spec;
+        spec.aT = spec.aScale = pb_.scratchTensor();
+        spec.aTOffset = dataAt;
+        spec.aScaleOffset = scalesAt;
+        spec.b = w->tensor;
+        spec.bOffset = w->byteOffset();
+        spec.bScale = sc->tensor;
+        spec.bScaleOffset = sc->byteOffset();
+        spec.aType = DType::FP8E4M3;
+        spec.bType = wType;
+        spec.cType = out->dtype;
+        spec.m = m;
+        spec.n = n;
+        spec.k = k;
+        spec.c = out->tensor;
+        spec.cOffset = out->byteOffset();
+        cg::emitMatmulMx(pb_, spec, loc(op));
+        pb_.releaseScratch(dataAt);
+        pb_.releaseScratch(scalesAt);
+        return success();
+      })
       .Case<trn::MatmulOp>([&](trn::MatmulOp mm) -> LogicalResult {
         cg::MatmulSpec spec;
         std::vector<int64_t> shape = shapeOf(mm.getResult());
@@ -696,7 +754,18 @@ FailureOr<Program> Emitter::run() {
     auto role = attrs ? attrs.getAs<StringAttr>("trnx.role") : StringAttr();
     // A weight argument is a tensor of the program without data (shape-only).
     const TensorRole r = role && role.getValue() == "weight" ? TensorRole::Weight : TensorRole::Input;
-    uint32_t t = pb_.addTensor(name, r, *dt, shapeOf(arg));
+    // `trnx.dtype` names the storage of i8 arguments that hold MX bytes
+    // (fp4e2m1x2 pairs, e8m0 scales): inputs then take raw uint8 bytes.
+    DType stored = *dt;
+    if (auto as = attrs ? attrs.getAs<StringAttr>("trnx.dtype") : StringAttr()) {
+      std::optional<DType> named = parseDType(as.getValue().str());
+      if (!named || dtypeSize(*named) != 1 || !type.getElementType().isInteger(8))
+        return func_.emitError() << "argument " << arg.getArgNumber() << ": trnx.dtype \"" << as.getValue()
+                                 << "\" must name a one-byte trnx dtype (fp4e2m1x2, e8m0, fp8e4m3) of an i8 tensor",
+               failure();
+      stored = *named;
+    }
+    uint32_t t = pb_.addTensor(name, r, stored, shapeOf(arg));
     bind(arg, cg::HbmView::contiguous(t, *dt, shapeOf(arg)), -1);
   }
   // Outputs: computed results write straight into their output tensor.

@@ -76,6 +76,36 @@ LogicalResult MatmulOp::verify() {
   return verifyScalarBody(*this, getEpilogue(), 1 + getEpilogueInputs().size(), Float32Type::get(getContext()));
 }
 
+LogicalResult MxMatmulOp::verify() {
+  auto lhs = tensorType(getLhs()), w = tensorType(getWeights()), sc = tensorType(getScales()),
+       res = tensorType(getResult());
+  const StringRef format = getFormat();
+  if (format != "mxfp8" && format != "mxfp4")
+    return emitOpError("format must be \"mxfp8\" or \"mxfp4\", got \"") << format << "\"";
+  const int64_t r = lhs.getRank();
+  if (r < 1 || res.getRank() != r || w.getRank() != 2 || sc.getRank() != 2)
+    return emitOpError("lhs [..., K] and result [..., N] need the same rank; weights and scales are rank 2");
+  const int64_t k = lhs.getDimSize(r - 1), n = res.getDimSize(r - 1);
+  for (int64_t d = 0; d + 1 < r; ++d)
+    if (lhs.getDimSize(d) != res.getDimSize(d))
+      return emitOpError("lhs and result leading dims differ");
+  if (k % 32 != 0)
+    return emitOpError("K=") << k << " is not a multiple of the 32-row MX block";
+  const bool fp4 = format == "mxfp4";
+  const Type elem = w.getElementType();
+  if (fp4 ? !elem.isInteger(8) : !llvm::isa<Float8E4M3FNType>(elem))
+    return emitOpError(fp4 ? "mxfp4 weights are i8 (two e2m1 values per byte)" : "mxfp8 weights are f8E4M3FN");
+  if (fp4 && n % 2 != 0)
+    return emitOpError("mxfp4 needs an even N, got ") << n;
+  if (w.getDimSize(0) != k || w.getDimSize(1) != (fp4 ? n / 2 : n))
+    return emitOpError("weights must be [") << k << ", " << (fp4 ? n / 2 : n) << "], got " << w;
+  if (!sc.getElementType().isInteger(8) || sc.getDimSize(0) != k / 32 || sc.getDimSize(1) != n)
+    return emitOpError("scales must be i8 [") << k / 32 << ", " << n << "] (e8m0), got " << sc;
+  if (!res.getElementType().isF32())
+    return emitOpError("result must be f32");
+  return success();
+}
+
 LogicalResult EwiseOp::verify() {
   auto res = tensorType(getResult());
   for (Value in : getInputs())

@@ -183,4 +183,24 @@ def Trn_GatherOp : Trn_Op<"gather", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Trn_MxMatmulOp : Trn_Op<"mx_matmul", [Pure]> {
+  let summary = "matrix multiply by OCP MX block-scaled weights (MXFP8 or MXFP4)";
+  let description = [{
+    `result[..., N] = lhs[..., K] @ W`, W [K, N] given as its MX storage:
+    `weights` holds the elements ([K, N] f8E4M3FN for format "mxfp8"; [K, N/2]
+    i8 for "mxfp4", two e2m1 values per byte, low nibble = even column) and
+    `scales` [K/32, N] i8 the e8m0 block scales (value = element x
+    2^(scale - 127), one scale per 32 rows of K). The activations are
+    quantised on chip to MXFP8 (e4m3, the same OCP block rule, quantize_mx)
+    and both meet in matmul_mx, accumulating in f32. Needs a chip with MX
+    matmul. K must be a multiple of 32.
+  }];
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$weights, AnyRankedTensor:$scales, StrAttr:$format);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $weights `,` $scales attr-dict `:` type($lhs) `,` type($weights) `,` type($scales) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif
