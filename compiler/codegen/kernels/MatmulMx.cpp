@@ -17,6 +17,9 @@
 namespace trnx::cg {
 namespace {
 
+constexpr int kMxSlots = 3;    // A^T blocks in flight: MX passes are short
+constexpr int kMxOutTiles = 6; // output tiles rotating over the m-tiles
+
 // MX matmul of one core: rows [m0, m0+m) x columns [n0, n0+n) of c.
 class MxEmitter {
 public:
@@ -42,6 +45,15 @@ public:
            " splits over ", rows_, " partitions");
     restK_ = rest;
     tiles_ = ktFull_ + (restK_ ? 1 : 0);
+    // Wider A^T blocks while M has the columns and the slots take at most a
+    // third of SBUF (the B chunk and output tiles need the rest).
+    for (int64_t bt : {16, 8}) {
+      const int64_t bm = bt * tm_;
+      if (bm <= s.m && kMxSlots * tiles_ * (pack_ * (bm / va_) + bm) <= k.sbufFree() / 3) {
+        blockTiles_ = bt;
+        break;
+      }
+    }
   }
 
   void run(int64_t m0, int64_t m, int64_t n0, int64_t n);
@@ -66,8 +78,10 @@ private:
                   const OnChip &dst);
 
   // Output tiles of up to a PSUM bank's moving width rotate over the m-tiles;
-  // A^T comes in blocks of four stationary tiles (longer DMA runs).
-  int64_t blockM() const { return 4 * tm_; }
+  // A^T comes in blocks of stationary tiles (blockTiles_, 4 to 16): the
+  // block's width is the contiguous run of each row its DMA reads, and runs
+  // under ~1 KiB pay the descriptor overhead (packed fp4 halves the bytes).
+  int64_t blockM() const { return blockTiles_ * tm_; }
 
   CoreKernel &k_;
   const MxMatmulSpec &s_;
@@ -76,6 +90,7 @@ private:
   std::vector<QueueRotor> queues_;
   QueueRotor &loadA_, &loadB_, &store_;
   int64_t rows_ = 128, pack_ = 1, kTile_ = 128, ktFull_ = 0, restK_ = 0, restRows_ = 1, tiles_ = 0;
+  int64_t blockTiles_ = 4;
 };
 
 void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, int64_t base, DType type, int64_t rowElems,
@@ -134,8 +149,6 @@ void MxEmitter::loadScales(QueueRotor &q, uint32_t tensor, int64_t base, int64_t
   }
 }
 
-constexpr int kMxSlots = 3;                // A^T blocks in flight: MX passes are short
-constexpr int kMxOutTiles = 6;             // output tiles rotating over the m-tiles
 
 int64_t MxEmitter::chunkFor(int64_t n) const {
   const int64_t esC = dtypeSize(s_.cType);
@@ -150,7 +163,8 @@ int64_t MxEmitter::chunkFor(int64_t n) const {
     w = std::min(w, n);
     if (vb_ > 1 && w % vb_)
       --w;
-    if (tiles_ * (pack_ * (w / vb_) + w) + aBytes + kMxOutTiles * ceilDiv(w, ts_) * ts_ * outBytes + 4096 <=
+    const int64_t blockOut = (s_.addend == kNoTensor && w * 4 <= ts_) ? kMxSlots * blockTiles_ * w * esC : 0; // merged stores
+    if (tiles_ * (pack_ * (w / vb_) + w) + aBytes + kMxOutTiles * ceilDiv(w, ts_) * ts_ * outBytes + blockOut + 4096 <=
         k_.sbufFree())
       return w;
   }
@@ -183,6 +197,13 @@ void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
   for (int g = 0; g < groups; ++g)
     for (int64_t sl = 0; sl < slices; ++sl)
       banks[g].push_back(k_.allocPsumBank());
+  // Narrow results (decode GEMVs: a few columns) leave once per A^T block of
+  // four m-tiles instead of once per m-tile: the store's issue overhead, not
+  // its bytes, would bound them.
+  const bool merged = !addend && chunk * 4 <= ts_;
+  std::vector<OnChip> blockOut;
+  for (int g = 0; merged && g < kSlots; ++g)
+    blockOut.push_back(k_.allocSbuf(blockTiles_ * chunk * esC));
   std::vector<std::vector<OnChip>> addends(addend ? outTiles : 0);
   for (int g = 0; g < outTiles; ++g)
     for (int64_t sl = 0; sl < slices; ++sl) {
@@ -230,7 +251,9 @@ void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
       for (int64_t sl = 0; sl < nsl; ++sl) {
         const int64_t width = std::min(ts_, w - sl * ts_);
         const uint32_t wd = static_cast<uint32_t>(width);
-        AccessPattern out = onChip(outs[o][sl], 0, s_.cType, {Dim{1, wd}}, static_cast<int>(mt));
+        AccessPattern out = merged ? onChip(blockOut[slot], (i * w + sl * ts_) * esC, s_.cType, {Dim{1, wd}},
+                                            static_cast<int>(mt))
+                                   : onChip(outs[o][sl], 0, s_.cType, {Dim{1, wd}}, static_cast<int>(mt));
         AccessPattern in = onChip(banks[g][sl], 0, DType::FP32, {Dim{1, wd}}, static_cast<int>(mt));
         const Affine cElem = (m0 + i * tm_) * N + (c0 + sl * ts_);
         if (addend) {
@@ -250,6 +273,8 @@ void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
           copy.ap[1] = in;
           k_.emit(EngineId{(evacuations++ % 2) ? EngineKind::DVE : EngineKind::ACT, 0}, copy);
         }
+        if (merged)
+          continue; // stored with its block
         if (s_.cTransposed) {
           // The result is C^T (a ws chip held B): tile rows are columns of c.
           const Affine tElem = (c0 + sl * ts_) * M + (m0 + i * tm_);
@@ -266,9 +291,32 @@ void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
       loadScales(loadA_, s_.aScale, s_.aScaleOffset, M, m0, blockM, aScales[slot]);
       // Tile j of the unrolled copies: a fixed bank group and output tile per copy.
       for (int64_t i = 0; i * tm_ < blockM; ++i) {
-        const int j = slot * 4 + static_cast<int>(i);
+        const int j = slot * static_cast<int>(blockTiles_) + static_cast<int>(i);
         mTile(slot, m0, i, std::min(tm_, blockM - i * tm_), blockM, j % groups, j % outTiles);
       }
+      if (!merged)
+        return;
+      // The block's m-tiles [tiles x mt rows x w columns] in one store (whole
+      // tiles; a ragged last tile goes in a store of its own).
+      const int64_t whole = blockM / tm_, tail = blockM % tm_;
+      const auto W = static_cast<uint32_t>(w);
+      auto store = [&](int64_t i0, int64_t tiles, int64_t rows) {
+        AccessPattern src = onChip(blockOut[slot], i0 * w * esC, s_.cType,
+                                   {Dim{static_cast<int32_t>(w), static_cast<uint32_t>(tiles)}, Dim{1, W}},
+                                   static_cast<int>(rows));
+        const Affine first = m0 + i0 * tm_;
+        AccessPattern dst =
+            s_.cTransposed
+                ? hbm(s_.c, Affine(s_.cOffset) + (c0 * M + first) * esC, s_.cType, 1, static_cast<int>(rows),
+                      {Dim{static_cast<int32_t>(tm_), static_cast<uint32_t>(tiles)}, Dim{static_cast<int32_t>(M), W}})
+                : hbm(s_.c, Affine(s_.cOffset) + (first * N + c0) * esC, s_.cType, N, static_cast<int>(rows),
+                      {Dim{static_cast<int32_t>(tm_ * N), static_cast<uint32_t>(tiles)}, Dim{1, W}});
+        k_.emit(store_.next(), dmaCopy(dst, src, s_.cTransposed && wantsTransposeUnit(1, M, s_.cType, w)));
+      };
+      if (whole)
+        store(0, whole, tm_);
+      if (tail)
+        store(whole, 1, tail);
     };
     const int64_t full = mCount / kBlockM, rest = mCount % kBlockM;
     k_.unrolled(full, kSlots, [&](const Affine &b, int slot) {

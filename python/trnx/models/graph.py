@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 # MLIR element type -> bytes per element.
-DTYPE_BYTES: Dict[str, float] = {"f32": 4, "bf16": 2, "f16": 2, "f8E4M3FN": 1, "i32": 4, "i64": 8}
+DTYPE_BYTES: Dict[str, float] = {"f32": 4, "bf16": 2, "f16": 2, "f8E4M3FN": 1, "i8": 1, "i32": 4, "i64": 8}
 # Names users pass (numpy/trnx style) -> MLIR element type.
 DTYPE_NAMES: Dict[str, str] = {"fp32": "f32", "f32": "f32", "float32": "f32", "bf16": "bf16", "bfloat16": "bf16",
                                "fp16": "f16", "f16": "f16", "float16": "f16", "fp8": "f8E4M3FN",
@@ -24,11 +24,22 @@ DTYPE_NAMES: Dict[str, str] = {"fp32": "f32", "f32": "f32", "float32": "f32", "b
 UNARY = ("exp", "log", "tanh", "erf", "rsqrt", "reciprocal", "sigmoid", "negate", "abs")
 
 
+# OCP MX weight formats (trn.mx_matmul): elements + e8m0 block scales, see trnx.mx.
+MX_FORMATS = ("mxfp8", "mxfp4")
+
+
 def mlir_dtype(name: str) -> str:
     """The MLIR element type for a dtype name (``bf16``, ``fp32``, ``fp8e4m3``...)."""
     if name not in DTYPE_NAMES:
-        raise ValueError(f"unsupported dtype {name!r}; use one of {sorted(set(DTYPE_NAMES))}")
+        known = sorted(set(DTYPE_NAMES))
+        hint = f" (MX formats {MX_FORMATS} are weight formats of matmuls only)" if name in MX_FORMATS else ""
+        raise ValueError(f"unsupported dtype {name!r}; use one of {known}{hint}")
     return DTYPE_NAMES[name]
+
+
+def dense_dtype(name: str) -> str:
+    """The dtype a non-matmul weight (embedding table) takes when matmul weights are ``name``: bf16 for MX."""
+    return "bf16" if name in MX_FORMATS else name
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,7 @@ class Argument:
     value: Value
     label: str
     role: str  # "input" or "weight"
+    storage: str = ""  # trnx dtype of i8 MX storage ("fp4e2m1x2", "e8m0"), else ""
 
 
 def _float(x: float) -> str:
@@ -118,6 +130,41 @@ class GraphBuilder:
     def weight(self, label: str, shape: Sequence[int], dtype: str = "bf16") -> Value:
         """A data-less weight argument (``trnx.role = "weight"``)."""
         return self._arg(label, shape, dtype, "weight")
+
+    def mx_weight(self, label: str, shape: Sequence[int], fmt: str) -> Tuple[Value, Value]:
+        """A [K, N] weight in an MX format: its element tensor ``label`` and scales ``label.scale``."""
+        k, n = (int(s) for s in shape)
+        if fmt not in MX_FORMATS:
+            raise ValueError(f"unknown MX format {fmt!r}; use one of {MX_FORMATS}")
+        if k % 32 or (fmt == "mxfp4" and n % 2):
+            raise ValueError(f"MX weight {label!r} [{k}, {n}]: K must be a multiple of 32"
+                             + (" and N even (two fp4 values per byte)" if fmt == "mxfp4" else ""))
+        data = self._arg(label, (k, n // 2) if fmt == "mxfp4" else (k, n), "fp8", "weight")
+        if fmt == "mxfp4":
+            data = Value(data.name, data.shape, "i8")
+            self.arguments[-1] = Argument(data, label, "weight", "fp4e2m1x2")
+        scales = self._arg(label + ".scale", (k // 32, n), "fp8", "weight")
+        scales = Value(scales.name, scales.shape, "i8")
+        self.arguments[-1] = Argument(scales, label + ".scale", "weight", "e8m0")
+        return data, scales
+
+    def mx_matmul(self, a: Value, data: Value, scales: Value, fmt: str) -> Value:
+        """``a [..., K] @ W`` for an MX weight from :meth:`mx_weight` (activations quantised to MXFP8 on chip)."""
+        k, n = scales.shape[0] * 32, scales.shape[1]
+        if a.shape[-1] != k:
+            raise ValueError(f"mx_matmul: {a.shape} does not contract with an MX weight of K={k}")
+        a = self.cast(a, "f32") if a.dtype not in ("f32", "bf16", "f16") else a
+        v = self._new(a.shape[:-1] + (n,), "f32")
+        self._emit(f'%{v.name} = trn.mx_matmul %{a.name}, %{data.name}, %{scales.name} {{format = "{fmt}"}} : '
+                   f"{a.type}, {data.type}, {scales.type} -> {v.type}")
+        self.matmul_flops += 2 * math.prod(a.shape[:-1]) * k * n
+        return v
+
+    def linear(self, x: Value, label: str, shape: Sequence[int], dtype: str) -> Value:
+        """``x @ W`` for a [K, N] weight ``label`` in ``dtype`` (bf16, fp8, or an MX format)."""
+        if dtype in MX_FORMATS:
+            return self.mx_matmul(x, *self.mx_weight(label, shape, dtype), dtype)
+        return self.matmul(x, self.weight(label, shape, dtype))
 
     def output(self, value: Value, label: str) -> None:
         """Returns ``value`` from the function under the tensor name ``label``."""
@@ -320,6 +367,7 @@ class GraphBuilder:
 
         def arg_text(a: Argument) -> str:
             attrs = [f'trnx.name = "{a.label}"'] + (['trnx.role = "weight"'] if a.role == "weight" else [])
+            attrs += [f'trnx.dtype = "{a.storage}"'] if a.storage else []
             return f"%{a.value.name}: {a.value.type} {{{', '.join(attrs)}}}"
 
         sig = ",\n    ".join(arg_text(a) for a in self.arguments)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from .config import ModelConfig
-from .graph import GraphBuilder, Value
+from .graph import MX_FORMATS, GraphBuilder, Value, dense_dtype
 
 
 def routing(tokens: int, experts: int, top_k: int):
@@ -25,24 +25,42 @@ def routing(tokens: int, experts: int, top_k: int):
     return active, math.ceil(tokens * top_k / active)
 
 
+def _mx_experts(g: GraphBuilder, xe: Value, prefix: str, e: int, active: int, d: int, f: int, fmt: str) -> Value:
+    """SwiGLU experts with MX weights: one [K, N] MX weight per expert and matrix (all ``e``
+    in HBM), the ``active`` ones applied to their token slices of ``xe [active, per_expert, d]``."""
+    per = xe.shape[1]
+    outs = []
+    weights = [{m: g.mx_weight(f"{prefix}.experts.{i}.{m}.w", (f, d) if m == "down" else (d, f), fmt)
+                for m in ("gate", "up", "down")} for i in range(e)]
+    for i in range(active):
+        xi = g.reshape(g.slice(xe, (i, 0, 0), (1, per, d)), (per, d))
+        gate = g.mx_matmul(xi, *weights[i]["gate"], fmt)
+        act = g.mul(g.mul(gate, g.unary("sigmoid", gate)), g.mx_matmul(xi, *weights[i]["up"], fmt))
+        outs.append(g.mx_matmul(act, *weights[i]["down"], fmt))
+    return outs[0] if len(outs) == 1 else g.concat(outs, 0)
+
+
 def moe_ffn(g: GraphBuilder, cfg: ModelConfig, h: Value, prefix: str, dtype: str) -> Value:
     """Router + balanced top-k SwiGLU experts + weighted combine, for ``h [T, hidden]``."""
     tokens, d = h.shape
     e, k, f = cfg.experts, cfg.top_k, cfg.ffn
     active, per_expert = routing(tokens, e, k)
     # Router: logits and probabilities (the top-k selection is outside the graph).
-    router = g.weight(prefix + ".router.w", (d, e), dtype)
-    g.output(softmax_rows(g, g.matmul(h, router)), prefix + ".router_probs")
+    router_dtype = dense_dtype(dtype)  # MX checkpoints (gpt-oss) keep the router in bf16
+    g.output(softmax_rows(g, g.linear(h, prefix + ".router.w", (d, e), router_dtype)), prefix + ".router_probs")
     # Dispatch: gather each active expert's tokens, expert-major.
     slots = active * per_expert
     dispatch = g.input(prefix + ".dispatch_ids", (slots,), "i32")
     xe = g.reshape(g.gather(h, dispatch), (active, per_expert, d))
-    wg = g.slice(g.weight(prefix + ".experts.gate.w", (e, d, f), dtype), (0, 0, 0), (active, d, f))
-    wu = g.slice(g.weight(prefix + ".experts.up.w", (e, d, f), dtype), (0, 0, 0), (active, d, f))
-    wd = g.slice(g.weight(prefix + ".experts.down.w", (e, f, d), dtype), (0, 0, 0), (active, f, d))
-    gate = g.matmul(xe, wg)
-    act = g.mul(g.mul(gate, g.unary("sigmoid", gate)), g.matmul(xe, wu))
-    ye = g.reshape(g.matmul(act, wd), (slots, d))
+    if dtype in MX_FORMATS:
+        ye = _mx_experts(g, xe, prefix, e, active, d, f, dtype)
+    else:
+        wg = g.slice(g.weight(prefix + ".experts.gate.w", (e, d, f), dtype), (0, 0, 0), (active, d, f))
+        wu = g.slice(g.weight(prefix + ".experts.up.w", (e, d, f), dtype), (0, 0, 0), (active, d, f))
+        wd = g.slice(g.weight(prefix + ".experts.down.w", (e, f, d), dtype), (0, 0, 0), (active, f, d))
+        gate = g.matmul(xe, wg)
+        act = g.mul(g.mul(gate, g.unary("sigmoid", gate)), g.matmul(xe, wu))
+        ye = g.reshape(g.matmul(act, wd), (slots, d))
     # Combine: back to token-major [T, k, hidden], weighted by the gates, summed.
     combine = g.input(prefix + ".combine_ids", (tokens * k,), "i32")
     yk = g.reshape(g.gather(ye, combine), (tokens, k, d))

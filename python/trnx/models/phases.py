@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Union
 
 from .config import ModelConfig, get_config
-from .graph import GraphBuilder, mlir_dtype
+from .graph import MX_FORMATS, GraphBuilder, mlir_dtype
 from . import transformer as tf
 
 PHASES = ("prefill", "decode", "train")
@@ -71,7 +71,11 @@ class ModelGraph:
             raise ValueError(f"layers must be a non-negative integer, not {self.layers!r}")
         if self.part != "head" and self.layers == 0:
             raise ValueError(f"part={self.part!r} needs at least one layer")
-        mlir_dtype(self.weight_dtype)
+        if self.weight_dtype in MX_FORMATS:
+            if self.phase == "train":
+                raise ValueError(f"weight_dtype={self.weight_dtype!r} is an inference format; training keeps bf16/fp32 weights")
+        else:
+            mlir_dtype(self.weight_dtype)
         if self.cache_dtype not in KV_DTYPES:
             raise ValueError(f"kv_dtype must be one of {KV_DTYPES}, not {self.cache_dtype!r}")
         if self.phase == "train" and self.config.is_moe:

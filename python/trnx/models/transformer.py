@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 from .config import ModelConfig
-from .graph import GraphBuilder, Value, mlir_dtype
+from .graph import GraphBuilder, Value, dense_dtype, mlir_dtype
 
 
 @dataclass
@@ -75,7 +75,7 @@ def norm(g: GraphBuilder, cfg: ModelConfig, x: Value, prefix: str, eps: float = 
 
 def linear(g: GraphBuilder, cfg: ModelConfig, x: Value, prefix: str, out: int, dtype: str) -> Value:
     """``x @ W`` (+ bias for GPT-class models); W is ``[in, out]``."""
-    y = g.matmul(x, g.weight(prefix + ".w", (x.shape[-1], out), dtype))
+    y = g.linear(x, prefix + ".w", (x.shape[-1], out), dtype)
     if cfg.ffn_kind == "gelu":
         y = g.add(y, g.weight(prefix + ".b", (1, out), "f32"))
     return y
@@ -132,12 +132,12 @@ def rope(g: GraphBuilder, x: Value, cos: Value, sin: Value) -> Value:
 def ffn(g: GraphBuilder, cfg: ModelConfig, h: Value, prefix: str, dtype: str, saved: Optional[Saved] = None) -> Value:
     """The dense FFN: SwiGLU (gate, up, down) or GELU MLP (up, down with biases)."""
     if cfg.ffn_kind == "swiglu":
-        gate = g.matmul(h, g.weight(prefix + ".gate.w", (cfg.hidden, cfg.ffn), dtype))
-        up = g.matmul(h, g.weight(prefix + ".up.w", (cfg.hidden, cfg.ffn), dtype))
+        gate = g.linear(h, prefix + ".gate.w", (cfg.hidden, cfg.ffn), dtype)
+        up = g.linear(h, prefix + ".up.w", (cfg.hidden, cfg.ffn), dtype)
         act = g.mul(silu(g, gate), up)
         if saved is not None:
             saved.values.update(gate=gate, up=up, act=act)
-        return g.matmul(act, g.weight(prefix + ".down.w", (cfg.ffn, cfg.hidden), dtype))
+        return g.linear(act, prefix + ".down.w", (cfg.ffn, cfg.hidden), dtype)
     pre = linear(g, cfg, h, prefix + ".up", cfg.ffn, dtype)
     act = gelu_tanh(g, pre)
     if saved is not None:
@@ -254,9 +254,9 @@ def embed(g: GraphBuilder, cfg: ModelConfig, tokens: int, dtype: str) -> Value:
     than one DMA gather's 65535 rows block by block (GatherKernel.cpp).
     """
     ids = g.input("token_ids", (tokens,), "i32")
-    return g.cast(g.gather(g.weight("embed.table", (cfg.vocab, cfg.hidden), dtype), ids), "f32")
+    return g.cast(g.gather(g.weight("embed.table", (cfg.vocab, cfg.hidden), dense_dtype(dtype)), ids), "f32")
 
 
 def lm_head(g: GraphBuilder, cfg: ModelConfig, x: Value, dtype: str) -> Value:
     """Final norm and logits ``[rows, vocab]`` (tied models read a ``[hidden, vocab]`` copy)."""
-    return g.matmul(norm(g, cfg, x, "final_norm"), g.weight("lm_head.w", (cfg.hidden, cfg.vocab), dtype))
+    return g.linear(norm(g, cfg, x, "final_norm"), "lm_head.w", (cfg.hidden, cfg.vocab), dtype)
