@@ -15,6 +15,7 @@
 #include "simulator/report/Report.h"
 #include "simulator/system/SpmdFunctional.h"
 #include "simulator/system/SystemConfig.h"
+#include "simulator/system/SystemTiming.h"
 #include "simulator/system/Topology.h"
 #include "simulator/trace/TraceWriter.h"
 
@@ -316,4 +317,25 @@ PYBIND11_MODULE(_trnx, m) {
         return ranks;
       },
       py::arg("program"), py::arg("system"), py::arg("inputs"));
+  // System timing (one rank simulated and replicated): the rank's report and
+  // the system section as JSON, and the trace when asked.
+  m.def(
+      "simulate_system_timing",
+      [](const Program &program, const std::string &systemName, bool trace, const std::string &name) {
+        SystemConfig system = loadSystem(systemName);
+        SystemTimingResult r;
+        std::string traceJson;
+        {
+          py::gil_scoped_release release;
+          r = simulateSystemTiming(program, system, trace, name);
+          if (trace)
+            traceJson = systemTraceToJson(program, r, system.chip);
+        }
+        py::dict out;
+        out["report_json"] = reportToJson(r.rank.report);
+        out["system_json"] = systemSummaryToJson(r.system);
+        out["trace_json"] = trace ? py::object(py::str(traceJson)) : py::object(py::none());
+        return out;
+      },
+      py::arg("program"), py::arg("system"), py::arg("trace"), py::arg("name"));
 }
