@@ -5,6 +5,7 @@
 // the message the CLI tools print after "error: ".
 #include "trnx/Driver/Compile.h"
 
+#include "isa/AsmParser.h"
 #include "isa/AsmPrinter.h"
 #include "isa/Container.h"
 #include "isa/Error.h"
@@ -210,6 +211,10 @@ PYBIND11_MODULE(_trnx, m) {
     return decodeProgram(reinterpret_cast<const uint8_t *>(s.data()), s.size());
   });
   m.def("load_program", [](const std::string &path) { return readProgramFile(path); }, py::arg("path"));
+  // Assembly text to a program (trnx-as without the file; trnx.parallel builds
+  // multi-rank programs from compiled ones this way).
+  m.def("assemble", [](const std::string &text, const std::string &origin) { return parseAssembly(text, origin); },
+        py::arg("text"), py::arg("origin"));
 
   m.def(
       "compile_file",
