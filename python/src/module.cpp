@@ -5,6 +5,7 @@
 // the message the CLI tools print after "error: ".
 #include "trnx/Driver/Compile.h"
 
+#include "isa/AsmParser.h"
 #include "isa/AsmPrinter.h"
 #include "isa/Container.h"
 #include "isa/Error.h"
@@ -15,6 +16,7 @@
 #include "simulator/report/Report.h"
 #include "simulator/system/SpmdFunctional.h"
 #include "simulator/system/SystemConfig.h"
+#include "simulator/system/SystemTiming.h"
 #include "simulator/system/Topology.h"
 #include "simulator/trace/TraceWriter.h"
 
@@ -209,6 +211,10 @@ PYBIND11_MODULE(_trnx, m) {
     return decodeProgram(reinterpret_cast<const uint8_t *>(s.data()), s.size());
   });
   m.def("load_program", [](const std::string &path) { return readProgramFile(path); }, py::arg("path"));
+  // Assembly text to a program (trnx-as without the file; trnx.parallel builds
+  // multi-rank programs from compiled ones this way).
+  m.def("assemble", [](const std::string &text, const std::string &origin) { return parseAssembly(text, origin); },
+        py::arg("text"), py::arg("origin"));
 
   m.def(
       "compile_file",
@@ -316,4 +322,25 @@ PYBIND11_MODULE(_trnx, m) {
         return ranks;
       },
       py::arg("program"), py::arg("system"), py::arg("inputs"));
+  // System timing (one rank simulated and replicated): the rank's report and
+  // the system section as JSON, and the trace when asked.
+  m.def(
+      "simulate_system_timing",
+      [](const Program &program, const std::string &systemName, bool trace, const std::string &name) {
+        SystemConfig system = loadSystem(systemName);
+        SystemTimingResult r;
+        std::string traceJson;
+        {
+          py::gil_scoped_release release;
+          r = simulateSystemTiming(program, system, trace, name);
+          if (trace)
+            traceJson = systemTraceToJson(program, r, system.chip);
+        }
+        py::dict out;
+        out["report_json"] = reportToJson(r.rank.report);
+        out["system_json"] = systemSummaryToJson(r.system);
+        out["trace_json"] = trace ? py::object(py::str(traceJson)) : py::object(py::none());
+        return out;
+      },
+      py::arg("program"), py::arg("system"), py::arg("trace"), py::arg("name"));
 }

@@ -28,7 +28,7 @@ from .simulate import Result, SystemResult, simulate
 
 # Heavier submodules load on first use (``trnx.models``, ``trnx.plots`` pulls
 # in matplotlib, ``trnx.sweep`` pulls in SQLite/Dask helpers).
-_LAZY_SUBMODULES = ("models", "mx", "plots", "sweep", "systems", "workloads")
+_LAZY_SUBMODULES = ("models", "mx", "parallel", "plots", "sweep", "systems", "workloads")
 
 
 def __getattr__(name: str):

@@ -35,17 +35,29 @@ class Result:
 
 
 class SystemResult:
-    """A multi-rank run on a system: each rank's outputs (``rank_outputs[r]``).
+    """A multi-rank run on a system: each rank's outputs (``rank_outputs[r]``,
+    functional modes) and, in timing modes, ``report`` (the simulated rank's
+    report with a ``system`` section: ranks simulated and replicated, exposed
+    communication, bytes per link class, link energy, system power; see
+    docs/multichip.md) and ``trace`` when asked.
 
-    ``outputs`` is rank 0's. Functional only for now: there is no report
-    (docs/multichip.md says what the system model does so far).
+    ``outputs`` is rank 0's.
     """
 
-    def __init__(self, system: str, rank_outputs: List[Dict[str, np.ndarray]]) -> None:
+    def __init__(self, system: str, rank_outputs: List[Dict[str, np.ndarray]], ranks: int = 0,
+                 report: Optional[Report] = None, trace: Optional[Dict[str, Any]] = None) -> None:
         self.system = system
-        self.ranks = len(rank_outputs)
+        self.ranks = ranks or len(rank_outputs)
         self.rank_outputs = rank_outputs
         self.outputs = rank_outputs[0] if rank_outputs else {}
+        self.report = report
+        self.trace = trace
+
+    def save_trace(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        if self.trace is None:
+            raise ValueError("no trace: simulate with trace=True and a timing mode")
+        with open(path, "w") as f:
+            json.dump(self.trace, f)
 
     def __repr__(self) -> str:
         return f"SystemResult(system={self.system!r}, ranks={self.ranks}, outputs={sorted(self.outputs)})"
@@ -72,8 +84,8 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
             power), as ``trnx-sim --tokens``.
         system: a system preset, YAML path or :class:`trnx.systems.System`:
             runs a multi-rank program one rank per chip, as ``trnx-sim
-            --system`` (``mode="functional"`` only so far) and returns a
-            :class:`SystemResult`.
+            --system``, and returns a :class:`SystemResult` (timing modes:
+            one rank simulated and replicated, ``report["system"]``).
 
     Raises:
         TrnxError: with the message ``trnx-sim`` prints after ``error:``.
@@ -89,14 +101,25 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
         from .systems import load as load_system
 
         resolved = load_system(system)
-        if mode != "functional" or trace or tokens is not None:
-            raise ValueError("a system simulation is functional only so far: pass mode='functional' "
-                             "and no trace or tokens")
+        if tokens is not None:
+            raise ValueError("tokens is not supported with system= yet")
+        if trace and not timing:
+            raise ValueError("trace=True needs timing (mode='timing' or 'both')")
         if chip is not None:
             raise ValueError(f"chip and system both name the chip: the system's is {resolved.chip!r}")
-        arrays = {str(k): np.asarray(v) for k, v in (inputs or {}).items()}
-        ranks = _trnx.simulate_system(program._native, resolved.source, arrays)
-        return SystemResult(resolved.name, [dict(r) for r in ranks])
+        rank_outputs: List[Dict[str, np.ndarray]] = []
+        if functional:
+            arrays = {str(k): np.asarray(v) for k, v in (inputs or {}).items()}
+            rank_outputs = [dict(r) for r in _trnx.simulate_system(program._native, resolved.source, arrays)]
+        report = trace_data = None
+        if timing:
+            raw = _trnx.simulate_system_timing(program._native, resolved.source, trace, program.name)
+            data = json.loads(raw["report_json"])
+            data["system"] = json.loads(raw["system_json"])
+            report = Report(data)
+            trace_data = json.loads(raw["trace_json"]) if raw["trace_json"] is not None else None
+        return SystemResult(resolved.name, rank_outputs, program.num_ranks,
+                            report, trace_data)
     if trace and not timing:
         raise ValueError("trace=True needs timing (mode='timing' or 'both')")
     config = load(chip if chip is not None else program.target)

@@ -111,7 +111,8 @@ std::vector<ConfigField> buildFields() {
       FIELD("energy.pe_mac_fp4_joules", Double, energy.pe_mac_fp4_joules, 0, 1,
             "PE energy per MX fp4 MAC, J (used once the ISA has MX fp4)", E),
       FIELD("energy.link_byte_joules", Double, energy.link_byte_joules, 0, 1,
-            "chip-to-chip link energy per byte, J (used once the ISA has collectives)", 0),
+            "chip-to-chip link energy per byte per link traversal, J (system timing runs only: a single-chip run has no "
+            "link traffic, so the single-chip key audit sees no use)", 0),
       FIELD("energy.static_watts", Double, energy.static_watts, 0, 1e6, "chip static and idle power, W", E),
       FIELD("power.tdp_watts", Double, power.tdp_watts, 1, 1e6,
             "chip power a peak-rate GEMM loop is calibrated to, W", P),

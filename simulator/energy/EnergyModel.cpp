@@ -9,9 +9,10 @@ namespace trnx {
 EnergyBreakdown dynamicEnergy(const ActionCounts &a, const EnergyConfig &e) {
   EnergyBreakdown b;
   // PE transposes are identity matmuls on the bf16 datapath. MX MACs (MXFP8
-  // and MXFP4 matmul_mx) are charged at pe_mac_fp4_joules. Link bytes
-  // (link_byte_joules) join here once the ISA has collectives; until then
-  // link_joules stays 0.
+  // and MXFP4 matmul_mx) are charged at pe_mac_fp4_joules. Link bytes are
+  // the bytes collectives put on this chip's scale-up links, per link
+  // traversal (system timing runs; switch and scale-out energy are system
+  // keys, simulator/system/SystemTiming.cpp).
   b.pe_joules = a.macs_fp32 * e.pe_mac_fp32_joules + a.macs_bf16 * e.pe_mac_bf16_joules +
                 a.macs_fp8 * e.pe_mac_fp8_joules + a.macs_mx * e.pe_mac_fp4_joules + a.transpose_macs * e.pe_mac_bf16_joules;
   b.act_joules = a.act_elements * e.act_element_joules;
@@ -20,6 +21,7 @@ EnergyBreakdown dynamicEnergy(const ActionCounts &a, const EnergyConfig &e) {
   b.sbuf_joules = a.sbuf_bytes * e.sbuf_byte_joules;
   b.psum_joules = a.psum_bytes * e.psum_byte_joules;
   b.hbm_joules = a.hbm_bytes * e.hbm_byte_joules;
+  b.link_joules = a.link_bytes * e.link_byte_joules;
   return b;
 }
 
@@ -52,7 +54,11 @@ std::vector<std::vector<double>> instructionEnergy(const Program &program, const
     const Stream &st = program.streams[s];
     out[s].reserve(st.code.size());
     for (const Instruction &inst : st.code)
-      out[s].push_back(dynamicEnergy(costOf(inst, st.engine.kind, chip).actions, chip.energy).dynamic());
+      // Collectives are priced by the system model (their link and HBM
+      // energy is in the run's totals, not per instruction here).
+      out[s].push_back(inst.info().cost == CostKind::Collective
+                           ? 0.0
+                           : dynamicEnergy(costOf(inst, st.engine.kind, chip).actions, chip.energy).dynamic());
   }
   return out;
 }

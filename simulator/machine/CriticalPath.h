@@ -25,6 +25,7 @@ enum class PathCause : uint8_t {
   Hbm,       // transfer time while HBM bandwidth capped the rate
   Latency,   // dependencies: semaphore and result latencies, HBM access latency
   Conflict,  // waiting for a PSUM bank or an engine port another engine held
+  Link,      // collectives: per-step latencies and link transfer time (system runs)
   Count
 };
 constexpr int kNumPathCauses = static_cast<int>(PathCause::Count);
@@ -42,6 +43,7 @@ constexpr const char *pathCauseName(PathCause c) {
   case PathCause::Hbm: return "hbm";
   case PathCause::Latency: return "latency";
   case PathCause::Conflict: return "conflict";
+  case PathCause::Link: return "link";
   case PathCause::Count: break;
   }
   return "?";

@@ -106,7 +106,21 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
     engines_.push_back(run);
     const double clock = chip.engine(static_cast<int>(stream.engine.kind)).clock_hz;
     costs_[s].reserve(stream.code.size());
-    for (const Instruction &inst : stream.code) {
+    for (uint32_t pc = 0; pc < stream.code.size(); ++pc) {
+      const Instruction &inst = stream.code[pc];
+      if (inst.info().cost == CostKind::Collective) {
+        if (!options_.collectives)
+          fail("internal: ", describeInstruction(program, stream, pc), ": a collective without a system model");
+        StaticCost sc;
+        sc.coll = options_.collectives->timing(s, pc);
+        sc.collective = true;
+        sc.isDma = options_.timing;
+        sc.collectiveLatency = toTime(sc.coll.latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond);
+        sc.actions.hbm_bytes = sc.coll.link_bytes * sc.coll.hbm_sides;
+        sc.actions.link_bytes = sc.coll.chip_link_bytes;
+        costs_[s].push_back(sc);
+        continue;
+      }
       InstructionCost c = costOf(inst, stream.engine.kind, chip);
       StaticCost sc;
       sc.actions = c.actions;
@@ -264,6 +278,11 @@ void Machine::issue(uint32_t e, SimTime now) {
       const SimTime overhead =
           toTime(chip_.dma.issue_overhead_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond);
       r.path.add(PathCause::DmaIssue, overhead);
+      if (c.collective) {
+        r.path.add(PathCause::Link, c.collectiveLatency);
+        push(now + overhead + c.collectiveLatency, kDmaStart, e);
+        return;
+      }
       push(now + overhead, kDmaStart, e);
       return; // the queue resumes when the transfer completes
     }
@@ -379,9 +398,14 @@ void Machine::completeDma(const DmaCompletion &done, SimTime now) {
   SimTime busy = now - r.dmaIssued;
   st.busy += busy;
   st.activity.add(r.dmaIssued, now);
-  r.path.add(PathCause::DmaEngines, done.engineTime);
+  const StaticCost &c = costs_[r.stream][r.cursor.pc()];
+  const PathCause rateCause = c.collective ? PathCause::Link : PathCause::DmaEngines;
+  r.path.add(rateCause, done.engineTime);
   r.path.add(PathCause::Hbm, done.hbmTime);
-  r.path.catchUp(now, PathCause::DmaEngines); // rounding of the fluid model
+  r.path.catchUp(now, rateCause); // rounding of the fluid model
+  if (c.collective)
+    stats_.collectives.push_back(
+        CollectiveSlice{r.stream, r.cursor.pc(), r.dmaIssued, now - done.engineTime - done.hbmTime, now});
   noteEnd(now, r.path);
   if (options_.trace)
     stats_.slices.push_back(TraceSlice{r.stream, r.cursor.pc(), r.dmaIssued, busy});
@@ -428,7 +452,12 @@ RunStats Machine::run() {
       break;
     case kDmaStart: {
       const EngineRun &r = engines_[ev.a];
-      dma_.start(now, r.core, costs_[r.stream][r.cursor.pc()].dma, ev.a);
+      const StaticCost &c = costs_[r.stream][r.cursor.pc()];
+      if (c.collective)
+        dma_.startCollective(now, r.core, c.coll.link_bytes, c.coll.link_bytes_per_second, c.coll.hbm_sides,
+                             c.coll.links, ev.a);
+      else
+        dma_.start(now, r.core, c.dma, ev.a);
       dmaChanged(now);
       break;
     }

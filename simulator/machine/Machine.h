@@ -20,10 +20,37 @@ namespace trnx {
 template <typename T> class EventHeap;
 class PsumBanks;
 
+// How a collective instruction runs in a timing run (the system model,
+// simulator/system/SystemTiming.h, supplies it): the per-step latencies, then
+// `link_bytes` at up to `link_bytes_per_second`, shared with the other
+// collectives in flight on any of `links` and, with operands in HBM, drawing
+// link rate x hbm_sides from the chip's HBM bandwidth.
+struct CollectiveTiming {
+  double latency_seconds = 0;
+  double link_bytes = 0;
+  double link_bytes_per_second = 0;
+  int hbm_sides = 0;
+  const std::vector<uint32_t> *links = nullptr; // topology links it loads (shared)
+  double chip_link_bytes = 0; // bytes one chip's scale-up links carry (energy: energy.link_byte_joules)
+};
+class CollectiveTimer {
+public:
+  virtual ~CollectiveTimer() = default;
+  virtual CollectiveTiming timing(uint32_t stream, uint32_t pc) const = 0;
+};
+
 struct MachineOptions {
   bool functional = true;
   bool timing = true;
   bool trace = false;
+  const CollectiveTimer *collectives = nullptr; // system timing runs only
+};
+
+// One collective as it ran: issued, its data started moving (after the step
+// latencies) and it completed.
+struct CollectiveSlice {
+  uint32_t stream, pc;
+  SimTime issue, start, end;
 };
 
 // A stream's busy time as merged [start, end) intervals (adjacent ones joined).
@@ -90,6 +117,7 @@ struct RunStats {
   CriticalPath criticalPath;    // of whatever ended last; sums to `end` (timing runs)
   double dmaEngineSeconds = 0;  // DMA engines x seconds busy, all cores
   double hbmCappedSeconds = 0;  // time HBM bandwidth capped the transfers
+  std::vector<CollectiveSlice> collectives; // timing runs with collectives
 };
 
 class Machine {
@@ -111,6 +139,9 @@ private:
     uint64_t ports = 0;      // engine_port_exclusion: kSbufPort / kPsumPort it holds
     DmaShape dma;
     ActionCounts actions;
+    bool collective = false;
+    SimTime collectiveLatency = 0;
+    CollectiveTiming coll;
   };
   struct EngineRun;
   struct Event;

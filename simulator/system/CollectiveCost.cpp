@@ -76,10 +76,16 @@ CollectiveCost ring(const Topology &t, Opcode op, const std::vector<int> &group,
   const StepLink s = ringStep(t, group);
   if (op == Opcode::Permute) {
     c.steps = 1;
-    c.seconds = s.latency + bytes / s.bandwidth;
+    c.latency_seconds = s.latency;
+    c.bandwidth_seconds = bytes / s.bandwidth;
+    c.link_bytes = bytes;
+    c.seconds = c.latency_seconds + c.bandwidth_seconds;
     return c;
   }
   c.steps = phases(op) * static_cast<int>(group.size() - 1);
+  c.latency_seconds = c.steps * s.latency;
+  c.bandwidth_seconds = c.steps * bytes / (n * s.bandwidth);
+  c.link_bytes = c.steps * bytes / n;
   c.seconds = c.steps * (s.latency + bytes / (n * s.bandwidth));
   return c;
 }
@@ -93,6 +99,9 @@ CollectiveCost mesh(const SystemConfig &system, const Topology &t, Opcode op, co
   const StepLink s = anyStep(t, group);
   const double inject = std::min(injection(system, t, group), s.bandwidth * (n - 1));
   c.steps = phases(op);
+  c.latency_seconds = c.steps * s.latency;
+  c.bandwidth_seconds = c.steps * (n - 1) * bytes / n / inject;
+  c.link_bytes = c.steps * (n - 1) * bytes / n;
   c.seconds = c.steps * (s.latency + (n - 1) * bytes / n / inject);
   return c;
 }
@@ -105,6 +114,9 @@ CollectiveCost halvingDoubling(const Topology &t, Opcode op, const std::vector<i
   const StepLink s = anyStep(t, group);
   const int rounds = static_cast<int>(std::ceil(std::log2(n)));
   c.steps = phases(op) * rounds;
+  c.latency_seconds = phases(op) * rounds * s.latency;
+  c.bandwidth_seconds = phases(op) * (n - 1) / n * bytes / s.bandwidth;
+  c.link_bytes = phases(op) * (n - 1) / n * bytes;
   c.seconds = phases(op) * (rounds * s.latency + (n - 1) / n * bytes / s.bandwidth);
   return c;
 }
@@ -163,6 +175,9 @@ CollectiveCost collectiveCostWith(CollectiveAlgorithm algorithm, const SystemCon
     const CollectiveCost out = ring(topology, Opcode::AllReduce, across, bytes / static_cast<double>(inner));
     c.steps = 2 * in.steps + out.steps;
     c.seconds = 2 * in.seconds + out.seconds;
+    c.latency_seconds = 2 * in.latency_seconds + out.latency_seconds;
+    c.bandwidth_seconds = 2 * in.bandwidth_seconds + out.bandwidth_seconds;
+    c.link_bytes = 2 * in.link_bytes + out.link_bytes;
     return c;
   }
   }

@@ -4,7 +4,7 @@
 // collectives.mesh_max_bytes, recursive halving/doubling up to rdh_max_bytes,
 // ring above; hierarchical for an all-reduce whose group spans systems), with
 // per-step latency and bandwidth taken from the routes between the group's
-// chips. These formulas are not yet driven by a timing simulation.
+// chips. simulator/system/SystemTiming.cpp drives them in timing runs.
 #pragma once
 
 #include "isa/InstructionSet.h"
@@ -21,7 +21,10 @@ std::string_view collectiveAlgorithmName(CollectiveAlgorithm a);
 struct CollectiveCost {
   CollectiveAlgorithm algorithm = CollectiveAlgorithm::Ring;
   int steps = 0;
-  double seconds = 0;
+  double seconds = 0;           // latency_seconds + bandwidth_seconds
+  double latency_seconds = 0;   // the per-step route latencies
+  double bandwidth_seconds = 0; // the bytes over the bottleneck bandwidth
+  double link_bytes = 0;        // bytes each rank sends over links in all steps
 };
 
 // `bytes` is the collective's full buffer on one rank: all_reduce and

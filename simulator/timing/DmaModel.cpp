@@ -27,7 +27,26 @@ void DmaModel::recomputeRates() {
   // transfers_ is in start order: the oldest transfer of a core goes first.
   std::fill(freeEngines_.begin(), freeEngines_.end(), chip_.dma.engines_per_core);
   double hbmDemand = 0;
+  if (collectives_ > 0)
+    for (const Transfer &t : transfers_)
+      if (t.collective && t.links)
+        for (uint32_t l : *t.links) {
+          if (l >= linkUse_.size())
+            linkUse_.resize(l + 1, 0);
+          ++linkUse_[l];
+        }
   for (Transfer &t : transfers_) {
+    if (t.collective) {
+      int share = 1;
+      if (t.links)
+        for (uint32_t l : *t.links)
+          share = std::max(share, linkUse_[l]);
+      t.engines = 0;
+      t.rate = t.linkRate / share;
+      t.hbmCapped = false;
+      hbmDemand += t.rate * t.hbmSides;
+      continue;
+    }
     const int engines = std::min(t.rows, freeEngines_[t.core]);
     freeEngines_[t.core] -= engines;
     t.engines = engines;
@@ -35,6 +54,8 @@ void DmaModel::recomputeRates() {
     t.hbmCapped = false;
     hbmDemand += t.rate * t.hbmSides;
   }
+  if (collectives_ > 0)
+    std::fill(linkUse_.begin(), linkUse_.end(), 0);
   const double hbmCap = chip_.hbm.bytes_per_second * chip_.hbm.max_utilization;
   capped_ = hbmDemand > hbmCap;
   if (capped_) {
@@ -54,6 +75,18 @@ void DmaModel::start(SimTime now, int core, const DmaShape &shape, uint32_t owne
   recomputeRates();
 }
 
+void DmaModel::startCollective(SimTime now, int core, double bytes, double linkRate, int hbmSides,
+                               const std::vector<uint32_t> *links, uint32_t owner) {
+  progress(now);
+  Transfer t{core, bytes, 1.0, hbmSides, 1, 0, owner};
+  t.collective = true;
+  t.linkRate = linkRate;
+  t.links = links;
+  transfers_.push_back(t);
+  ++collectives_;
+  recomputeRates();
+}
+
 std::vector<DmaCompletion> DmaModel::advance(SimTime now) {
   progress(now);
   std::vector<DmaCompletion> done;
@@ -65,6 +98,9 @@ std::vector<DmaCompletion> DmaModel::advance(SimTime now) {
     if (finished(t))
       done.push_back(DmaCompletion{t.owner, t.engineTime, t.hbmTime});
   if (!done.empty()) {
+    for (const Transfer &t : transfers_)
+      if (t.collective && finished(t))
+        --collectives_;
     transfers_.erase(std::remove_if(transfers_.begin(), transfers_.end(), finished), transfers_.end());
     recomputeRates();
   }

@@ -35,6 +35,12 @@ public:
 
   // Adds a transfer at `now`; `owner` is returned when it completes.
   void start(SimTime now, int core, const DmaShape &shape, uint32_t owner);
+  // Adds a collective's link transfer: `bytes` at up to `linkRate`, divided
+  // by the most collectives in flight on any one of its `links`; it uses no
+  // DMA engine (the CC-Cores drive it) but draws rate x hbmSides from HBM.
+  // Its completion's engineTime is the link-limited time.
+  void startCollective(SimTime now, int core, double bytes, double linkRate, int hbmSides,
+                       const std::vector<uint32_t> *links, uint32_t owner);
   // Moves time to `now`; returns the transfers finished by then.
   std::vector<DmaCompletion> advance(SimTime now);
   // Earliest completion among active transfers, or -1 if none.
@@ -60,6 +66,9 @@ private:
     int engines = 0;        // DMA engines serving it
     bool hbmCapped = false; // its rate was scaled down to the HBM cap
     SimTime engineTime = 0, hbmTime = 0;
+    bool collective = false;
+    double linkRate = 0;
+    const std::vector<uint32_t> *links = nullptr;
   };
   void recomputeRates();
   void progress(SimTime now);
@@ -67,6 +76,8 @@ private:
   const ChipConfig &chip_;
   std::vector<Transfer> transfers_;
   std::vector<int> freeEngines_; // scratch of recomputeRates
+  std::vector<int> linkUse_;     // scratch: collectives in flight per link
+  int collectives_ = 0;          // collectives in flight
   SimTime last_ = 0;
   bool capped_ = false; // HBM bandwidth caps the current rates
   double engineSeconds_ = 0, hbmCappedSeconds_ = 0;

@@ -62,13 +62,14 @@ ActionCounts &ActionCounts::operator+=(const ActionCounts &o) {
   sbuf_bytes += o.sbuf_bytes;
   psum_bytes += o.psum_bytes;
   hbm_bytes += o.hbm_bytes;
+  link_bytes += o.link_bytes;
   return *this;
 }
 
 ActionCounts ActionCounts::scaled(double k) const {
   ActionCounts c = *this;
   for (double *v : {&c.macs_fp32, &c.macs_bf16, &c.macs_fp8, &c.macs_mx, &c.transpose_macs, &c.act_elements,
-                    &c.dve_elements, &c.pool_elements, &c.sbuf_bytes, &c.psum_bytes, &c.hbm_bytes})
+                    &c.dve_elements, &c.pool_elements, &c.sbuf_bytes, &c.psum_bytes, &c.hbm_bytes, &c.link_bytes})
     *v *= k;
   return c;
 }
@@ -253,6 +254,8 @@ InstructionCost costOf(const Instruction &inst, EngineKind engine, const ChipCon
     return cost;
   }
   case CostKind::Collective:
+    // Priced by the system model (simulator/system/SystemTiming.cpp), which
+    // the machine asks instead of this function.
     fail("internal: '", inst.info().mnemonic, "' reached the single-chip cost model");
   case CostKind::Control:
     cost.busy_cycles = (inst.opcode == Opcode::Loop || inst.opcode == Opcode::EndLoop) ? 0 : e.control_cycles;

@@ -17,6 +17,7 @@ struct ActionCounts {
   double transpose_macs = 0;  // PE identity-matmul work of transposes (energy only)
   double act_elements = 0, dve_elements = 0, pool_elements = 0;
   double sbuf_bytes = 0, psum_bytes = 0, hbm_bytes = 0;
+  double link_bytes = 0;      // bytes over this chip's scale-up links, per link traversal (collectives)
 
   ActionCounts &operator+=(const ActionCounts &o);
   ActionCounts scaled(double k) const;

@@ -9,6 +9,7 @@
 #include "simulator/config/ConfigLoader.h"
 #include "simulator/system/SpmdFunctional.h"
 #include "simulator/system/SystemConfig.h"
+#include "simulator/system/SystemTiming.h"
 #include "simulator/trace/TraceWriter.h"
 #ifdef TRNX_HAVE_COMPILER
 #include "simulator/tools/GemmLayers.h"
@@ -41,7 +42,8 @@ const char *kUsage =
     "                            tokens/s per MW to the report (docs/report.md)\n"
     "  --print-chip              print the resolved chip config as YAML and exit\n"
     "  --system NAME|FILE.yaml   run a multi-rank program on a system (docs/multichip.md):\n"
-    "                            functional only for now; outputs go to DIR/rankR/NAME.npy\n"
+    "                            outputs go to DIR/rankR/NAME.npy; timing simulates one rank\n"
+    "                            and replicates it, the report gains a \"system\" section\n"
     "  --gemm M,N,K              compile C[M,N] = A[M,K] B[K,N] with the compiler and simulate\n"
     "                            it (timing); prints cycles, PE utilisation and bytes\n"
     "  --topology FILE.csv       the same for every layer of a SCALE-Sim GEMM topology CSV\n"
@@ -195,8 +197,9 @@ int runGemmLayers(const std::string &shape, const std::string &topology, const s
 #endif
 }
 
-// --system: a multi-rank program, one rank per chip of the system, simulated
-// functionally (the system timing model is not done yet).
+// --system: a multi-rank program, one rank per chip of the system: numerics
+// of every rank (functional) and the system timing model (timing; one rank
+// simulated and replicated, simulator/system/SystemTiming.h).
 int runSystem(const trnx::Program &program, const std::string &programPath, const std::string &systemName,
               const std::string &chipName, const std::map<std::string, trnx::HostArray> &inputs,
               const trnx::MachineOptions &options, const std::string &outputDir, const std::string &reportPath,
@@ -212,17 +215,35 @@ int runSystem(const trnx::Program &program, const std::string &programPath, cons
   trnx::SystemConfig system = trnx::loadSystem(systemName);
   if (!chipName.empty())
     trnx::fail("--chip and --system both name the chip: the system's is ", system.chipName);
-  if (options.timing || !reportPath.empty() || !tracePath.empty())
-    trnx::fail("--system simulates numerics only for now (multi-chip timing is not done yet): pass --mode functional "
-               "and no --report/--trace");
+  if (!options.timing && (!reportPath.empty() || !tracePath.empty()))
+    trnx::fail("--report and --trace need timing (--mode timing or both)");
   if (program.numRanks != system.chips())
     trnx::fail(programPath, ": the program has ", program.numRanks, " ranks, system ", system.name, " has ",
                system.chips(), " chips");
   std::vector<std::map<std::string, trnx::HostArray>> outputs;
-  try {
-    outputs = trnx::simulateSpmdFunctional(program, system.chip, inputs);
-  } catch (const trnx::Error &e) {
-    trnx::fail(programPath, ": ", e.what());
+  if (options.functional) {
+    try {
+      outputs = trnx::simulateSpmdFunctional(program, system.chip, inputs);
+    } catch (const trnx::Error &e) {
+      trnx::fail(programPath, ": ", e.what());
+    }
+  }
+  if (options.timing) {
+    trnx::SystemTimingResult timed = trnx::simulateSystemTiming(program, system, !tracePath.empty(), programPath);
+    if (!reportPath.empty()) {
+      std::string json = trnx::reportToJson(timed.rank.report);
+      const size_t close = json.rfind('}');
+      json = json.substr(0, close) + ",\n  \"system\": " + trnx::systemSummaryToJson(timed.system) + "\n}\n";
+      writeText(reportPath, json);
+    }
+    if (!tracePath.empty())
+      writeText(tracePath, trnx::systemTraceToJson(program, timed, system.chip));
+    if (!quiet && reportPath != "-") {
+      trnx::MachineOptions shown = options;
+      shown.functional = false;
+      printSummary(timed.rank.report, shown);
+      std::fputs(trnx::systemSummaryText(timed.system).c_str(), stdout);
+    }
   }
   if (!outputDir.empty())
     for (size_t r = 0; r < outputs.size(); ++r) {
@@ -231,7 +252,7 @@ int runSystem(const trnx::Program &program, const std::string &programPath, cons
       for (const auto &[name, array] : outputs[r])
         trnx::writeNpy((dir / (safeFileName(name) + ".npy")).string(), array);
     }
-  if (!quiet)
+  if (!quiet && options.functional)
     std::printf("trnx-sim: %s on %s (%d x %s, mode functional)%s\n", programPath.c_str(), system.name.c_str(),
                 system.chips(), system.chip.name.c_str(),
                 outputDir.empty() ? "; outputs not written: pass --output-dir"

@@ -1,5 +1,6 @@
 """trnx.systems (presets, files, routes) and trnx.simulate(..., system=...):
-a multi-rank program's numerics on every rank of a system."""
+a multi-rank program's numerics on every rank of a system, and its timing
+(one rank simulated and replicated, the report's system section)."""
 import numpy as np
 import pytest
 
@@ -68,7 +69,16 @@ def test_simulate_on_a_144_chip_system(tmp_path):
     for rank in (0, 77, 143):
         np.testing.assert_array_equal(result.rank_outputs[rank]["y"], want)
     np.testing.assert_array_equal(result.outputs["y"], want)
-    with pytest.raises(ValueError, match="functional only so far"):
-        trnx.simulate(program, inputs={"x": x}, system="trn3-ultraserver")
+    both = trnx.simulate(program, inputs={"x": x}, system="trn3-ultraserver", trace=True)
+    np.testing.assert_array_equal(both.rank_outputs[143]["y"], want)
+    system = both.report["system"]
+    assert (system["chips"], system["ranks_simulated"], system["ranks_replicated"]) == (144, 1, 143)
+    (coll,) = system["collectives"]
+    assert coll["op"] == "all_reduce" and coll["algorithm"] == "mesh" and coll["group_size"] == 144
+    assert system["exposed_communication_seconds"] == pytest.approx(coll["closed_form_seconds"], rel=1e-3)
+    assert both.report["bottleneck"]["bound_by"] == "link"
+    assert any(e.get("cat") == "collective" for e in both.trace["traceEvents"])
+    timed = trnx.simulate(program, mode="timing", system="trn3-ultraserver")
+    assert timed.rank_outputs == [] and timed.report.seconds == both.report.seconds
     with pytest.raises(trnx.TrnxError, match="the program has 144 ranks, system trn2-server has 16 chips"):
         trnx.simulate(program, inputs={"x": x}, mode="functional", system="trn2-server")

@@ -1,7 +1,12 @@
 """trnx-sim --system: a multi-rank program runs one rank per chip of a system
-preset or file (functional mode); each rank's outputs land in DIR/rankR/, and
-every misuse is one 'error:' line with exit status 1."""
+preset or file (functional mode); each rank's outputs land in DIR/rankR/;
+timing mode writes a report with a "system" section and a trace with
+collective and link tracks; every misuse is one 'error:' line with exit
+status 1."""
+import json
+
 import numpy as np
+import pytest
 
 from conftest import assert_one_error_line
 
@@ -56,7 +61,8 @@ def test_system_misuse_is_one_error_line(tools, tmp_path):
         ([prog, "--mode", "functional", "--input", x], "a program of 16 ranks runs on a system: pass --system"),
         ([prog, "--system", "trn2-ultraserver", "--mode", "functional", "--input", x],
          "the program has 16 ranks, system trn2-ultraserver has 64 chips"),
-        ([prog, "--system", "trn2-server", "--input", x], "pass --mode functional"),
+        ([prog, "--system", "trn2-server", "--mode", "functional", "--report", "r.json", "--input", x],
+         "--report and --trace need timing"),
         ([prog, "--system", "trn2-server", "--mode", "functional", "--chip", "trn3", "--input", x],
          "--chip and --system both name the chip"),
         ([prog, "--system", "nowhere.yaml", "--mode", "functional", "--input", x],
@@ -67,3 +73,34 @@ def test_system_misuse_is_one_error_line(tools, tmp_path):
         proc = tools.run("trnx-sim", *args, check=False)
         assert_one_error_line(proc)
         assert message in proc.stderr, (args, proc.stderr)
+
+
+def test_timing_report_has_a_system_section_and_the_trace_collective_tracks(tools, tmp_path):
+    src = tmp_path / "p.s"
+    src.write_text(PROGRAM)
+    prog = tools.assemble(src, tmp_path / "p.tnx")
+    run = tools.run("trnx-sim", prog, "--system", "trn2-server", "--mode", "timing", "--report",
+                    tmp_path / "r.json", "--trace", tmp_path / "t.json")
+    assert "1 rank simulated, 15 replicated" in run.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    system = report["system"]
+    assert system["chips"] == 16 and system["ranks_simulated"] == 1 and system["ranks_replicated"] == 15
+    assert "replicated" in system["replication"]
+    ops = [c["op"] for c in system["collectives"]]
+    assert ops == ["all_reduce", "all_gather"]
+    assert all(c["algorithm"] == "mesh" and c["executions"] == 1 for c in system["collectives"])
+    # The all-reduce waits for the add, the all-gather follows it on the same queue: both are exposed.
+    closed = sum(c["closed_form_seconds"] for c in system["collectives"])
+    assert system["exposed_communication_seconds"] == pytest.approx(closed, rel=1e-3)
+    assert report["bottleneck"]["bound_by"] == "link"
+    # 16 ranks x 15 peers x 16 B over 2 torus dimensions, + 4 groups x 4 x 384 B along dimension 0.
+    assert system["bytes_by_link_class"]["level1"] == 4096
+    assert system["bytes_by_link_class"]["level0"] == 4096 + 8192
+    assert system["energy_joules"]["chip_links"] == pytest.approx((4096 + 12288) * 4e-11)
+    power = system["power_watts"]
+    assert power["hosts"] == 16 * 125 and power["network"] == 16 * 50
+    assert power["facility"] == pytest.approx(power["it"] * 1.15)
+    events = json.loads((tmp_path / "t.json").read_text())["traceEvents"]
+    coll = [e for e in events if e.get("cat") == "collective"]
+    assert [e["name"] for e in coll] == ["all_reduce (mesh)", "all_gather (mesh)"]
+    assert any(e["name"].startswith("link GB/s level0") for e in events if e.get("ph") == "C")
