@@ -83,3 +83,34 @@ def test_mx_matmul_verifier_errors():
     bad = mx_program(4, 256, 96, "mxfp4").replace('format = "mxfp4"', 'format = "mxfp6"')
     with pytest.raises(trnx.TrnxError, match='format must be "mxfp8" or "mxfp4"'):
         trnx.compile(bad, "trn3")
+
+
+def _layer_seconds(weight_dtype, chip="trn3", batch=1):
+    from trnx.models import get_config
+    from trnx.models.phases import ModelGraph
+    graph = ModelGraph(get_config("llama3-8b"), "decode", batch, 2048, 1, "layers", weight_dtype)
+    return trnx.simulate(trnx.compile(graph, chip), chip, mode="timing").report.seconds
+
+
+def test_model_graph_declares_mx_storage():
+    from trnx.models import get_config
+    from trnx.models.phases import ModelGraph
+    text = ModelGraph(get_config("llama3-8b"), "decode", 1, 2048, 1, "layers", "mxfp4").to_mlir()
+    # q/k/v fused: [4096, 6144] as [4096, 3072] fp4 pairs + [128, 6144] scales.
+    assert 'tensor<4096x3072xi8> {trnx.name = "l0.attn.qkv.w", trnx.role = "weight", trnx.dtype = "fp4e2m1x2"}' in text
+    assert 'tensor<128x6144xi8> {trnx.name = "l0.attn.qkv.w.scale", trnx.role = "weight", trnx.dtype = "e8m0"}' in text
+    assert text.count("trn.mx_matmul") == 5  # qkv, o, gate, up, down
+
+
+def test_fewer_weight_bytes_make_decode_faster():
+    # Memory-bound decode: MXFP4 (0.53 B/parameter) < MXFP8 (1.03) < bf16 (2); not yet
+    # proportional (docs/roofline.md gives the shares of the limit).
+    bf16, mxfp8, mxfp4 = (_layer_seconds(d) for d in ("bf16", "mxfp8", "mxfp4"))
+    assert mxfp4 < mxfp8 < bf16
+    assert mxfp4 < 0.75 * bf16
+
+
+def test_workload_refuses_mx_on_a_chip_without_mx_matmul():
+    import trnx.workloads as wl
+    with pytest.raises(trnx.TrnxError, match="MXFP4 weights need a chip with MX matmul; trn2 has none"):
+        wl.decode("llama3-8b", batch=1, context=2048, chip="trn2", weight_dtype="mxfp4")
