@@ -3,7 +3,7 @@
 
     PYTHONPATH=build/python /usr/bin/python3 benchmarks/python_workload_benchmark.py [--full] [--chip trn3]
 
-For batch 1 and 64, runs ``trnx.workloads.decode`` (compile + timing
+For batch 1 and 64 (and each ``--weight-dtypes`` value), runs ``trnx.workloads.decode`` (compile + timing
 simulation; the default layer-scaled method, and with ``--full`` the whole
 32-layer model as one program) and prints a table: wall time split into
 compile and simulate, and the simulated step. Target (issue 6): under 60 s
@@ -25,19 +25,22 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--batches", default="1,64", help="comma-separated batch sizes")
     parser.add_argument("--context", type=int, default=2048)
     parser.add_argument("--full", action="store_true", help="also compile and simulate the whole model at once")
+    parser.add_argument("--weight-dtypes", default="bf16", help="comma-separated weight_dtype values (bf16, fp8e4m3, mxfp4...)")
     parser.add_argument("--limit-seconds", type=float, default=60.0, help="exit 1 if the default method exceeds this")
     args = parser.parse_args(argv)
     methods = ["layer-scaled"] + (["full"] if args.full else [])
-    print("| batch | method | wall s | compile s | simulate s | simulated ms/step | tokens/s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| batch | weights | method | wall s | compile s | simulate s | simulated ms/step | tokens/s |")
+    print("|---|---|---|---|---|---|---|---|")
     slow = False
-    for batch in (int(b) for b in args.batches.split(",")):
-        for method in methods:
+    runs = [(b, d, m) for b in (int(x) for x in args.batches.split(",")) for d in args.weight_dtypes.split(",")
+            for m in methods]
+    for batch, dtype, method in runs:
             start = time.perf_counter()
-            r = workloads.decode("llama3-8b", batch=batch, context=args.context, chip=args.chip, method=method)
+            r = workloads.decode("llama3-8b", batch=batch, context=args.context, chip=args.chip, method=method,
+                                 weight_dtype=dtype)
             wall = time.perf_counter() - start
             slow |= method == "layer-scaled" and wall > args.limit_seconds
-            print(f"| {batch} | {method} | {wall:.1f} | {r.compile_seconds:.1f} | {r.simulate_seconds:.1f} | "
+            print(f"| {batch} | {dtype} | {method} | {wall:.1f} | {r.compile_seconds:.1f} | {r.simulate_seconds:.1f} | "
                   f"{r.latency_seconds * 1e3:.3f} | {r.tokens_per_second:,.1f} |", flush=True)
     return 1 if slow else 0
 
