@@ -42,6 +42,12 @@ struct MxMatmulSpec {
   uint32_t aT = 0, aScale = 0, b = 0, bScale = 0, c = 0;
   // Bytes of each operand's first element in its tensor (scratch-arena views).
   int64_t aTOffset = 0, aScaleOffset = 0, bOffset = 0, bScaleOffset = 0, cOffset = 0;
+  // aT is stored tile-major (as emitQuantizeMxTransposed writes it with
+  // tilePack = mxKTilePacking): element (k, m) with k = t*kTile + p*pack + j
+  // at ((p*T + t)*pack + j)*M + m, so each partition's rows of all k-tiles are
+  // one contiguous run; its scales likewise (scale row t*kTile/32 + b at
+  // (b*T + t)*M). Needs K a multiple of kTile (no K segments).
+  bool aTiled = false, bTiled = false;
   DType aType = DType::FP8E4M3, bType = DType::FP8E4M3, cType = DType::FP32;
   int64_t m = 0, n = 0, k = 0;
   // K rows per segment at most (0: only as SBUF requires). A K too long for
@@ -57,6 +63,9 @@ struct MxMatmulSpec {
   bool cTransposed = false;
 };
 void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc);
+// The MX packing (rows of K per PE row) emitMatmulMx uses for two element
+// formats; a k-tile is target.matmulK() times it.
+int64_t mxKTilePacking(const Target &target, DType a, DType b);
 
 // MX activation quantisation for emitMatmulMx: x [M, K] (fp32, bf16 or fp16)
 // to data [K, M] (type: fp8e4m3 or fp8e5m2, i.e. MXFP8, x transposed) and
@@ -66,6 +75,10 @@ struct MxQuantizeSpec {
   HbmView x;
   uint32_t data = 0, scales = 0;
   int64_t dataOffset = 0, scalesOffset = 0;
+  // With tilePack > 0, data goes tile-major for emitMatmulMx's aTiled/bTiled
+  // (k-tiles of target.matmulK() x tilePack rows); K must be a multiple of it
+  // and tilePack divide 32.
+  int64_t tilePack = 0;
   DType type = DType::FP8E4M3;
 };
 void emitQuantizeMxTransposed(ProgramBuilder &pb, const MxQuantizeSpec &spec, uint32_t loc);

@@ -73,9 +73,9 @@ private:
   // Element rows of a K-major operand [K, cols/v] into `dst` laid out
   // [tile][r][cols/v] per partition (tile stride `tileBytes`).
   void loadKMajor(QueueRotor &q, uint32_t tensor, int64_t base, DType type, int64_t rowElems,
-                  const Affine &colElem0, int64_t width, const OnChip &dst, int64_t tileBytes);
+                  const Affine &colElem0, int64_t width, const OnChip &dst, int64_t tileBytes, bool tiled);
   void loadScales(QueueRotor &q, uint32_t tensor, int64_t base, int64_t rowElems, const Affine &col0, int64_t cols,
-                  const OnChip &dst);
+                  const OnChip &dst, bool tiled);
 
   // Output tiles of up to a PSUM bank's moving width rotate over the m-tiles;
   // A^T comes in blocks of stationary tiles (blockTiles_, 4 to 16): the
@@ -94,8 +94,10 @@ private:
 };
 
 void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, int64_t base, DType type, int64_t rowElems,
-                           const Affine &colElem0, int64_t width, const OnChip &dst, int64_t tileBytes) {
+                           const Affine &colElem0, int64_t width, const OnChip &dst, int64_t tileBytes, bool tiled) {
   const int64_t es = dtypeSize(type);
+  if (tiled && (restK_ || s_.k0 != 0 || ktFull_ != s_.k / kTile_))
+    fail("internal: a tile-major MX operand needs K a multiple of the k-tile and no K segments");
   // Full tiles, in up to four DMAs (the first matmuls start after the first
   // arrives): partition p of tile t gets rows t*kTile + p*pack + j.
   const int64_t groups = std::min<int64_t>(4, ktFull_);
@@ -103,11 +105,18 @@ void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, int64_t base, DType t
     auto [t0, t1] = splitRange(ktFull_, static_cast<int>(groups), static_cast<int>(g));
     if (t1 <= t0)
       continue;
-    AccessPattern src = hbm(tensor, Affine(base) + (Affine((s_.k0 + t0 * kTile_) * rowElems) + colElem0) * es, type, pack_ * rowElems,
-                            static_cast<int>(rows_),
-                            {Dim{static_cast<int32_t>(kTile_ * rowElems), static_cast<uint32_t>(t1 - t0)},
-                             Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(pack_)},
-                             Dim{1, static_cast<uint32_t>(width)}});
+    // Tile-major: partition p's rows of tile t start at (p*T + t)*pack rows.
+    AccessPattern src =
+        tiled ? hbm(tensor, Affine(base) + (Affine(t0 * pack_ * rowElems) + colElem0) * es, type,
+                    ktFull_ * pack_ * rowElems, static_cast<int>(rows_),
+                    {Dim{static_cast<int32_t>(pack_ * rowElems), static_cast<uint32_t>(t1 - t0)},
+                     Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(pack_)},
+                     Dim{1, static_cast<uint32_t>(width)}})
+              : hbm(tensor, Affine(base) + (Affine((s_.k0 + t0 * kTile_) * rowElems) + colElem0) * es, type,
+                    pack_ * rowElems, static_cast<int>(rows_),
+                    {Dim{static_cast<int32_t>(kTile_ * rowElems), static_cast<uint32_t>(t1 - t0)},
+                     Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(pack_)},
+                     Dim{1, static_cast<uint32_t>(width)}});
     AccessPattern d = onChip(dst, t0 * tileBytes, type,
                              {Dim{static_cast<int32_t>(tileBytes / es), static_cast<uint32_t>(t1 - t0)},
                               Dim{1, static_cast<uint32_t>(pack_ * width)}},
@@ -128,9 +137,19 @@ void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, int64_t base, DType t
 }
 
 void MxEmitter::loadScales(QueueRotor &q, uint32_t tensor, int64_t base, int64_t rowElems, const Affine &col0,
-                           int64_t cols, const OnChip &dst) {
-  // Tile t's K/32 scale rows go to partitions 0.. at free offset t*cols.
+                           int64_t cols, const OnChip &dst, bool tiled) {
+  // Tile t's K/32 scale rows go to partitions 0.. at free offset t*cols
+  // (tile-major scales: scale row t*blocks + b at (b*T + t)*cols).
   const int64_t blocks = kTile_ / 32;
+  if (tiled && ktFull_ > 0) {
+    AccessPattern src = hbm(tensor, Affine(base) + col0, DType::E8M0, ktFull_ * rowElems, static_cast<int>(blocks),
+                            {Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(ktFull_)},
+                             Dim{1, static_cast<uint32_t>(cols)}});
+    AccessPattern d = onChip(dst, 0, DType::E8M0, {Dim{1, static_cast<uint32_t>(ktFull_ * cols)}},
+                             static_cast<int>(blocks));
+    k_.emit(q.next(), dmaCopy(d, src));
+    return;
+  }
   if (ktFull_ > 0) {
     AccessPattern src = hbm(tensor, Affine(base + s_.k0 / 32 * rowElems) + col0, DType::E8M0, rowElems, static_cast<int>(blocks),
                             {Dim{static_cast<int32_t>(blocks * rowElems), static_cast<uint32_t>(ktFull_)},
@@ -214,32 +233,39 @@ void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
   int evacuations = 0;
   // c0: first column (values); c0e: the same in stored elements.
   auto chunkBody = [&](const Affine &c0, const Affine &c0e, int64_t w) {
-    loadKMajor(loadB_, s_.b, s_.bOffset, s_.bType, N / vb_, c0e, w / vb_, bPanel, bTileBytes);
-    loadScales(loadB_, s_.bScale, s_.bScaleOffset, N, c0, w, bScales);
+    loadKMajor(loadB_, s_.b, s_.bOffset, s_.bType, N / vb_, c0e, w / vb_, bPanel, bTileBytes, s_.bTiled);
+    loadScales(loadB_, s_.bScale, s_.bScaleOffset, N, c0, w, bScales, s_.bTiled);
     const int64_t nsl = ceilDiv(w, ts_);
+    // One matmul_mx: k-tile t of m-tile i (mt columns of the slot's A^T block)
+    // against slice sl of the B chunk, into dst.
+    auto pass = [&](int slot, const Affine &t, const KTile &kt, int64_t i, int64_t mt, int64_t blockM,
+                    const AccessPattern &dst, int64_t sl, bool acc) {
+      const int64_t width = std::min(ts_, w - sl * ts_);
+      Instruction mm = makeInstruction(Opcode::MatmulMx);
+      mm.ap[0] = dst;
+      mm.ap[1] = onChip(aT[slot], t * aTileBytes + i * tm_ / va_, s_.aType,
+                        {Dim{static_cast<int32_t>(blockM / va_), static_cast<uint32_t>(kt.r)},
+                         Dim{1, static_cast<uint32_t>(mt / va_)}},
+                        static_cast<int>(kt.partitions));
+      mm.ap[2] = onChip(bPanel, t * bTileBytes + sl * ts_ / vb_, s_.bType,
+                        {Dim{static_cast<int32_t>(w / vb_), static_cast<uint32_t>(kt.r)},
+                         Dim{1, static_cast<uint32_t>(width / vb_)}},
+                        static_cast<int>(kt.partitions));
+      mm.ap[3] = onChip(aScales[slot], t * blockM + i * tm_, DType::E8M0, {Dim{1, static_cast<uint32_t>(mt)}},
+                        static_cast<int>(kt.partitions * kt.r / 32));
+      mm.ap[4] = onChip(bScales, t * w + sl * ts_, DType::E8M0, {Dim{1, static_cast<uint32_t>(width)}},
+                        static_cast<int>(kt.partitions * kt.r / 32));
+      mm.i32[0] = static_cast<int32_t>(kt.r);
+      mm.setFlag(0, acc);
+      k_.emit(EngineId{EngineKind::PE, 0}, mm);
+    };
     // One m-tile [mt x w]: all k-tiles into the slot's banks, then evacuate.
     auto mTile = [&](int slot, const Affine &m0, int64_t i, int64_t mt, int64_t blockM, int g, int o) {
       auto step = [&](const Affine &t, const KTile &kt, bool acc) {
         for (int64_t sl = 0; sl < nsl; ++sl) {
-          const int64_t width = std::min(ts_, w - sl * ts_);
-          Instruction mm = makeInstruction(Opcode::MatmulMx);
-          mm.ap[0] = onChip(banks[g][sl], 0, DType::FP32, {Dim{1, static_cast<uint32_t>(width)}},
-                            static_cast<int>(mt));
-          mm.ap[1] = onChip(aT[slot], t * aTileBytes + i * tm_ / va_, s_.aType,
-                            {Dim{static_cast<int32_t>(blockM / va_), static_cast<uint32_t>(kt.r)},
-                             Dim{1, static_cast<uint32_t>(mt / va_)}},
-                            static_cast<int>(kt.partitions));
-          mm.ap[2] = onChip(bPanel, t * bTileBytes + sl * ts_ / vb_, s_.bType,
-                            {Dim{static_cast<int32_t>(w / vb_), static_cast<uint32_t>(kt.r)},
-                             Dim{1, static_cast<uint32_t>(width / vb_)}},
-                            static_cast<int>(kt.partitions));
-          mm.ap[3] = onChip(aScales[slot], t * blockM + i * tm_, DType::E8M0,
-                            {Dim{1, static_cast<uint32_t>(mt)}}, static_cast<int>(kt.partitions * kt.r / 32));
-          mm.ap[4] = onChip(bScales, t * w + sl * ts_, DType::E8M0, {Dim{1, static_cast<uint32_t>(width)}},
-                            static_cast<int>(kt.partitions * kt.r / 32));
-          mm.i32[0] = static_cast<int32_t>(kt.r);
-          mm.setFlag(0, acc);
-          k_.emit(EngineId{EngineKind::PE, 0}, mm);
+          const auto width = static_cast<uint32_t>(std::min(ts_, w - sl * ts_));
+          pass(slot, t, kt, i, mt, blockM, onChip(banks[g][sl], 0, DType::FP32, {Dim{1, width}}, static_cast<int>(mt)),
+               sl, acc);
         }
       };
       if (ktFull_ > 0) {
@@ -286,13 +312,57 @@ void MxEmitter::run(int64_t mStart, int64_t mCount, int64_t n0, int64_t n) {
         }
       }
     };
+    // Narrow results (a few columns, one slice): the block's m-tiles share one
+    // PSUM bank, and the k-tiles run outermost in the groups loadKMajor loads
+    // them in, so the PE starts on the block's first DMA instead of its last
+    // (a GEMV's passes are short: otherwise the whole block's load is exposed).
+    const bool kOuter = merged && nsl == 1 && blockTiles_ * w * 4 <= k_.target().psumBankBytes();
+    auto kOuterBlock = [&](int slot, int64_t blockM) {
+      const OnChip &bank = banks[slot % groups][0];
+      const int64_t tilesM = ceilDiv(blockM, tm_);
+      auto rowsOf = [&](int64_t i) { return std::min(tm_, blockM - i * tm_); };
+      auto dstOf = [&](int64_t i) {
+        return onChip(bank, i * w * 4, DType::FP32, {Dim{1, static_cast<uint32_t>(w)}}, static_cast<int>(rowsOf(i)));
+      };
+      const int64_t kGroups = std::min<int64_t>(4, ktFull_);
+      for (int64_t gr = 0; gr < kGroups; ++gr) {
+        auto [t0, t1] = splitRange(ktFull_, static_cast<int>(kGroups), static_cast<int>(gr));
+        for (int64_t i = 0; i < tilesM && t1 > t0; ++i) {
+          if (t0 == 0)
+            pass(slot, Affine(0), tile(0), i, rowsOf(i), blockM, dstOf(i), 0, false);
+          const int64_t first = t0 == 0 ? 1 : t0;
+          k_.loop(t1 - first, [&](const Affine &t) {
+            pass(slot, t + first, tile(0), i, rowsOf(i), blockM, dstOf(i), 0, true);
+          });
+        }
+      }
+      for (int64_t i = 0; i < tilesM && restK_; ++i)
+        pass(slot, Affine(ktFull_), tile(ktFull_), i, rowsOf(i), blockM, dstOf(i), 0, ktFull_ > 0);
+      // Evacuate the whole tiles in one copy and a ragged last tile in another.
+      const int64_t whole = blockM / tm_, tail = blockM % tm_;
+      auto evacuate = [&](int64_t i0, int64_t tiles, int64_t rows) {
+        const auto n = static_cast<uint32_t>(tiles * w);
+        Instruction copy = makeInstruction((evacuations % 2) ? Opcode::TensorCopy : Opcode::Activation);
+        copy.ap[0] = onChip(blockOut[slot], i0 * w * esC, s_.cType, {Dim{1, n}}, static_cast<int>(rows));
+        copy.ap[1] = onChip(bank, i0 * w * 4, DType::FP32, {Dim{1, n}}, static_cast<int>(rows));
+        k_.emit(EngineId{(evacuations++ % 2) ? EngineKind::DVE : EngineKind::ACT, 0}, copy);
+      };
+      if (whole)
+        evacuate(0, whole, tm_);
+      if (tail)
+        evacuate(whole, 1, tail);
+    };
     auto mBlock = [&](const Affine &m0, const Affine &m0e, int64_t blockM, int slot) {
-      loadKMajor(loadA_, s_.aT, s_.aTOffset, s_.aType, M / va_, m0e, blockM / va_, aT[slot], aTileBytes);
-      loadScales(loadA_, s_.aScale, s_.aScaleOffset, M, m0, blockM, aScales[slot]);
-      // Tile j of the unrolled copies: a fixed bank group and output tile per copy.
-      for (int64_t i = 0; i * tm_ < blockM; ++i) {
-        const int j = slot * static_cast<int>(blockTiles_) + static_cast<int>(i);
-        mTile(slot, m0, i, std::min(tm_, blockM - i * tm_), blockM, j % groups, j % outTiles);
+      loadKMajor(loadA_, s_.aT, s_.aTOffset, s_.aType, M / va_, m0e, blockM / va_, aT[slot], aTileBytes, s_.aTiled);
+      loadScales(loadA_, s_.aScale, s_.aScaleOffset, M, m0, blockM, aScales[slot], s_.aTiled);
+      if (kOuter) {
+        kOuterBlock(slot, blockM);
+      } else {
+        // Tile j of the unrolled copies: a fixed bank group and output tile per copy.
+        for (int64_t i = 0; i * tm_ < blockM; ++i) {
+          const int j = slot * static_cast<int>(blockTiles_) + static_cast<int>(i);
+          mTile(slot, m0, i, std::min(tm_, blockM - i * tm_), blockM, j % groups, j % outTiles);
+        }
       }
       if (!merged)
         return;
@@ -336,6 +406,10 @@ void emitMxOriented(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc);
 
 } // namespace
 
+int64_t mxKTilePacking(const Target &target, DType a, DType b) {
+  return std::min(target.limits.mxPacking(a), target.limits.mxPacking(b));
+}
+
 void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) {
   const Target &target = pb.target();
   for (DType t : {spec.aType, spec.bType})
@@ -362,6 +436,7 @@ void emitMatmulMx(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) {
     std::swap(t.aScale, t.bScale);
     std::swap(t.aTOffset, t.bOffset);
     std::swap(t.aScaleOffset, t.bScaleOffset);
+    std::swap(t.aTiled, t.bTiled);
     std::swap(t.aType, t.bType);
     std::swap(t.m, t.n);
     t.cTransposed = true;

@@ -33,13 +33,20 @@ void emitQuantizeMxTransposed(ProgramBuilder &pb, const MxQuantizeSpec &s, uint3
   const DType xt = s.x.dtype;
   const int64_t xs = dtypeSize(xt);
   const int64_t rowStride = s.x.strides[0], kStride = s.x.strides[1];
-  const int64_t blocks = K / kBlock, rows = target.limits.partitions;
+  const int64_t blocks = K / kBlock;
+  // Tile-major data (emitMatmulMx's aTiled): one quantisation tile per k-tile.
+  const int64_t pack = s.tilePack, kTile = pack > 0 ? target.matmulK() * pack : 0;
+  if (pack > 0 && (kBlock % pack != 0 || K % kTile != 0))
+    fail("internal: tile-major MX data needs the packing (", pack, ") to divide 32 and K=", K,
+         " a multiple of the k-tile ", kTile);
+  const int64_t T = pack > 0 ? K / kTile : 0;
+  const int64_t rows = pack > 0 ? kTile / kBlock : target.limits.partitions;
   const int64_t mc = std::min(M, kMaxColumns);
   const int cores = static_cast<int>(std::min<int64_t>(target.limits.cores, blocks));
   std::vector<CoreKernel> kernels = pb.newKernel(target.limits.cores);
   for (int c = 0; c < cores; ++c) {
     CoreKernel &k = kernels[c];
-    auto [b0, b1] = splitRange(blocks, cores, c);
+    auto [b0, b1] = splitRange(blocks, cores, c, pack > 0 ? rows : 1);
     if (b1 <= b0)
       continue;
     std::vector<QueueRotor> q = splitQueues(target.limits.dmaQueues, {1, 1});
@@ -50,7 +57,8 @@ void emitQuantizeMxTransposed(ProgramBuilder &pb, const MxQuantizeSpec &s, uint3
       scale.push_back(k.allocSbuf(mc));
     }
     // One tile: blocks [b, b + nb) x columns [m0, m0 + w).
-    auto tile = [&](const Affine &b, int64_t nb, int64_t m0, int64_t w, int slot) {
+    // kt: the k-tile of the blocks (tile-major data: b = kt * rows).
+    auto tile = [&](const Affine &b, const Affine &kt, int64_t nb, int64_t m0, int64_t w, int slot) {
       const auto W = static_cast<uint32_t>(w);
       const int P = static_cast<int>(nb);
       // x[m0 + m, 32 (b + p) + r] -> partition p, free (r, m).
@@ -66,19 +74,28 @@ void emitQuantizeMxTransposed(ProgramBuilder &pb, const MxQuantizeSpec &s, uint3
       qz.ap[2] = onChip(scale[slot], 0, DType::E8M0, {Dim{1, W}}, P);
       qz.i32[0] = static_cast<int32_t>(w);
       k.emit(EngineId{EngineKind::DVE, 0}, qz);
-      // Element rows 32 (b + p) + r of data [K, M]; scale row b + p of [K/32, M].
-      AccessPattern d = hbm(s.data, Affine(s.dataOffset + m0) + b * (kBlock * M), s.type, kBlock * M, P,
-                            {Dim{static_cast<int32_t>(M), static_cast<uint32_t>(kBlock)}, Dim{1, W}});
+      // Element rows 32 (b + p) + r of data [K, M] (tile-major: block p of k-tile
+      // b / rows holds PE rows p*32/pack.. of every partition's run); scale row
+      // b + p of [K/32, M].
+      AccessPattern d =
+          pack > 0 ? hbm(s.data, Affine(s.dataOffset + m0) + kt * (pack * M), s.type, kBlock * T * M, P,
+                         {Dim{static_cast<int32_t>(T * pack * M), static_cast<uint32_t>(kBlock / pack)},
+                          Dim{static_cast<int32_t>(M), static_cast<uint32_t>(pack)}, Dim{1, W}})
+                   : hbm(s.data, Affine(s.dataOffset + m0) + b * (kBlock * M), s.type, kBlock * M, P,
+                         {Dim{static_cast<int32_t>(M), static_cast<uint32_t>(kBlock)}, Dim{1, W}});
       k.emit(q[1].next(), dmaCopy(d, qz.ap[0]));
-      AccessPattern sc = hbm(s.scales, Affine(s.scalesOffset + m0) + b * M, DType::E8M0, M, P, {Dim{1, W}});
+      AccessPattern sc = pack > 0 ? hbm(s.scales, Affine(s.scalesOffset + m0) + kt * M, DType::E8M0, T * M, P, {Dim{1, W}})
+                                  : hbm(s.scales, Affine(s.scalesOffset + m0) + b * M, DType::E8M0, M, P, {Dim{1, W}});
       k.emit(q[1].next(), dmaCopy(sc, qz.ap[2]));
     };
     const int64_t n = b1 - b0, full = n / rows, rest = n % rows;
     for (int64_t m0 = 0; m0 < M; m0 += mc) {
       const int64_t w = std::min(mc, M - m0);
-      k.unrolled(full, kSlots, [&](const Affine &t, int slot) { tile(Affine(b0) + t * rows, rows, m0, w, slot); });
+      k.unrolled(full, kSlots, [&](const Affine &t, int slot) {
+        tile(Affine(b0) + t * rows, Affine(b0 / rows) + t, rows, m0, w, slot);
+      });
       if (rest)
-        tile(Affine(b0 + full * rows), rest, m0, w, static_cast<int>(full % kSlots));
+        tile(Affine(b0 + full * rows), Affine(0), rest, m0, w, static_cast<int>(full % kSlots));
     }
   }
   pb.addKernel(kernels, loc);

@@ -491,11 +491,17 @@ LogicalResult Emitter::emitOp(Operation *op) {
         q.data = q.scales = pb_.scratchTensor();
         q.dataOffset = dataAt;
         q.scalesOffset = scalesAt;
+        // Decode-sized activations go tile-major: the matmul then loads each
+        // partition's rows in one run instead of a few bytes per k-tile.
+        const int64_t pack = cg::mxKTilePacking(target, DType::FP8E4M3, wType);
+        const bool tiled = m <= target.matmulM() && pack > 0 && 32 % pack == 0 && k % (target.matmulK() * pack) == 0;
+        q.tilePack = tiled ? pack : 0;
         cg::emitQuantizeMxTransposed(pb_, q, loc(op));
         cg::MxMatmulSpec spec;
         spec.aT = spec.aScale = pb_.scratchTensor();
         spec.aTOffset = dataAt;
         spec.aScaleOffset = scalesAt;
+        spec.aTiled = tiled;
         spec.b = w->tensor;
         spec.bOffset = w->byteOffset();
         spec.bScale = sc->tensor;
