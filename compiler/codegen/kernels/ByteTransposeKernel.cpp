@@ -23,6 +23,7 @@ constexpr int64_t kChunkCols = 2048; // source columns per load
 struct Piece {
   size_t matrix;  // index into srcs/dsts
   int64_t row0, rows;
+  int64_t col0, cols; // source columns
 };
 
 } // namespace
@@ -48,13 +49,20 @@ void emitByteTranspose(ProgramBuilder &pb, const std::vector<HbmView> &srcs, con
   const int64_t tileRows = std::min<int64_t>(target.partitions(), os ? target.limits.peCols : target.limits.peRows);
   const int64_t tileCols = std::min<int64_t>(target.partitions(), os ? target.limits.peRows : target.limits.peCols);
   const int64_t groupTiles = std::max<int64_t>(1, std::min<int64_t>(4, target.psumBankColumns() / tileRows));
-  // Row groups of every matrix, dealt to the cores in turn.
+  // Row groups of every matrix, dealt to the cores in turn; with fewer row
+  // groups than cores (a decode activation: a few rows), the columns split
+  // too, in whole PE tiles, so every core transposes a share.
+  const int64_t rowGroups = static_cast<int64_t>(srcs.size()) * ceilDiv(R, groupTiles * tileRows);
+  const int64_t colSplit = std::max<int64_t>(1, std::min(ceilDiv(cores, rowGroups), ceilDiv(C, tileCols)));
+  const int64_t pieceCols = ceilDiv(ceilDiv(C, colSplit), tileCols) * tileCols;
   std::vector<std::vector<Piece>> perCore(cores);
   int next = 0;
   for (size_t m = 0; m < srcs.size(); ++m)
     for (int64_t r0 = 0; r0 < R; r0 += groupTiles * tileRows)
-      perCore[next++ % cores].push_back({m, r0, std::min(groupTiles * tileRows, R - r0)});
-  const int64_t width = std::min(C, kChunkCols);
+      for (int64_t c0 = 0; c0 < C; c0 += pieceCols)
+        perCore[next++ % cores].push_back(
+            {m, r0, std::min(groupTiles * tileRows, R - r0), c0, std::min(pieceCols, C - c0)});
+  const int64_t width = std::min(pieceCols, kChunkCols);
 
   std::vector<CoreKernel> kernels = pb.newKernel(cores);
   for (int c = 0; c < cores; ++c) {
@@ -73,8 +81,8 @@ void emitByteTranspose(ProgramBuilder &pb, const std::vector<HbmView> &srcs, con
     for (const Piece &p : perCore[c]) {
       const HbmView &src = srcs[p.matrix], &dst = dsts[p.matrix];
       const int64_t tiles = (p.rows + tileRows - 1) / tileRows;
-      for (int64_t c0 = 0; c0 < C; c0 += width) {
-        const int64_t cw = std::min(width, C - c0);
+      for (int64_t c0 = p.col0; c0 < p.col0 + p.cols; c0 += width) {
+        const int64_t cw = std::min(width, p.col0 + p.cols - c0);
         const OnChip &tileIn = in[piece++ % 2];
         for (int64_t t = 0; t < tiles; ++t) {
           const int64_t rows = std::min(tileRows, p.rows - t * tileRows);

@@ -10,6 +10,8 @@
 
 namespace trnx::cg {
 
+inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
 // Hands out DMA queues round-robin from a range, so transfers overlap.
 class QueueRotor {
 public:

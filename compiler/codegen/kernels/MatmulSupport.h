@@ -11,7 +11,6 @@
 
 namespace trnx::cg {
 
-inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // One core's piece of the product: element offsets of the batch element in
 // a, b, c and each epilogue input, and the rows/columns of c it computes.
