@@ -75,6 +75,7 @@ struct Machine::EngineRun {
   SimTime blockedSince = 0;  // when it began waiting (semaphore or barrier)
   bool stalled = false;      // its next start was delayed by a PSUM bank or port conflict
   CriticalPath path;         // the critical path to the moment it was last free
+  RecentWrites writes;       // its recent on-chip results (ResultLatency.h)
 };
 
 Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOptions &options,
@@ -102,7 +103,7 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
     const Stream &stream = program.streams[s];
     ++streamsPerCore_[stream.core];
     EngineRun run{s, stream.core, stream.engine.kind, StreamCursor(&stream.code), false, false, kNoSemaphore, 0, 0, 0,
-                  false, CriticalPath{}};
+                  false, CriticalPath{}, RecentWrites{}};
     engines_.push_back(run);
     const double clock = chip.engine(static_cast<int>(stream.engine.kind)).clock_hz;
     costs_[s].reserve(stream.code.size());
@@ -139,6 +140,8 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
         }
         if (ports_ && !c.is_dma)
           sc.ports = portsOf(inst, stream.engine.kind);
+        if (!c.is_dma && stream.engine.kind != EngineKind::DMA && sc.latency > 0)
+          sc.operands = OperandBoxes::of(inst);
       }
       costs_[s].push_back(sc);
     }
@@ -240,6 +243,15 @@ void Machine::issue(uint32_t e, SimTime now) {
       r.blocked = !arriveAtBarrier(e, now);
       return;
     }
+    // A result of this engine's own recent instructions it reads.
+    if (c.operands.anyRead) {
+      const SimTime ready = r.writes.readyFor(c.operands, r.cursor.iv(), now);
+      if (ready > now) {
+        stats_.streams[r.stream].dependencyWait += ready - now;
+        push(ready, kReady, e);
+        return;
+      }
+    }
     // Shared resources: PSUM banks and (NC-v2) engine ports. Both are
     // checked before either is taken, so a waiting instruction holds nothing.
     uint64_t banks = 0;
@@ -296,6 +308,8 @@ void Machine::issue(uint32_t e, SimTime now) {
       push(now + c.busy + c.latency + semaphoreLatency_, kSignal, inst.signal.sem | (uint32_t(r.core) << 16),
            inst.signal.increment,
            traceSignaller(signalPath(r.path, c.latency + semaphoreLatency_), r.stream, pc, now));
+    if (c.operands.anyWrite)
+      r.writes.record(c.operands, r.cursor.iv(), now + c.busy + c.latency);
     r.cursor.next();
     now += c.busy;
     busyEnd_ = std::max(busyEnd_, now); // run-ahead work can end after the last event

@@ -8,6 +8,7 @@
 #include "simulator/config/ChipConfig.h"
 #include "simulator/functional/FunctionalExecutor.h"
 #include "simulator/machine/CriticalPath.h"
+#include "simulator/machine/ResultLatency.h"
 #include "simulator/timing/DmaModel.h"
 #include "simulator/timing/InstructionCost.h"
 
@@ -75,7 +76,7 @@ struct StreamStats {
   Activity activity; // PE and DMA streams only (the overlap metric)
   SimTime psumConflictStall = 0; // waiting for a PSUM bank another engine used
   SimTime portConflictStall = 0; // waiting for an SBUF/PSUM port another engine held (engine_port_exclusion)
-  SimTime dependencyWait = 0;    // blocked on a semaphore or at a barrier
+  SimTime dependencyWait = 0;    // blocked on a semaphore, at a barrier or on its own engine's result
 };
 
 // One executed instruction, for traces and per-op attribution.
@@ -142,6 +143,7 @@ private:
     bool collective = false;
     SimTime collectiveLatency = 0;
     CollectiveTiming coll;
+    OperandBoxes operands; // same-engine read-after-write (ResultLatency.h)
   };
   struct EngineRun;
   struct Event;

@@ -1,6 +1,7 @@
 // The machine's ordering rules and run-time errors: deadlocks name the waiting
 // instructions, barriers (core and chip) and semaphore waits with loop steps
-// order streams in time and in data, and simulate() rejects programs the
+// order streams in time and in data, a reader of its own engine's result waits
+// for the result latency, and simulate() rejects programs the
 // verifier refuses, missing or unknown inputs, and programs too big for the chip.
 #include "support/TestSupport.h"
 #include "isa/AsmParser.h"
@@ -235,6 +236,63 @@ TEST(MachineSemaphores, NestedLoopStepsAndLargeIncrements) {
     std::vector<float> y = floats(r.outputs.at("y"));
     for (int i = 0; i < 256; ++i)
       ASSERT_EQ(y[i], 2 * x[i]) << i;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Same-engine read-after-write (ResultLatency.h)
+// ---------------------------------------------------------------------------
+
+TEST(MachineResultLatency, AReaderOfItsOwnEnginesResultWaitsForItsLatency) {
+  // DVE: y = x * 2, then z = y + 1 reads y: z starts at y's end + latency.
+  const std::string text = ".target trn3\n.stream core=0 engine=dve\n"
+                           "  tensor_scalar dst=sbuf[0:128]+0x400:fp32[[1,256]] src=sbuf[0:128]+0:fp32[[1,256]] "
+                           "op0=mul scalar0=2\n"
+                           "  tensor_scalar dst=sbuf[0:128]+0x800:fp32[[1,256]] src=sbuf[0:128]+0x400:fp32[[1,256]] "
+                           "op0=add scalar0=1\n";
+  SimulationResult t = runText(text, kTiming);
+  const std::vector<double> s = starts(t, 0), e = ends(t, 0);
+  ASSERT_EQ(s.size(), 2u);
+  const ChipConfig &c = trn3();
+  EXPECT_NEAR(s[1], e[0] + c.dve.latency_cycles / c.dve.clock_hz, kSecondTol);
+  EXPECT_GT(t.stats.streams[0].dependencyWait, 0);
+}
+
+TEST(MachineResultLatency, DisjointOperandsAndOtherPartitionsDoNotWait) {
+  // The second op reads bytes next to (not overlapping) the first's result,
+  // the third reads the same bytes on other partitions: both start at once.
+  const std::string text = ".target trn3\n.stream core=0 engine=dve\n"
+                           "  tensor_scalar dst=sbuf[0:64]+0x400:fp32[[1,256]] src=sbuf[0:64]+0:fp32[[1,256]] "
+                           "op0=mul scalar0=2\n"
+                           "  tensor_scalar dst=sbuf[0:128]+0x1000:fp32[[1,256]] src=sbuf[0:128]+0x800:fp32[[1,256]] "
+                           "op0=add scalar0=1\n"
+                           "  tensor_scalar dst=sbuf[64:128]+0x2000:fp32[[1,256]] src=sbuf[64:128]+0x400:fp32[[1,256]] "
+                           "op0=add scalar0=1\n";
+  SimulationResult t = runText(text, kTiming);
+  const std::vector<double> s = starts(t, 0), e = ends(t, 0);
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_NEAR(s[1], e[0], kSecondTol);
+  EXPECT_NEAR(s[2], e[1], kSecondTol);
+}
+
+TEST(MachineResultLatency, LoopIterationsOnTheirOwnTilesPipelineButAChainAcrossThemWaits) {
+  // Each iteration writes its own tile from its own input: back to back.
+  const std::string own = ".target trn3\n.stream core=0 engine=act\n  loop count=4\n"
+                          "    activation dst=sbuf[0:128]+0x4000+1024*i0:fp32[[1,256]] "
+                          "src=sbuf[0:128]+0+1024*i0:fp32[[1,256]] func=exp\n  endloop\n";
+  // Each iteration reads the tile the previous one wrote.
+  const std::string chain = ".target trn3\n.stream core=0 engine=act\n  loop count=4\n"
+                            "    activation dst=sbuf[0:128]+1024+1024*i0:fp32[[1,256]] "
+                            "src=sbuf[0:128]+0+1024*i0:fp32[[1,256]] func=exp\n  endloop\n";
+  const ChipConfig &c = trn3();
+  const double latency = c.act.latency_cycles / c.act.clock_hz;
+  SimulationResult a = runText(own, kTiming), b = runText(chain, kTiming);
+  const std::vector<double> sa = starts(a, 0), ea = ends(a, 0), sb = starts(b, 0), eb = ends(b, 0);
+  ASSERT_EQ(sa.size(), 4u);
+  ASSERT_EQ(sb.size(), 4u);
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_NEAR(sa[i], ea[i - 1], kSecondTol) << i;
+    EXPECT_NEAR(sb[i], eb[i - 1] + latency, kSecondTol) << i;
   }
 }
 

@@ -119,7 +119,7 @@ TEST(SemaphoreLatency, AWaitSeesAnIncrementTheLatencyLater) {
                            "op0=add scalar0=1 wait=s0>=1\n";
   ChipConfig chip = trn3();
   EXPECT_EQ(chip.semaphore_latency_seconds, 0);
-  const double base = (512 + 100) / kVecHz; // ACT busy + act.latency_cycles
+  const double base = (512 + 200) / kVecHz; // ACT busy + act.latency_cycles
   EXPECT_NEAR(run(body, chip).report.seconds, base + 256 / kVecHz, kSecondTol);
   chip.semaphore_latency_seconds = 1e-6;
   SimulationResult r = run(body, chip);

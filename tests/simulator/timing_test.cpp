@@ -327,20 +327,25 @@ TEST(TimingDependencies, DependentInstructionWaitsForLatencyIndependentOnesDoNot
       "activation dst=" + sb(128, 0x1000, "fp32", 512) + " src=" + sb(128, 0, "fp32", 512) + " func=exp";
   const std::string dve = "tensor_scalar dst=" + sb(128, 0x2000, "fp32", 256) + " src=" + sb(128, 0x3000, "fp32", 256) +
                           " op0=add scalar0=1";
-  // Dependent: DVE starts act.latency (100 cycles) after ACT's 512 busy cycles.
+  // Dependent: DVE starts act.latency (200 cycles) after ACT's 512 busy cycles.
   TimedRun dep = timing(".stream core=0 engine=act\n  " + act + " signal=s0+1\n.stream core=0 engine=dve\n  " + dve +
                         " wait=s0>=1\n");
-  EXPECT_NEAR(dep.start("core0.dve"), (512 + 100) / kVecHz, kSecondTol);
-  EXPECT_NEAR(dep.result.report.seconds, (512 + 100 + 256) / kVecHz, kSecondTol);
-  EXPECT_NEAR(dep.engine("dve").busy_fraction, 256.0 / (512 + 100 + 256), 1e-9);
+  EXPECT_NEAR(dep.start("core0.dve"), (512 + 200) / kVecHz, kSecondTol);
+  EXPECT_NEAR(dep.result.report.seconds, (512 + 200 + 256) / kVecHz, kSecondTol);
+  EXPECT_NEAR(dep.engine("dve").busy_fraction, 256.0 / (512 + 200 + 256), 1e-9);
   // Independent: both start at 0 and overlap; the run is the longer one.
   TimedRun ind = timing(".stream core=0 engine=act\n  " + act + "\n.stream core=0 engine=dve\n  " + dve + "\n");
   EXPECT_EQ(ind.start("core0.dve"), 0.0);
   EXPECT_NEAR(ind.result.report.seconds, 512 / kVecHz, kSecondTol);
-  // Same stream back to back: no latency between them (in-order issue).
+  // Same stream back to back, independent: no latency between them (in-order issue).
   TimedRun same = timing(".stream core=0 engine=act\n  " + act + "\n  " + act + "\n");
   EXPECT_NEAR(same.start("core0.act", 1), 512 / kVecHz, kSecondTol);
   EXPECT_NEAR(same.result.report.seconds, 1024 / kVecHz, kSecondTol);
+  // Same stream, the second reading the first's result: it waits the latency.
+  const std::string actOfResult =
+      "activation dst=" + sb(128, 0x8000, "fp32", 512) + " src=" + sb(128, 0x1000, "fp32", 512) + " func=exp";
+  TimedRun chained = timing(".stream core=0 engine=act\n  " + act + "\n  " + actOfResult + "\n");
+  EXPECT_NEAR(chained.start("core0.act", 1), (512 + 200) / kVecHz, kSecondTol);
   // PE -> ACT through PSUM pays the PE latency: fill/drain 254 + pe.latency 2 = 256 PE cycles.
   TimedRun pe = timing(".stream core=0 engine=pe\n  matmul dst=" + ps(128, 0, "fp32", 512) +
                        " stationary=" + sb(128, 0, "bf16", 128) + " moving=" + sb(128, 0x1000, "bf16", 512) +
