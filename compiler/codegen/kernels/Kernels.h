@@ -46,7 +46,7 @@ struct MxMatmulSpec {
   // tilePack = mxKTilePacking): element (k, m) with k = t*kTile + p*pack + j
   // at ((p*T + t)*pack + j)*M + m, so each partition's rows of all k-tiles are
   // one contiguous run; its scales likewise (scale row t*kTile/32 + b at
-  // (b*T + t)*M). Needs K a multiple of kTile (no K segments).
+  // (b*T + t)*M). Needs K a multiple of kTile; K segments read their tiles.
   bool aTiled = false, bTiled = false;
   DType aType = DType::FP8E4M3, bType = DType::FP8E4M3, cType = DType::FP32;
   int64_t m = 0, n = 0, k = 0;
@@ -57,6 +57,9 @@ struct MxMatmulSpec {
   // Internal (set per segment): the first K row, and an fp32 [m, n] tensor
   // added to the product (kNoTensor: none).
   int64_t k0 = 0;
+  // Internal: the whole K of the problem (0: k), which lays out tile-major
+  // operands (their tiles of all segments interleave per partition).
+  int64_t kAll = 0;
   uint32_t addend = 0xffffffff;
   // Internal: c is written transposed ([n, m] in memory: a ws chip computes
   // C^T with the operands' roles swapped).

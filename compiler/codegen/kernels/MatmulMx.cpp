@@ -96,8 +96,10 @@ private:
 void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, int64_t base, DType type, int64_t rowElems,
                            const Affine &colElem0, int64_t width, const OnChip &dst, int64_t tileBytes, bool tiled) {
   const int64_t es = dtypeSize(type);
-  if (tiled && (restK_ || s_.k0 != 0 || ktFull_ != s_.k / kTile_))
-    fail("internal: a tile-major MX operand needs K a multiple of the k-tile and no K segments");
+  if (tiled && (restK_ || s_.k0 % kTile_ != 0))
+    fail("internal: a tile-major MX operand needs K a multiple of the k-tile");
+  // Tile-major: T tiles in all (segments included), this segment's first at tBase.
+  const int64_t allTiles = (s_.kAll ? s_.kAll : s_.k) / kTile_, tBase = s_.k0 / kTile_;
   // Full tiles, in up to four DMAs (the first matmuls start after the first
   // arrives): partition p of tile t gets rows t*kTile + p*pack + j.
   const int64_t groups = std::min<int64_t>(4, ktFull_);
@@ -107,8 +109,8 @@ void MxEmitter::loadKMajor(QueueRotor &q, uint32_t tensor, int64_t base, DType t
       continue;
     // Tile-major: partition p's rows of tile t start at (p*T + t)*pack rows.
     AccessPattern src =
-        tiled ? hbm(tensor, Affine(base) + (Affine(t0 * pack_ * rowElems) + colElem0) * es, type,
-                    ktFull_ * pack_ * rowElems, static_cast<int>(rows_),
+        tiled ? hbm(tensor, Affine(base) + (Affine((tBase + t0) * pack_ * rowElems) + colElem0) * es, type,
+                    allTiles * pack_ * rowElems, static_cast<int>(rows_),
                     {Dim{static_cast<int32_t>(pack_ * rowElems), static_cast<uint32_t>(t1 - t0)},
                      Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(pack_)},
                      Dim{1, static_cast<uint32_t>(width)}})
@@ -142,7 +144,9 @@ void MxEmitter::loadScales(QueueRotor &q, uint32_t tensor, int64_t base, int64_t
   // (tile-major scales: scale row t*blocks + b at (b*T + t)*cols).
   const int64_t blocks = kTile_ / 32;
   if (tiled && ktFull_ > 0) {
-    AccessPattern src = hbm(tensor, Affine(base) + col0, DType::E8M0, ktFull_ * rowElems, static_cast<int>(blocks),
+    const int64_t allTiles = (s_.kAll ? s_.kAll : s_.k) / kTile_, tBase = s_.k0 / kTile_;
+    AccessPattern src = hbm(tensor, Affine(base + tBase * rowElems) + col0, DType::E8M0, allTiles * rowElems,
+                            static_cast<int>(blocks),
                             {Dim{static_cast<int32_t>(rowElems), static_cast<uint32_t>(ktFull_)},
                              Dim{1, static_cast<uint32_t>(cols)}});
     AccessPattern d = onChip(dst, 0, DType::E8M0, {Dim{1, static_cast<uint32_t>(ktFull_ * cols)}},
@@ -507,6 +511,7 @@ void emitMxOriented(ProgramBuilder &pb, const MxMatmulSpec &spec, uint32_t loc) 
     MxMatmulSpec seg = spec;
     seg.k0 = k0;
     seg.k = ks;
+    seg.kAll = spec.k;
     seg.c = c;
     seg.cOffset = c == spec.c ? spec.cOffset : 0;
     seg.addend = addend;

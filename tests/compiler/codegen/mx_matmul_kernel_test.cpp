@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 using namespace trnx;
 using namespace trnx::cg;
 using namespace trnx::cg::test;
@@ -125,6 +127,57 @@ TEST(MxMatmulKernel, KSegmentsMatchReference) {
   EXPECT_LT(runMx(trn3, DType::FP8E4M3, DType::FP8E4M3, 128, 128, 1024, DType::BF16, 512), 1e-2); // bf16 C
   const Program split = buildMx(trn3, DType::FP8E4M3, DType::FP8E4M3, 200, 300, 1536, DType::FP32, 512);
   EXPECT_GE(split.findTensor("mx_partial_0"), 0) << "the partial product tensor";
+}
+
+// A tile-major A^T (as emitQuantizeMxTransposed writes decode activations)
+// read by K segments: each segment takes its tiles from every partition's run.
+TEST(MxMatmulKernel, TileMajorOperandInKSegmentsMatchesReference) {
+  ChipConfig trn3 = loadChip("trn3");
+  const Target target = targetFor(trn3);
+  const DType at = DType::FP8E4M3, bt = DType::FP8E4M3;
+  const int64_t pack = mxKTilePacking(target, at, bt), kTile = target.matmulK() * pack;
+  const int64_t m = 64, n = 256, k = 5 * kTile, tiles = k / kTile, blocks = kTile / 32;
+  MxOperand a = makeOperand(at, k, m, 21), b = makeOperand(bt, k, n, 22);
+  // Row k = t*kTile + p*pack + j of the data goes to row (p*T + t)*pack + j;
+  // scale row t*blocks + q to row q*T + t.
+  // (The fp8 data is given as f32 values, converted when loaded.)
+  HostArray aData = a.data, aScales = a.scales;
+  const int64_t row = static_cast<int64_t>(a.data.data.size()) / k;
+  for (int64_t t = 0; t < tiles; ++t)
+    for (int64_t p = 0; p < kTile / pack; ++p)
+      for (int64_t j = 0; j < pack; ++j)
+        std::memcpy(&aData.data[((p * tiles + t) * pack + j) * row], &a.data.data[(t * kTile + p * pack + j) * row],
+                    row);
+  for (int64_t t = 0; t < tiles; ++t)
+    for (int64_t q = 0; q < blocks; ++q)
+      std::memcpy(&aScales.data[(q * tiles + t) * m], &a.scales.data[(t * blocks + q) * m], m);
+  for (int64_t segmentK : {int64_t{0}, 2 * kTile}) {
+    ProgramBuilder pb(target);
+    MxMatmulSpec s;
+    s.aType = at;
+    s.bType = bt;
+    s.m = m;
+    s.n = n;
+    s.k = k;
+    s.aTiled = true;
+    s.maxSegmentK = segmentK;
+    s.aT = pb.addTensor("a", TensorRole::Input, at, {k, m});
+    s.aScale = pb.addTensor("as", TensorRole::Input, DType::E8M0, {k / 32, m});
+    s.b = pb.addTensor("b", TensorRole::Input, bt, {k, n});
+    s.bScale = pb.addTensor("bs", TensorRole::Input, DType::E8M0, {k / 32, n});
+    s.c = pb.addTensor("c", TensorRole::Output, DType::FP32, {m, n});
+    emitMatmulMx(pb, s, kNoLoc);
+    Program p = pb.finish();
+    verifyProgram(p, trn3.limits());
+    EXPECT_EQ(p.findTensor("mx_partial_0") >= 0, segmentK > 0);
+    SimulationResult r = run(p, trn3, {{"a", aData}, {"as", aScales}, {"b", b.data}, {"bs", b.scales}});
+    std::vector<double> ref(m * n, 0.0);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t kk = 0; kk < k; ++kk)
+        for (int64_t j = 0; j < n; ++j)
+          ref[i * n + j] += a.values[kk * m + i] * b.values[kk * n + j];
+    EXPECT_LT(relativeError(values(r.outputs.at("c")), ref), 1e-5) << "segment K " << segmentK;
+  }
 }
 
 TEST(MxMatmulKernel, RejectsWhatTheTargetLacks) {
