@@ -77,6 +77,11 @@ def test_simulate_on_a_144_chip_system(tmp_path):
     assert coll["op"] == "all_reduce" and coll["algorithm"] == "mesh" and coll["group_size"] == 144
     assert system["exposed_communication_seconds"] == pytest.approx(coll["closed_form_seconds"], rel=1e-3)
     assert both.report["bottleneck"]["bound_by"] == "link"
+    # Sweeps store the same causes as metrics (link included).
+    from trnx.sweep.evaluate import BOTTLENECK_METRICS, bottleneck_metrics
+    metrics = bottleneck_metrics([(both.report.to_dict(), 1)])
+    assert metrics["bound_by"] == "link" and metrics["critical_link_seconds"] > 0
+    assert {k for k in metrics if k.startswith("critical_")} <= BOTTLENECK_METRICS
     assert any(e.get("cat") == "collective" for e in both.trace["traceEvents"])
     timed = trnx.simulate(program, mode="timing", system="trn3-ultraserver")
     assert timed.rank_outputs == [] and timed.report.seconds == both.report.seconds

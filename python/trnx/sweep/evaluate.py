@@ -24,7 +24,8 @@ TOKEN_METRICS = ("tokens", "tokens_per_second", "seconds_per_token", "tokens_per
 
 
 # The critical path by cause (docs/report.md "bottleneck"); bound_by is stored as text.
-CRITICAL_PATH_CAUSES = ("pe", "act", "dve", "pool", "sp", "dma_issue", "dma_engines", "hbm", "latency", "conflict")
+CRITICAL_PATH_CAUSES = ("pe", "act", "dve", "pool", "sp", "dma_issue", "dma_engines", "hbm", "latency", "conflict",
+                        "link")
 BOTTLENECK_METRICS = {"bound_fraction"} | {f"critical_{c}_seconds" for c in CRITICAL_PATH_CAUSES}
 
 
