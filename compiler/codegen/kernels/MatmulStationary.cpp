@@ -467,6 +467,12 @@ void MatmulEmitter::heldStream(const std::vector<MatmulJob> &jobs) {
   const bool castA = s_.a.dtype != op_, castB = s_.b.dtype != op_;
   const bool pairs = isFP8(op_) && k_.target().limits.doubleRow;
   const int64_t w = plan.width, bankCols = k_.target().psumBankColumns();
+  // A one-column B (a GEMV's x^T, K contiguous) read tile by tile is one
+  // 2-byte run per partition per k-tile. The sum over K does not care which
+  // rows share a k-tile, so the full tiles map (tile t, partition p) to row
+  // p*T + t of both operands: partition p reads x's rows [p*T, p*T + T) as
+  // one run, and A^T blocks keep their runs (the rest tile is unchanged).
+  const bool permK = ktFull_ > 1 && w == 1 && sBK_ == 1 && sAK_ != 1;
   std::vector<OnChip> bPanels, bStages;
   for (int p = 0; p < heldPanels(jobs); ++p) {
     bPanels.push_back(k_.allocSbuf(kt_ * w * es_));
@@ -491,8 +497,19 @@ void MatmulEmitter::heldStream(const std::vector<MatmulJob> &jobs) {
   for (size_t ji = 0; ji < jobs.size(); ++ji) {
     const MatmulJob &j = jobs[ji];
     const OnChip &bPanel = bPanels[ji % bPanels.size()], &bStage = bStages[ji % bStages.size()];
-    if (ktFull_ > 0)
+    if (permK) {
+      const DType bt = s_.b.dtype;
+      const OnChip &target = castB ? bStage : bPanel;
+      AccessPattern src = hbm(s_.b.tensor, (Affine(s_.b.offset + j.bOff) + Affine(j.n0) * sBN_) * dtypeSize(bt), bt,
+                              ktFull_, static_cast<int>(tk_), {Dim{1, static_cast<uint32_t>(ktFull_)}});
+      k_.emit(loadB().next(), dmaCopy(onChip(target, 0, bt, {Dim{1, static_cast<uint32_t>(ktFull_)}},
+                                             static_cast<int>(tk_)),
+                                      src));
+      if (castB)
+        castCopy(bStage, bt, bPanel, tk_, ktFull_);
+    } else if (ktFull_ > 0) {
       loadB(j, Affine(0), tk_, ktFull_, Affine(j.n0), j.n, bPanel, j.n, castB ? &bStage : nullptr);
+    }
     if (kRest_) {
       OnChip dst = bPanel, stage = bStage;
       dst.offset += ktFull_ * j.n * es_;
@@ -508,17 +525,21 @@ void MatmulEmitter::heldStream(const std::vector<MatmulJob> &jobs) {
         const int slot = (slotCopy + slotBase) % plan.slots;
         const DType at = s_.a.dtype;
         const OnChip &dst = castA ? aStage[slot] : aBlocks[slot];
-        const Affine elem = Affine(s_.a.offset + j.aOff) + m0 * sAM_ + t0 * (tk_ * sAK_);
+        // Row of (tile t, partition p): t*tk + p, or p*T + t for permuted full tiles.
+        const bool perm = permK && kRows == tk_;
+        const int64_t tileStep = perm ? sAK_ : tk_ * sAK_, partStep = perm ? ktFull_ * sAK_ : sAK_;
+        const Affine elem = Affine(s_.a.offset + j.aOff) + m0 * sAM_ + t0 * tileStep;
         std::vector<Dim> srcDims, dstDims;
         if (count > 1) {
-          srcDims.push_back(Dim{static_cast<int32_t>(tk_ * sAK_), static_cast<uint32_t>(count)});
+          srcDims.push_back(Dim{static_cast<int32_t>(tileStep), static_cast<uint32_t>(count)});
           dstDims.push_back(Dim{static_cast<int32_t>(rows), static_cast<uint32_t>(count)});
         }
         srcDims.push_back(Dim{static_cast<int32_t>(sAM_), static_cast<uint32_t>(rows)});
         dstDims.push_back(Dim{1, static_cast<uint32_t>(rows)});
-        k_.emit(loadA().next(), dmaCopy(onChip(dst, 0, at, dstDims, static_cast<int>(kRows)),
-                                        hbm(s_.a.tensor, elem * dtypeSize(at), at, sAK_, static_cast<int>(kRows), srcDims),
-                                        wantsTransposeUnit(sAK_, sAM_, at, rows)));
+        k_.emit(loadA().next(),
+                dmaCopy(onChip(dst, 0, at, dstDims, static_cast<int>(kRows)),
+                        hbm(s_.a.tensor, elem * dtypeSize(at), at, partStep, static_cast<int>(kRows), srcDims),
+                        wantsTransposeUnit(partStep, sAM_, at, rows)));
         if (castA)
           castCopy(aStage[slot], at, aBlocks[slot], kRows, count * rows);
         const bool pair = pairs && kRows == tk_ && count % 2 == 0;

@@ -73,6 +73,11 @@ TEST(MatmulKernel, RaggedShapesMatchReference) {
                         MatmulCase{2, 257, 128, 513, DType::FP32, DType::BF16},
                         MatmulCase{1, 7, 1000, 2600, DType::FP32, DType::BF16},
                         MatmulCase{11, 20, 30, 40, DType::BF16, DType::BF16},
+                        // GEMVs: x's K rows permuted over the k-tiles (one run per partition),
+                        // with a rest tile, a cast on chip and fp8 tile pairs.
+                        MatmulCase{1, 1, 1000, 600, DType::BF16, DType::BF16},
+                        MatmulCase{1, 1, 4096, 300, DType::FP32, DType::BF16},
+                        MatmulCase{2, 1, 2048, 256, DType::BF16, DType::FP8E4M3},
                         // Batched decode attention: many jobs per core, narrow results held.
                         MatmulCase{40, 4, 128, 300, DType::BF16, DType::BF16},
                         MatmulCase{40, 4, 300, 128, DType::BF16, DType::BF16}})
