@@ -19,6 +19,7 @@ import argparse
 import difflib
 import os
 import pathlib
+import re
 import sys
 
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[1]
@@ -51,7 +52,8 @@ def row(trnx, model, chip, batch, dtype):
     try:
         r = trnx.workloads.decode(model, batch=batch, context=CONTEXT, chip=chip, weight_dtype=dtype)
     except trnx.workloads.DoesNotFitError as e:
-        gb = e.args[0].split("(")[1].split(" GB")[0] if "(" in e.args[0] else "?"
+        found = re.search(r"\(([\d.]+) GB", e.args[0])
+        gb = found.group(1) if found else "?"
         return head + f" does not fit one chip ({gb} GB needed) | | |"
     except Exception as e:  # an unsupported dtype: the message's first line, honestly
         first = str(e).splitlines()[0][:90].replace("|", "/")

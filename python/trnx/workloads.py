@@ -183,7 +183,7 @@ def check_fits(graph: ModelGraph, chip: _chips.Chip) -> int:
             f"{graph.config.name} {graph.phase} (batch {graph.batch}, {'context' if graph.phase == 'decode' else 'seq'} "
             f"{graph.length}) needs {need['total']:,} bytes of HBM ({need['total'] / 1e9:.2f} GB: {detail}) but "
             f"{chip.name} has {capacity:,} bytes ({capacity / 1e9:.2f} GB, hbm.capacity_bytes); "
-            "multi-chip runs are not supported yet")
+            "shard it over several chips with trnx.parallel.decode(..., tp=N)")
     return need["total"]
 
 
