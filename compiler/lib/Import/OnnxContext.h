@@ -138,4 +138,7 @@ int64_t supportedVersion(const std::string &op, int64_t opset);
 // The converter of one ONNX operator (supportedVersion(op) != 0).
 void convertNode(Context &c);
 
+// Converters with a file of their own.
+void einsum(Context &c); // OnnxEinsum.cpp
+
 } // namespace trnx::onnximport

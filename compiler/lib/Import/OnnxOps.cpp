@@ -1652,6 +1652,7 @@ const std::map<std::string, OpEntry> &opTable() {
       {"BatchNormalization", {{1, 6, 7, 9, 14, 15}, 7, batchNorm}},
       {"MatMul", {{1, 9, 13}, 1, matmulOp}},
       {"Gemm", {{1, 6, 7, 9, 11, 13}, 7, gemm}},
+      {"Einsum", {{12}, 12, einsum}},
       {"ReduceMean", {{1, 11, 13, 18}, 1, reduceOp}},
       {"ReduceSum", {{1, 11, 13}, 1, reduceOp}},
       {"ReduceMax", {{1, 11, 12, 13, 18}, 1, reduceOp}},
