@@ -140,5 +140,6 @@ void convertNode(Context &c);
 
 // Converters with a file of their own.
 void einsum(Context &c); // OnnxEinsum.cpp
+void topK(Context &c);   // OnnxTopK.cpp
 
 } // namespace trnx::onnximport

@@ -1665,6 +1665,7 @@ const std::map<std::string, OpEntry> &opTable() {
       {"ArgMax", {{1, 11, 12, 13}, 1, argMinMax}},
       {"ArgMin", {{1, 11, 12, 13}, 1, argMinMax}},
       {"Hardmax", {{1, 11, 13}, 1, hardmax}},
+      {"TopK", {{1, 10, 11}, 1, topK}},
       {"CumSum", {{11, 14}, 11, cumSum}},
       {"InstanceNormalization", {{1, 6}, 6, instanceNorm}},
       {"MeanVarianceNormalization", {{9, 13}, 9, meanVarianceNorm}},
