@@ -141,5 +141,6 @@ void convertNode(Context &c);
 // Converters with a file of their own.
 void einsum(Context &c); // OnnxEinsum.cpp
 void topK(Context &c);   // OnnxTopK.cpp
+void recurrent(Context &c); // RNN, GRU, LSTM: OnnxRecurrent.cpp
 
 } // namespace trnx::onnximport
