@@ -78,8 +78,8 @@ public:
     context_.loadAllAvailableDialects();
     handler_.emplace(&context_, [this](Diagnostic &diag) {
       if (diag.getSeverity() == DiagnosticSeverity::Error && error_.empty()) {
-        std::string where = locationText(diag.getLocation());
-        error_ = (where.empty() ? "" : where + ": ") + diag.str();
+        std::string where = locationText(diag.getLocation()), node = onnxNodeOf(diag.getLocation());
+        error_ = (where.empty() ? "" : where + ": ") + (node.empty() ? "" : node + ": ") + diag.str();
       }
       return success();
     });

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ public:
   int64_t version = 0; // the operator version of the node being converted
   std::map<std::string, Tensor> values;
   const onnx::NodeProto *node = nullptr; // the node being converted
+  // The node computing each value (for errors that trace a value back).
+  std::map<std::string, const onnx::NodeProto *> producers;
+  std::set<std::string> weightArguments; // initializers that are arguments (--weights-as-args)
   mlir::Location loc = mlir::UnknownLoc::get(builder.getContext());
 
   // --- errors: "FILE: node 'NAME' (OpType): message" -----------------------
@@ -73,6 +77,10 @@ public:
   Tensor &input(int i);
   // An input whose elements must be known at import time (shapes, axes).
   std::vector<int64_t> constantInts(int i);
+  // Why input i is not known at import time, naming what the user wrote:
+  // "it is graph input 'x'", or "node 'P' (Where) computes it from graph
+  // input 'x'" (the nearest producer and a run-time graph input it depends on).
+  std::string runtimeOrigin(int i) const;
   void setOutput(int i, Tensor t);
 
   // --- building --------------------------------------------------------------
@@ -137,5 +145,10 @@ mlir::Value truncF(mlir::OpBuilder &b, mlir::Location l, mlir::Value x);
 int64_t supportedVersion(const std::string &op, int64_t opset);
 // The converter of one ONNX operator (supportedVersion(op) != 0).
 void convertNode(Context &c);
+
+// Converters with a file of their own.
+void einsum(Context &c); // OnnxEinsum.cpp
+void topK(Context &c);   // OnnxTopK.cpp
+void recurrent(Context &c); // RNN, GRU, LSTM: OnnxRecurrent.cpp
 
 } // namespace trnx::onnximport

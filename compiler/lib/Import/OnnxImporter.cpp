@@ -70,6 +70,45 @@ Tensor &Context::input(int i) {
   return it->second;
 }
 
+std::string Context::runtimeOrigin(int i) const {
+  auto argumentText = [&](const std::string &name) {
+    return weightArguments.count(name) ? "weight '" + name + "' (an argument with --weights-as-args)"
+                                       : "graph input '" + name + "'";
+  };
+  const std::string &name = node->input(i);
+  auto it = producers.find(name);
+  if (it == producers.end())
+    return "it is " + argumentText(name);
+  // Depth first through the producers to a value without one that is not
+  // known: a graph input (or weight argument).
+  std::set<std::string> seen;
+  std::vector<std::string> stack = {name};
+  std::string source;
+  while (!stack.empty() && source.empty()) {
+    std::string v = stack.back();
+    stack.pop_back();
+    if (!seen.insert(v).second)
+      continue;
+    auto p = producers.find(v);
+    if (p == producers.end()) {
+      auto known = values.find(v);
+      if (known != values.end() && !known->second.constant)
+        source = v;
+      continue;
+    }
+    for (int k = p->second->input_size() - 1; k >= 0; --k) {
+      const std::string &in = p->second->input(k);
+      auto t = values.find(in);
+      if (!in.empty() && t != values.end() && !t->second.constant)
+        stack.push_back(in);
+    }
+  }
+  const onnx::NodeProto &producer = *it->second;
+  std::string text = "node '" + (producer.name().empty() ? producer.op_type() : producer.name()) + "' (" +
+                     producer.op_type() + ") computes it";
+  return text + (source.empty() ? " at run time" : " from " + argumentText(source));
+}
+
 int64_t toInt64(double d) {
   if (std::isnan(d))
     return 0;
@@ -83,7 +122,8 @@ int64_t toInt64(double d) {
 std::vector<int64_t> Context::constantInts(int i) {
   Tensor &t = input(i);
   if (!t.constant)
-    fail("input '" + node->input(i) + "' must be known at compile time (a constant or a static shape)");
+    fail("input '" + node->input(i) + "' must be known at compile time (a constant or a static shape), but " +
+         runtimeOrigin(i));
   std::vector<int64_t> out;
   for (double d : *t.constant)
     out.push_back(toInt64(d));
@@ -800,6 +840,32 @@ std::string printable(const std::string &s) {
 
 namespace trnx {
 
+std::string onnxNodeLocationName(const std::string &opType, const std::string &name) {
+  return "onnx." + opType + (name.empty() ? "" : ":" + name);
+}
+
+namespace {
+std::string findOnnxNode(Location loc) {
+  if (auto named = llvm::dyn_cast<NameLoc>(loc)) {
+    llvm::StringRef text = named.getName().getValue();
+    if (text.consume_front("onnx.")) {
+      auto [opType, name] = text.split(':');
+      return "node '" + (name.empty() ? opType : name).str() + "' (" + opType.str() + ")";
+    }
+    return findOnnxNode(named.getChildLoc());
+  }
+  if (auto fused = llvm::dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (std::string found = findOnnxNode(inner); !found.empty())
+        return found;
+  if (auto call = llvm::dyn_cast<CallSiteLoc>(loc))
+    return findOnnxNode(call.getCallee());
+  return "";
+}
+} // namespace
+
+std::string onnxNodeOf(Location loc) { return findOnnxNode(loc); }
+
 OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, const OnnxImportOptions &options) {
   using namespace onnximport;
   onnx::ModelProto model;
@@ -899,8 +965,10 @@ OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, 
     b.setInsertionPointToStart(entry);
     for (size_t i = 0; i < argNames.size(); ++i) {
       func.setArgAttr(static_cast<unsigned>(i), "trnx.name", b.getStringAttr(argNames[i]));
-      if (argRoles[i] == "weight")
+      if (argRoles[i] == "weight") {
         func.setArgAttr(static_cast<unsigned>(i), "trnx.role", b.getStringAttr("weight"));
+        c.weightArguments.insert(argNames[i]);
+      }
       c.values[argNames[i]] = c.make(entry->getArgument(static_cast<unsigned>(i)));
       // A tensor without elements is known: there is nothing to read.
       if (c.values[argNames[i]].count() == 0)
@@ -917,9 +985,12 @@ OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, 
       ++index;
       c.node = &node;
       c.version = supportedVersion(node.op_type(), opset);
-      c.loc = NameLoc::get(b.getStringAttr("onnx." + node.op_type() + (node.name().empty() ? "" : ":" + node.name())),
+      c.loc = NameLoc::get(b.getStringAttr(onnxNodeLocationName(node.op_type(), node.name())),
                            FileLineColLoc::get(&context, path, index, 0));
       convertNode(c);
+      for (const std::string &out : node.output())
+        if (!out.empty())
+          c.producers[out] = &node;
       for (int i = 0; i < node.output_size(); ++i)
         if (!node.output(i).empty() && !c.values.count(node.output(i)))
           c.fail("output " + std::to_string(i) + " ('" + node.output(i) + "') is not supported");

@@ -68,6 +68,9 @@ std::optional<Tensor> foldBinary(Context &c, Tensor &x, Tensor &y, const std::fu
   return c.constantTensor(out, shape, element);
 }
 
+// ", but <why>" when input i is not known at import time (else "").
+std::string notKnown(Context &c, int i) { return c.input(i).constant ? "" : ", but " + c.runtimeOrigin(i); }
+
 std::vector<Tensor *> allInputs(Context &c) {
   std::vector<Tensor *> ins;
   for (int i = 0; i < c.node->input_size(); ++i)
@@ -293,7 +296,7 @@ void dropout(Context &c) {
   if (c.version >= 12 && c.hasInput(2)) {
     Tensor &t = c.input(2);
     if (!t.constant || t.count() != 1)
-      c.fail("training_mode must be a scalar known at compile time");
+      c.fail("training_mode must be a scalar known at compile time" + notKnown(c, 2));
     training = (*t.constant)[0] != 0;
   }
   if (c.version >= 12 && c.hasInput(1)) {
@@ -301,7 +304,7 @@ void dropout(Context &c) {
     if (r.constant && r.count() == 1)
       ratio = (*r.constant)[0];
     else if (training)
-      c.fail("the ratio of a training-mode Dropout must be a scalar known at compile time");
+      c.fail("the ratio of a training-mode Dropout must be a scalar known at compile time" + notKnown(c, 1));
   }
   if (training && ratio != 0)
     c.fail("training-mode Dropout (ratio " + str(ratio) +
@@ -1114,7 +1117,7 @@ void trilu(Context &c) {
 void oneHot(Context &c) {
   Tensor &idx = c.input(0), &depthT = c.input(1), &values = c.input(2);
   if (!depthT.constant || depthT.count() != 1)
-    c.fail("depth must be a scalar known at compile time");
+    c.fail("depth must be a scalar known at compile time" + notKnown(c, 1));
   const int64_t depth = toInt64(std::trunc((*depthT.constant)[0]));
   if (depth < 1 || depth > (1 << 20))
     c.fail("depth " + std::to_string(depth) + " is not supported");
@@ -1206,7 +1209,8 @@ void constantOfShape(Context &c) {
 void range(Context &c) {
   Tensor &s = c.input(0), &l = c.input(1), &d = c.input(2);
   if (!s.constant || !l.constant || !d.constant || s.count() != 1 || l.count() != 1 || d.count() != 1)
-    c.fail("start, limit and delta must be scalars known at compile time");
+    c.fail("start, limit and delta must be scalars known at compile time" +
+           notKnown(c, !s.constant ? 0 : !l.constant ? 1 : 2));
   const double start = (*s.constant)[0], limit = (*l.constant)[0], delta = (*d.constant)[0];
   if (delta == 0)
     c.fail("delta is 0");
@@ -1230,7 +1234,7 @@ void padOp(Context &c) {
   if (c.version >= 11 && c.hasInput(2)) {
     Tensor &v = c.input(2);
     if (!v.constant || v.count() != 1)
-      c.fail("constant_value must be a scalar known at compile time");
+      c.fail("constant_value must be a scalar known at compile time" + notKnown(c, 2));
     value = (*v.constant)[0];
   }
   std::vector<int64_t> axes;
@@ -1652,6 +1656,10 @@ const std::map<std::string, OpEntry> &opTable() {
       {"BatchNormalization", {{1, 6, 7, 9, 14, 15}, 7, batchNorm}},
       {"MatMul", {{1, 9, 13}, 1, matmulOp}},
       {"Gemm", {{1, 6, 7, 9, 11, 13}, 7, gemm}},
+      {"Einsum", {{12}, 12, einsum}},
+      {"RNN", {{1, 7, 14}, 7, recurrent}},
+      {"GRU", {{1, 3, 7, 14}, 7, recurrent}},
+      {"LSTM", {{1, 7, 14}, 7, recurrent}},
       {"ReduceMean", {{1, 11, 13, 18}, 1, reduceOp}},
       {"ReduceSum", {{1, 11, 13}, 1, reduceOp}},
       {"ReduceMax", {{1, 11, 12, 13, 18}, 1, reduceOp}},
@@ -1664,6 +1672,7 @@ const std::map<std::string, OpEntry> &opTable() {
       {"ArgMax", {{1, 11, 12, 13}, 1, argMinMax}},
       {"ArgMin", {{1, 11, 12, 13}, 1, argMinMax}},
       {"Hardmax", {{1, 11, 13}, 1, hardmax}},
+      {"TopK", {{1, 10, 11}, 1, topK}},
       {"CumSum", {{11, 14}, 11, cumSum}},
       {"InstanceNormalization", {{1, 6}, 6, instanceNorm}},
       {"MeanVarianceNormalization", {{9, 13}, 9, meanVarianceNorm}},

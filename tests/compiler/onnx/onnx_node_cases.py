@@ -37,7 +37,7 @@ COMPILE_TIME_INPUTS = {
     "Slice": {1, 2, 3, 4}, "ReduceSum": {1}, "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1},
     "Range": {0, 1, 2}, "Pad": {1, 2, 3}, "Dropout": {1, 2}, "Tile": {1}, "OneHot": {1}, "CumSum": {1},
     "Trilu": {1}, "ReduceL1": {1}, "ReduceL2": {1}, "ReduceSumSquare": {1}, "ReduceLogSum": {1},
-    "ReduceLogSumExp": {1},
+    "ReduceLogSumExp": {1}, "TopK": {1},
 }
 
 def generate(directory: pathlib.Path) -> pathlib.Path:

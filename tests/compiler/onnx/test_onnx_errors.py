@@ -188,3 +188,59 @@ def test_unsupported_forms(tools, tmp_path):
         proc = _compile(tools, _save(model, tmp_path / "case.onnx"))
         assert_one_error_line(proc)
         assert message in proc.stderr, (label, proc.stderr)
+
+
+@pytest.mark.parametrize("name", ["/attn/Softmax", ""])
+def test_later_pass_error_names_the_node(tools, tmp_path, name):
+    """An error after import (here the kernel of a softmax over 4M elements
+    not fitting SBUF) is about an op the importer generated: it names the
+    ONNX node the op came from (its name, or its type when it has none)."""
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="first"),
+                               helper.make_node("Softmax", ["r"], ["y"], name=name)], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1 << 22])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1 << 22])])
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "big.onnx")
+    proc = _compile(tools, path)
+    assert_one_error_line(proc)
+    # FILE:N:0 with N the node's position in the graph.
+    assert proc.stderr.startswith(f"{path}:2:0: error: node '{name or 'Softmax'}' (Softmax): "), proc.stderr
+
+
+def test_run_time_value_error_names_its_origin(tools, tmp_path):
+    """A value needed at compile time that is not known names the node that
+    computes it and the graph input (or weight argument) it depends on, not
+    only the internal value name."""
+    shape_t = numpy_helper.from_array(np.array([3, 2], np.int64), "target")
+    nodes = [helper.make_node("Shape", ["x"], ["s"], name="/Shape"),
+             helper.make_node("Add", ["s", "n"], ["/Add_output_0"], name="/Add"),
+             helper.make_node("Mul", ["/Add_output_0", "one"], ["/Mul_output_0"], name="/Mul"),
+             helper.make_node("Reshape", ["x", "/Mul_output_0"], ["y"], name="/Reshape")]
+    one = numpy_helper.from_array(np.array([1, 1], np.int64), "one")
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+                                           helper.make_tensor_value_info("n", TensorProto.INT64, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [one])
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "dyn.onnx")
+    proc = _compile(tools, path)
+    assert_one_error_line(proc)
+    assert ("node '/Reshape' (Reshape): input '/Mul_output_0' must be known at compile time (a constant or a "
+            "static shape), but node '/Mul' (Mul) computes it from graph input 'n'") in proc.stderr, proc.stderr
+    # A weight argument: the shape chain starts at an initializer.
+    graph = helper.make_graph([helper.make_node("Concat", ["target"], ["c"], name="/Concat", axis=0),
+                               helper.make_node("Reshape", ["x", "c"], ["y"], name="/Reshape")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [shape_t])
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "w.onnx")
+    proc = _compile(tools, path, "--weights-as-args")
+    assert_one_error_line(proc)
+    assert ("but node '/Concat' (Concat) computes it from weight 'target' (an argument with --weights-as-args)"
+            in proc.stderr), proc.stderr
+    # The graph input itself.
+    graph = helper.make_graph([helper.make_node("Reshape", ["x", "n"], ["y"], name="/Reshape")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+                               helper.make_tensor_value_info("n", TensorProto.INT64, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "in.onnx")
+    proc = _compile(tools, path)
+    assert_one_error_line(proc)
+    assert "input 'n' must be known at compile time (a constant or a static shape), but it is graph input 'n'" \
+        in proc.stderr, proc.stderr

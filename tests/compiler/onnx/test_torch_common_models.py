@@ -1,8 +1,10 @@
 """torch exports users bring (issue 16): a small ViT (class token through
 expand(B, -1, -1), whose shape chain Constant -> ConstantOfShape -> Mul ->
 Equal -> Where folds at import), a BERT-like nn.TransformerEncoderLayer with
-src_key_padding_mask, and a ResNet basic block; each compiled with
---auto-cast none and run in the functional simulator against torch."""
+src_key_padding_mask, a ResNet basic block, a mixture-of-experts block with
+top-2 routing (TopK) and a recurrent model (2-layer bidirectional nn.LSTM
+into nn.GRU); each compiled with --auto-cast none and run in the functional
+simulator against torch."""
 import numpy as np
 import pytest
 
@@ -49,6 +51,42 @@ class ResNetBlock(nn.Module):
         return torch.relu(x + self.b2(self.c2(y)))
 
 
+class MoE(nn.Module):
+    """Top-k routed experts, computed densely (every expert on every token,
+    weighted by the renormalised top-k router probabilities: static shapes)."""
+
+    def __init__(self, d=32, hidden=64, experts=4, k=2):
+        super().__init__()
+        self.k, self.experts = k, experts
+        self.router = nn.Linear(d, experts, bias=False)
+        self.up = nn.ModuleList(nn.Linear(d, hidden) for _ in range(experts))
+        self.down = nn.ModuleList(nn.Linear(hidden, d) for _ in range(experts))
+
+    def forward(self, x):
+        probs = self.router(x).softmax(-1)
+        weights, chosen = torch.topk(probs, self.k, dim=-1)
+        weights = weights / weights.sum(-1, keepdim=True)
+        # gate[t, e]: the weight of expert e for token t (0 when not chosen).
+        gate = ((chosen.unsqueeze(-1) == torch.arange(self.experts)).float() * weights.unsqueeze(-1)).sum(-2)
+        out = torch.zeros_like(x)
+        for e in range(self.experts):
+            out = out + gate[..., e:e + 1] * self.down[e](nn.functional.gelu(self.up[e](x)))
+        return out
+
+
+class Recurrent(nn.Module):
+    def __init__(self, features=8, hidden=16, classes=5):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, num_layers=2, batch_first=True, bidirectional=True)
+        self.gru = nn.GRU(2 * hidden, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        y, h = self.gru(y)
+        return self.head(y[:, -1]) + self.head(h[0])
+
+
 def run_model(tools, tmp_path, model, args, names):
     model.eval()
     path = tmp_path / "m.onnx"
@@ -89,4 +127,16 @@ def test_resnet_basic_block(tools, tmp_path):
         b.running_mean.uniform_(-0.5, 0.5)
         b.running_var.uniform_(0.5, 2.0)
     got, ref = run_model(tools, tmp_path, model, (torch.randn(2, 8, 8, 8),), ["x"])
+    assert got.shape == ref.shape and relative_error(got, ref) <= 1e-4
+
+
+def test_moe_top2_routing(tools, tmp_path):
+    torch.manual_seed(3)
+    got, ref = run_model(tools, tmp_path, MoE(), (torch.randn(2, 8, 32),), ["x"])
+    assert got.shape == ref.shape and relative_error(got, ref) <= 1e-4
+
+
+def test_lstm_gru(tools, tmp_path):
+    torch.manual_seed(4)
+    got, ref = run_model(tools, tmp_path, Recurrent(), (torch.randn(3, 12, 8),), ["x"])
     assert got.shape == ref.shape and relative_error(got, ref) <= 1e-4

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Location.h"
 #include "mlir/IR/OwningOpRef.h"
 
 #include <map>
@@ -21,6 +22,15 @@ struct OnnxImportOptions {
   // Errors name options as trnx.compile's keywords (shapes=...), not as flags.
   bool pythonNames = false;
 };
+
+// The location name of the ops imported from an ONNX node: "onnx.OpType:NAME",
+// or "onnx.OpType" for a node without a name (inside FileLineColLoc(FILE, N, 0),
+// N the node's position in the graph from 1).
+std::string onnxNodeLocationName(const std::string &opType, const std::string &name);
+// "node 'NAME' (OpType)" of the first ONNX node in loc (NAME is the op type
+// for a node without a name), or "" when loc comes from no ONNX node: later
+// passes' errors name the node the user wrote, whatever op they are about.
+std::string onnxNodeOf(mlir::Location loc);
 
 // Throws trnx::Error("FILE: cause") when the model cannot be imported.
 mlir::OwningOpRef<mlir::ModuleOp> importOnnx(mlir::MLIRContext &context, const std::string &path,
