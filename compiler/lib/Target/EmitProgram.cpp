@@ -287,6 +287,9 @@ private:
   llvm::DenseMap<Value, Slot> slots_;
   std::vector<Buffer> buffers_;
   llvm::DenseMap<Value, uint32_t> placed_;  // value -> output tensor
+  // Elementwise results that are one part of a concatenation: written in
+  // place into its result (value -> concat result, offset along its axis).
+  llvm::DenseMap<Value, std::pair<Value, int64_t>> concatPart_;
   llvm::DenseMap<Value, int> lastUse_;
   llvm::DenseMap<Operation *, int> index_;
 };
@@ -349,6 +352,24 @@ LogicalResult Emitter::emitOp(Operation *op) {
     return view->broadcastTo(shape);
   };
   auto define = [&](Value result) -> FailureOr<cg::HbmView> {
+    auto part = concatPart_.find(result);
+    if (part != concatPart_.end()) {
+      Value whole = part->second.first;
+      if (!slots_.count(whole)) {
+        FailureOr<cg::HbmView> d = destination(whole);
+        if (failed(d))
+          return op->emitError() << "type " << whole.getType() << " is not supported on " << pb_.target().name,
+                 failure();
+        bind(whole, *d, placed_.count(whole) ? -1 : static_cast<int>(buffers_.size()) - 1);
+      }
+      const Slot &w = slots_[whole];
+      const int axis = static_cast<int>(whole.getDefiningOp<trn::ConcatOp>().getAxis());
+      std::vector<int64_t> start(w.view.rank(), 0), steps(w.view.rank(), 1);
+      start[axis] = part->second.second;
+      cg::HbmView view = w.view.sliced(start, shapeOf(result), steps);
+      bind(result, view, w.buffer);
+      return view;
+    }
     FailureOr<cg::HbmView> d = destination(result);
     if (failed(d))
       return op->emitError() << "type " << result.getType() << " is not supported on " << pb_.target().name, failure();
@@ -654,7 +675,9 @@ LogicalResult Emitter::emitOp(Operation *op) {
         return success();
       })
       .Case<trn::ConcatOp>([&](trn::ConcatOp c) -> LogicalResult {
-        FailureOr<cg::HbmView> out = define(c.getResult());
+        // Parts written in place already defined the result.
+        FailureOr<cg::HbmView> out = slots_.count(c.getResult()) ? FailureOr<cg::HbmView>(slots_[c.getResult()].view)
+                                                                  : define(c.getResult());
         if (failed(out))
           return failure();
         int64_t at = 0;
@@ -663,6 +686,11 @@ LogicalResult Emitter::emitOp(Operation *op) {
           FailureOr<cg::HbmView> v = viewOf(in, op);
           if (failed(v))
             return failure();
+          auto part = concatPart_.find(in);
+          if (part != concatPart_.end() && part->second.first == c.getResult()) {
+            at += v->shape[axis];
+            continue;
+          }
           std::vector<int64_t> start(out->rank(), 0), steps(out->rank(), 1);
           start[axis] = at;
           cg::emitCopy(pb_, *v, out->sliced(start, v->shape, steps), loc(op));
@@ -799,6 +827,17 @@ FailureOr<Program> Emitter::run() {
     if (computed && !placed_.count(root))
       placed_[root] = outputs.back();
   }
+  // Single-use elementwise parts of a concatenation write into its result.
+  for (Operation &op : body)
+    if (auto cat = llvm::dyn_cast<trn::ConcatOp>(&op)) {
+      int64_t at = 0;
+      for (Value in : cat.getInputs()) {
+        auto ew = in.getDefiningOp<trn::EwiseOp>();
+        if (ew && in.hasOneUse() && ew->getParentOp() == func_.getOperation() && !placed_.count(in))
+          concatPart_[in] = {cat.getResult(), at};
+        at += llvm::cast<RankedTensorType>(in.getType()).getShape()[cat.getAxis()];
+      }
+    }
   try {
     for (Operation &op : body) {
       // A kernel generator's limit (e.g. SBUF capacity) is reported at its op.

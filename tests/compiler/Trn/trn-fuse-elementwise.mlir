@@ -210,3 +210,53 @@ func.func @narrowing_operand(%q: tensor<4x64xbf16>, %k: tensor<64x32xf32>) -> te
   %mm = trn.matmul %q, %c : tensor<4x64xbf16>, tensor<64x32xbf16> -> tensor<4x32xf32>
   return %mm : tensor<4x32xf32>
 }
+
+// Rotate-half (RoPE) as tosa.concat lowers it: an insert_slice chain into an
+// empty tensor becomes trn.concat, the elementwise consumer splits over its
+// two halves (cos/sin sliced to each half) and the negate fuses into the first.
+// CHECK-LABEL: func.func @rotate_half
+// CHECK-NOT: trn.insert_slice
+// CHECK: %[[LO:.*]] = trn.ewise({{.*}}) -> tensor<2x4xbf16>
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.negf
+// CHECK: %[[HI:.*]] = trn.ewise({{.*}}) -> tensor<2x4xbf16>
+// CHECK-NOT: arith.negf
+// CHECK: %[[CAT:.*]] = trn.concat(%[[LO]], %[[HI]]) {axis = 1 : i64} : (tensor<2x4xbf16>, tensor<2x4xbf16>) -> tensor<2x8xbf16>
+// CHECK-NEXT: %[[R:.*]] = trn.reshape %[[CAT]] : tensor<2x8xbf16> -> tensor<16xbf16>
+// CHECK-NEXT: return %[[R]]
+func.func @rotate_half(%x: tensor<2x8xf32>, %cos: tensor<1x8xf32>, %sin: tensor<1x8xf32>) -> tensor<16xbf16> {
+  %x1 = trn.slice %x {offsets = array<i64: 0, 0>, strides = array<i64: 1, 1>} : tensor<2x8xf32> -> tensor<2x4xf32>
+  %x2 = trn.slice %x {offsets = array<i64: 0, 4>, strides = array<i64: 1, 1>} : tensor<2x8xf32> -> tensor<2x4xf32>
+  %n = trn.ewise(%x2) : (tensor<2x4xf32>) -> tensor<2x4xf32> {
+  ^bb0(%a: f32):
+    %r = arith.negf %a : f32
+    trn.yield %r : f32
+  }
+  %e = trn.empty : tensor<2x8xf32>
+  %c0 = trn.insert_slice %n into %e {offsets = array<i64: 0, 0>, strides = array<i64: 1, 1>} : tensor<2x4xf32> into tensor<2x8xf32> -> tensor<2x8xf32>
+  %c1 = trn.insert_slice %x1 into %c0 {offsets = array<i64: 0, 4>, strides = array<i64: 1, 1>} : tensor<2x4xf32> into tensor<2x8xf32> -> tensor<2x8xf32>
+  %y = trn.ewise(%x, %cos, %c1, %sin) : (tensor<2x8xf32>, tensor<1x8xf32>, tensor<2x8xf32>, tensor<1x8xf32>) -> tensor<2x8xf32> {
+  ^bb0(%a: f32, %c: f32, %r: f32, %s: f32):
+    %p = arith.mulf %a, %c : f32
+    %q = arith.mulf %r, %s : f32
+    %t = arith.addf %p, %q : f32
+    trn.yield %t : f32
+  }
+  %flat = trn.reshape %y : tensor<2x8xf32> -> tensor<16xf32>
+  %b = trn.ewise(%flat) : (tensor<16xf32>) -> tensor<16xbf16> {
+  ^bb0(%a: f32):
+    trn.yield %a : f32
+  }
+  return %b : tensor<16xbf16>
+}
+
+// Insert_slice chains that do not tile one axis stay as they are.
+// CHECK-LABEL: func.func @not_a_concat
+// CHECK: trn.insert_slice
+// CHECK-NOT: trn.concat
+func.func @not_a_concat(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>) -> tensor<2x8xf32> {
+  %e = trn.empty : tensor<2x8xf32>
+  %c0 = trn.insert_slice %a into %e {offsets = array<i64: 0, 0>, strides = array<i64: 1, 1>} : tensor<2x4xf32> into tensor<2x8xf32> -> tensor<2x8xf32>
+  %c1 = trn.insert_slice %b into %c0 {offsets = array<i64: 0, 0>, strides = array<i64: 1, 1>} : tensor<2x4xf32> into tensor<2x8xf32> -> tensor<2x8xf32>
+  return %c1 : tensor<2x8xf32>
+}

@@ -236,3 +236,33 @@ def test_linalg_embedding_lookup(tools, tmp_path, V, D, ids_shape, idx_dt):
     ids = rng.integers(0, V, ids_shape).astype(np.int32 if idx_dt == "i32" else np.int64)
     (y,) = compile_mlir(tools, tmp_path, linalg_embedding(V, D, ids_shape, idx_dt)).run(table, ids)
     np.testing.assert_array_equal(y, table[ids])
+
+
+def test_rotate_half_is_two_kernels_written_in_place(tools, tmp_path):
+    """RoPE's rotate-half, x*cos + concat(-x2, x1)*sin cast to bf16: trn-fuse-elementwise
+    splits the elementwise op over the concatenation's halves, so the program is two
+    elementwise kernels writing their halves in place (one barrier), not negate +
+    two copies + the elementwise op + the cast."""
+    x_t, cs_t, half_t = ttype((3, 4, 128)), ttype((1, 1, 128)), ttype((3, 4, 64))
+    out_t = ttype((3, 512), "bf16")
+    text = func([("x", x_t), ("cos", cs_t), ("sin", cs_t)], [out_t], f"""  %x1 = tosa.slice %x {{start = array<i64: 0, 0, 0>, size = array<i64: 3, 4, 64>}} : ({x_t}) -> {half_t}
+  %x2 = tosa.slice %x {{start = array<i64: 0, 0, 64>, size = array<i64: 3, 4, 64>}} : ({x_t}) -> {half_t}
+  %n = tosa.negate %x2 : ({half_t}) -> {half_t}
+  %r = tosa.concat %n, %x1 {{axis = 2 : i32}} : ({half_t}, {half_t}) -> {x_t}
+  %a = tosa.mul %x, %cos {{shift = 0 : i8}} : ({x_t}, {cs_t}) -> {x_t}
+  %b = tosa.mul %r, %sin {{shift = 0 : i8}} : ({x_t}, {cs_t}) -> {x_t}
+  %s = tosa.add %a, %b : ({x_t}, {x_t}) -> {x_t}
+  %f = tosa.reshape %s {{new_shape = array<i64: 3, 512>}} : ({x_t}) -> {ttype((3, 512))}
+  %y = tosa.cast %f : ({ttype((3, 512))}) -> {out_t}
+  return %y : {out_t}""")
+    rng = np.random.default_rng(7)
+    x, cos, sin = rand(rng, 3, 4, 128), rand(rng, 1, 1, 128), rand(rng, 1, 1, 128)
+    model = compile_mlir(tools, tmp_path, text)
+    (y,) = model.run(x, cos, sin)
+    xd = x.astype(np.float64)
+    rotated = np.concatenate([-xd[..., 64:], xd[..., :64]], -1)
+    ref = (xd * cos + rotated * sin).reshape(3, 512)
+    assert_close(y.astype(np.float64), ref, 1e-2)
+    listing = tools.run("trnx-objdump", "-d", model.tnx).stdout
+    streams = listing.split(".stream")[1:]
+    assert max(s.count("barrier scope=chip") for s in streams) == 1, listing[:2000]

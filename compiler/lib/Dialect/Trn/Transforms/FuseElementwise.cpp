@@ -1,5 +1,6 @@
 // trn-fuse-elementwise: elementwise producers merge into their consumers
-// (a unary consumer such as a cast also through a reshape), elementwise
+// (a unary consumer such as a cast also through a reshape), an elementwise
+// op of a concatenation splits into one per piece, elementwise
 // consumers of a matmul become its epilogue, a widening cast of a matmul
 // operand is read on chip, a cast of a softmax or norm
 // becomes that op's result type, and splat constants and duplicate inputs
@@ -210,6 +211,31 @@ bool fuseUnaryThroughReshape(EwiseOp ew) {
   return true;
 }
 
+// A unary elementwise op (a cast, say) of a reshaped concatenation moves
+// before the reshape, where it can split over the concatenation's pieces.
+bool unaryBeforeReshapeOfConcat(EwiseOp ew) {
+  if (ew.getInputs().size() != 1)
+    return false;
+  auto reshape = ew.getInputs()[0].getDefiningOp<ReshapeOp>();
+  if (!reshape || !reshape->hasOneUse())
+    return false;
+  auto cat = reshape.getInput().getDefiningOp<ConcatOp>();
+  if (!cat || !cat->hasOneUse())
+    return false;
+  OpBuilder b(ew);
+  auto movedType = RankedTensorType::get(typeOf(cat.getResult()).getShape(), ew.getType().getElementType());
+  auto moved = buildEwise(b, ew.getLoc(), movedType, {cat.getResult()}, [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
+    IRMapping map;
+    map.map(ew.getBody().front().getArgument(0), args[0]);
+    return cloneBody(body, ew.getBody().front(), map);
+  });
+  Value result = b.create<ReshapeOp>(ew.getLoc(), ew.getType(), moved.getResult());
+  ew.getResult().replaceAllUsesWith(result);
+  ew.erase();
+  reshape.erase();
+  return true;
+}
+
 // A widening float cast (dequantising fp8 to bf16, say) of a matmul operand:
 // the matmul reads the narrow tensor and converts on chip, so HBM moves the
 // narrow bytes. Exact, since a widening cast loses nothing.
@@ -304,18 +330,147 @@ bool fuseIntoMatmul(EwiseOp ew) {
   return false;
 }
 
+// A chain of insert_slice ops into an empty tensor whose sources tile it
+// along one axis (as tosa.concat lowers) as one trn.concat, so the code
+// generator can write computed parts in place and elementwise consumers can
+// split over it.
+bool concatFromInsertSlices(func::FuncOp func) {
+  SmallVector<InsertSliceOp> ends;
+  func.walk([&](InsertSliceOp ins) {
+    const bool feedsAnother = llvm::any_of(ins->getUsers(), [&](Operation *u) {
+      auto next = llvm::dyn_cast<InsertSliceOp>(u);
+      return next && next.getDest() == ins.getResult();
+    });
+    if (!feedsAnother)
+      ends.push_back(ins);
+  });
+  for (InsertSliceOp end : ends) {
+    SmallVector<InsertSliceOp> chain;
+    Value cur = end.getResult();
+    while (auto ins = cur.getDefiningOp<InsertSliceOp>()) {
+      chain.push_back(ins);
+      cur = ins.getDest();
+      if (!cur.hasOneUse())
+        break;
+    }
+    if (!cur.getDefiningOp<EmptyOp>() || !cur.hasOneUse() || chain.size() < 2)
+      continue;
+    const auto shape = typeOf(end.getResult()).getShape();
+    int64_t axis = -1;
+    bool ok = true;
+    SmallVector<std::pair<int64_t, Value>> pieces;
+    for (InsertSliceOp ins : chain) {
+      const auto src = typeOf(ins.getSource()).getShape();
+      for (size_t d = 0; d < shape.size() && ok; ++d) {
+        if (ins.getStrides()[d] != 1)
+          ok = false;
+        else if (src[d] != shape[d] || ins.getOffsets()[d] != 0) {
+          if (axis >= 0 && axis != static_cast<int64_t>(d))
+            ok = false;
+          axis = static_cast<int64_t>(d);
+        }
+      }
+      if (!ok || axis < 0)
+        break;
+      pieces.push_back({ins.getOffsets()[axis], ins.getSource()});
+    }
+    if (!ok || axis < 0)
+      continue;
+    llvm::sort(pieces, [](const auto &a, const auto &b) { return a.first < b.first; });
+    int64_t at = 0;
+    SmallVector<Value> inputs;
+    for (auto &[offset, v] : pieces) {
+      if (offset != at)
+        ok = false;
+      at += typeOf(v).getShape()[axis];
+      inputs.push_back(v);
+    }
+    if (!ok || at != shape[axis])
+      continue;
+    OpBuilder b(end);
+    auto cat = b.create<ConcatOp>(end.getLoc(), end.getType(), inputs, b.getI64IntegerAttr(axis));
+    end.getResult().replaceAllUsesWith(cat.getResult());
+    Operation *empty = cur.getDefiningOp();
+    for (InsertSliceOp ins : chain)
+      ins.erase();
+    empty->erase();
+    return true;
+  }
+  return false;
+}
+
+// An elementwise op reading a concatenation (of its own shape) becomes one
+// elementwise op per piece, over the pieces and the other inputs sliced to
+// the piece's range, concatenated: pieces computed elementwise then fuse
+// into their part, and the code generator writes the parts in place, so
+// rotate-half (RoPE: x*cos + concat(-x2, x1)*sin) is two kernels, not four.
+bool splitOverConcat(EwiseOp ew) {
+  const auto shape = ew.getType().getShape();
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  for (auto [i, in] : llvm::enumerate(ew.getInputs())) {
+    auto cat = in.getDefiningOp<ConcatOp>();
+    if (!cat || typeOf(in).getShape() != shape)
+      continue;
+    const int64_t axis = static_cast<int64_t>(cat.getAxis());
+    OpBuilder b(ew);
+    SmallVector<Value> parts;
+    int64_t at = 0;
+    for (Value piece : cat.getInputs()) {
+      const int64_t len = typeOf(piece).getShape()[axis];
+      SmallVector<Value> inputs;
+      for (Value other : ew.getInputs()) {
+        if (other == in) {
+          inputs.push_back(piece);
+          continue;
+        }
+        auto ot = typeOf(other);
+        const int64_t d = axis - (rank - ot.getRank()); // the axis in `other` (broadcast from the right)
+        if (d < 0 || ot.getShape()[d] == 1) {
+          inputs.push_back(other);
+          continue;
+        }
+        SmallVector<int64_t> offsets(ot.getRank(), 0), strides(ot.getRank(), 1), sliced(ot.getShape());
+        offsets[d] = at;
+        sliced[d] = len;
+        inputs.push_back(b.create<SliceOp>(ew.getLoc(), RankedTensorType::get(sliced, ot.getElementType()), other,
+                                           b.getDenseI64ArrayAttr(offsets), b.getDenseI64ArrayAttr(strides)));
+      }
+      SmallVector<int64_t> partShape(shape);
+      partShape[axis] = len;
+      auto part = buildEwise(b, ew.getLoc(), RankedTensorType::get(partShape, ew.getType().getElementType()), inputs,
+                             [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
+                               IRMapping map;
+                               for (size_t j = 0; j < args.size(); ++j)
+                                 map.map(ew.getBody().front().getArgument(j), args[j]);
+                               return cloneBody(body, ew.getBody().front(), map);
+                             });
+      parts.push_back(part.getResult());
+      at += len;
+    }
+    auto joined = b.create<ConcatOp>(ew.getLoc(), ew.getType(), parts, b.getI64IntegerAttr(axis));
+    ew.getResult().replaceAllUsesWith(joined.getResult());
+    ew.erase();
+    if (cat->use_empty())
+      cat->erase();
+    return true;
+  }
+  return false;
+}
+
 struct FuseElementwisePass : impl::TrnFuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     bool changed = true;
     while (changed) {
       changed = collapseReshapes(func);
+      while (concatFromInsertSlices(func))
+        changed = true;
       func.walk([&](MatmulOp mm) { changed |= fuseWideningCastIntoMatmul(mm); });
       SmallVector<EwiseOp> ops;
       func.walk([&](EwiseOp ew) { ops.push_back(ew); });
       for (EwiseOp ew : ops) {
         if (simplifyInputs(ew) || fuseProducer(ew) || fuseIntoMatmul(ew) || fuseCastIntoRowOp(ew) ||
-            fuseUnaryThroughReshape(ew)) {
+            fuseUnaryThroughReshape(ew) || unaryBeforeReshapeOfConcat(ew) || splitOverConcat(ew)) {
           changed = true;
           break;
         }
