@@ -3,7 +3,9 @@
 // follows the table without per-opcode code.
 #include "isa/Container.h"
 
+#include "isa/CheckedMath.h"
 #include "isa/Error.h"
+#include "isa/FormatLimits.h"
 
 #include <array>
 #include <cstring>
@@ -145,13 +147,20 @@ AccessPattern decodeAp(Reader &r) {
   at = r.pos();
   a.partitionStart = r.get<uint16_t>();
   a.partitionCount = r.get<uint16_t>();
+  if (a.partitionStart + a.partitionCount > FormatLimits::kMaxPartitionEnd)
+    r.bad(at, "partition range [" + std::to_string(a.partitionStart) + ", " +
+                  std::to_string(a.partitionStart + a.partitionCount) + ") ends beyond partition " +
+                  std::to_string(FormatLimits::kMaxPartitionEnd));
   if (a.space == MemSpace::HBM) {
     if (a.partitionStart != 0)
       r.bad(at, "hbm access pattern has a partition start");
     a.tensor = r.get<uint32_t>();
     a.partitionStride = r.get<int32_t>();
   }
+  at = r.pos();
   a.offset = r.get<int64_t>();
+  if (a.offset > FormatLimits::kMaxApOffset || a.offset < -FormatLimits::kMaxApOffset)
+    r.bad(at, "operand offset " + std::to_string(a.offset) + " is out of range (|offset| < 2^62)");
   a.offsetStep = r.getSteps();
   for (int d = 0; d < a.numDims; ++d) {
     a.dims[d].stride = r.get<int32_t>();
@@ -379,6 +388,9 @@ void decodeMeta(Reader &r, Program &p) {
   p.numCores = r.get<uint16_t>();
   if (p.numCores == 0)
     r.bad(at, "program has zero cores");
+  if (p.numCores > FormatLimits::kMaxCores)
+    r.bad(at, "program has " + std::to_string(p.numCores) + " cores (at most " +
+                  std::to_string(FormatLimits::kMaxCores) + ")");
 }
 
 void decodeTensors(Reader &r, Program &p) {
@@ -400,17 +412,30 @@ void decodeTensors(Reader &r, Program &p) {
     t.dtype = static_cast<DType>(dt);
     at = r.pos();
     uint8_t rank = r.get<uint8_t>();
-    if (rank > 8)
+    if (rank > FormatLimits::kMaxTensorRank)
       r.bad(at, "tensor rank " + std::to_string(rank) + " exceeds 8");
+    const size_t shapeAt = r.pos();
     for (uint8_t i = 0; i < rank; ++i) {
       at = r.pos();
       int64_t d = r.get<int64_t>();
-      if (d < 0 || d > (int64_t(1) << 40))
+      if (d < 0 || d > FormatLimits::kMaxTensorDim)
         r.bad(at, "invalid tensor dimension " + std::to_string(d));
       t.shape.push_back(d);
     }
+    // naturalSize() saturates: an overflowing shape reads as UINT64_MAX.
+    if (t.naturalSize() > FormatLimits::kMaxTensorBytes)
+      r.bad(shapeAt, "tensor '" + t.name + "' needs " +
+                         (t.naturalSize() == UINT64_MAX ? std::string("more than 2^64")
+                                                        : std::to_string(t.naturalSize())) +
+                         " bytes for its shape; a tensor has at most 2^50");
+    at = r.pos();
     t.hbmOffset = r.get<uint64_t>();
+    if (t.hbmOffset > FormatLimits::kMaxHbmOffset)
+      r.bad(at, "tensor HBM offset " + std::to_string(t.hbmOffset) + " is beyond the 2^50-byte address space");
+    at = r.pos();
     t.sizeBytes = r.get<uint64_t>();
+    if (t.sizeBytes > FormatLimits::kMaxTensorBytes)
+      r.bad(at, "tensor size " + std::to_string(t.sizeBytes) + " exceeds 2^50 bytes");
     at = r.pos();
     uint64_t dataBytes = r.get<uint64_t>();
     if (dataBytes > r.remaining())

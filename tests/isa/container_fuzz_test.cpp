@@ -522,6 +522,28 @@ TEST(ContainerFuzz, HostileHeadersAndFields) {
     expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(12)) + ": invalid tensor dimension -1");
     c.tensors = tensor(0, 0, 1, (int64_t(1) << 40) + 1, 0);
     expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(12)) + ": invalid tensor dimension 1099511627777");
+    // Shapes whose byte count wraps 64 bits or exceeds the 2^50-byte limit.
+    Bytes wraps;
+    wraps.u32(1).str("y").u8(1).u8(0).u8(2).u64(uint64_t(1) << 40).u64(uint64_t(1) << 22).u64(0).u64(0).u64(0);
+    c.tensors = wraps;
+    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(12)) +
+                               ": tensor 'y' needs more than 2^64 bytes for its shape; a tensor has at most 2^50");
+    Bytes large;
+    large.u32(1).str("y").u8(1).u8(0).u8(2).u64(uint64_t(1) << 40).u64(512).u64(0).u64(0).u64(0);
+    c.tensors = large;
+    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(12)) +
+                               ": tensor 'y' needs 2251799813685248 bytes for its shape; a tensor has at most 2^50");
+    // HBM offset and size beyond what the assembler writes (hbm=, size= <= 2^50).
+    Bytes far;
+    far.u32(1).str("x").u8(0).u8(0).u8(1).u64(4).u64((uint64_t(1) << 50) + 1).u64(16).u64(0);
+    c.tensors = far;
+    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(20)) +
+                               ": tensor HBM offset 1125899906842625 is beyond the 2^50-byte address space");
+    Bytes huge;
+    huge.u32(1).str("x").u8(0).u8(0).u8(1).u64(4).u64(0).u64(~0ull).u64(0);
+    c.tensors = huge;
+    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(28)) +
+                               ": tensor size 18446744073709551615 exceeds 2^50 bytes");
     c.tensors = tensor(2, 0, 1, 4, ~0ull);
     expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(36)) +
                                ": tensor data of 18446744073709551615 bytes exceeds the file");
@@ -591,6 +613,14 @@ TEST(ContainerFuzz, HostileHeadersAndFields) {
   instError(memsetWith(Bytes().u8(2).u8(0).u8(5).u16(0).u16(1).u64(0).u8(0)), at(4) + "access pattern has 5 free dims (max 4)");
   instError(memsetWith(Bytes().u8(2).u8(0).u8(1).u16(0).u16(1).u64(0).u8(0x80).u32(1).u32(1)),
             at(17) + "loop step mask 0x80 names a level >= 4");
+  // Operand offsets beyond what assembly writes (|offset| <= 2^62 - 1), and
+  // partition ranges ending beyond 65535.
+  instError(memsetWith(Bytes().u8(2).u8(0).u8(1).u16(0).u16(1).u64(0x4000000000002000ull).u8(0).u32(1).u32(1)),
+            at(9) + "operand offset 4611686018427396096 is out of range (|offset| < 2^62)");
+  instError(memsetWith(Bytes().u8(2).u8(0).u8(1).u16(0).u16(1).u64(0x8000000000000000ull).u8(0).u32(1).u32(1)),
+            at(9) + "operand offset -9223372036854775808 is out of range (|offset| < 2^62)");
+  instError(memsetWith(Bytes().u8(2).u8(0).u8(1).u16(65000).u16(1000).u64(0).u8(0).u32(1).u32(1)),
+            at(5) + "partition range [65000, 66000) ends beyond partition 65535");
   // An hbm operand with a partition start.
   Bytes copy;
   copy.u8(15).u8(0).raw(sbufAp()).u8(1).u8(0).u8(1).u16(3).u16(128).u32(0).u32(0).u64(0).u8(0).u32(1).u32(4).u8(0);
