@@ -10,6 +10,7 @@
 #include <array>
 #include <cstring>
 #include <fstream>
+#include <unordered_set>
 
 namespace trnx {
 namespace {
@@ -398,8 +399,14 @@ void decodeTensors(Reader &r, Program &p) {
   // data length (24) = 31 bytes.
   uint32_t n = r.getCount(31, "tensor");
   p.tensors.resize(n);
+  // Names are unique, as the assembler requires: a listing that names one
+  // tensor twice would not re-assemble.
+  std::unordered_set<std::string> names;
   for (TensorInfo &t : p.tensors) {
+    size_t nameAt = r.pos();
     t.name = r.getString("tensor name");
+    if (!names.insert(t.name).second)
+      r.bad(nameAt, "tensor name '" + t.name + "' is used twice");
     size_t at = r.pos();
     uint8_t role = r.get<uint8_t>();
     if (role > 3)
