@@ -56,6 +56,11 @@ const char *kUsage =
     "                            stall-free compute cycles (parity) beside the compiled program\n"
     "                            on --chip; writes OUTPUT_DIR/run_name/COMPUTE_REPORT.csv\n"
     "                            (--output-dir, default .) in SCALE-Sim's columns (docs/timing.md)\n"
+    "  --max-instructions N      stop with an error after N executed instructions\n"
+    "                            (default 1e10)\n"
+    "  --max-simulated-seconds S stop with an error past S seconds of simulated time\n"
+    "                            (default 3600, at most 4000); runs longer than 10 s\n"
+    "                            of wall time print a progress note on stderr\n"
     "  -q, --quiet               no summary on standard output\n"
     "  --version                 print trnx's version and exit\n"
     "Valued options take --name VALUE or --name=VALUE.\n";
@@ -314,6 +319,20 @@ int main(int argc, char **argv) {
         tokens = std::strtod(v.c_str(), &end);
         if (v.empty() || *end != '\0' || !std::isfinite(tokens) || tokens <= 0)
           trnx::fail("--tokens must be a positive number, not '", v, "'");
+      } else if (a == "--max-instructions") {
+        std::string v = needValue(i, a);
+        char *end = nullptr;
+        const double n = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(n >= 1) || n > 1.8e19 || n != std::floor(n))
+          trnx::fail("--max-instructions must be a whole number of at least 1, not '", v, "'");
+        options.limits.maxInstructions = static_cast<uint64_t>(n);
+      } else if (a == "--max-simulated-seconds") {
+        std::string v = needValue(i, a);
+        char *end = nullptr;
+        options.limits.maxSimulatedSeconds = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0')
+          trnx::fail("--max-simulated-seconds must be a number of seconds, not '", v, "'");
+        trnx::RunGuard::check(options.limits);
       } else if (a == "--gemm") {
         gemmShape = needValue(i, a);
       } else if (a == "--topology") {
