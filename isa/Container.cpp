@@ -6,6 +6,7 @@
 #include "isa/CheckedMath.h"
 #include "isa/Error.h"
 #include "isa/FormatLimits.h"
+#include "isa/OutputFile.h"
 
 #include <array>
 #include <cstring>
@@ -610,12 +611,7 @@ std::vector<uint8_t> readFileBytes(const std::string &path) {
 }
 
 void writeFileBytes(const std::string &path, const std::vector<uint8_t> &bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out)
-    fail(path, ": cannot open file for writing");
-  out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out)
-    fail(path, ": write failed");
+  writeFileAtomically(path, std::string_view(reinterpret_cast<const char *>(bytes.data()), bytes.size()));
 }
 
 Program readProgramFile(const std::string &path, const DecodeOptions &options) {

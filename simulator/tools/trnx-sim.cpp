@@ -1,6 +1,7 @@
 // trnx-sim: runs a .tnx program on a chip (functional and/or timing) and
 // writes outputs (.npy), a report (.json) and a trace (Perfetto .json).
 #include "isa/Container.h"
+#include "isa/OutputFile.h"
 #include "isa/ToolArgs.h"
 #include "isa/ToolMain.h"
 #include "isa/Verifier.h"
@@ -79,9 +80,7 @@ void writeText(const std::string &path, const std::string &text) {
     std::cout << text;
     return;
   }
-  std::ofstream out(path);
-  if (!out || !(out << text))
-    trnx::fail(path, ": cannot write file");
+  trnx::writeFileAtomically(path, text); // whole or not at all
 }
 
 std::string engineline(const trnx::Report &r) {
@@ -384,7 +383,21 @@ int main(int argc, char **argv) {
       trnx::fail("no program given (see --help)");
     if (!tracePath.empty() && !options.timing)
       trnx::fail("--trace needs timing (--mode timing or both)");
+    // No output may overwrite an input (the program, an input array, a chip file).
+    std::vector<std::string> inputFiles{programPath};
+    for (const auto &kv : inputArgs)
+      inputFiles.push_back(kv.second);
+    if (!chipName.empty())
+      inputFiles.push_back(chipName);
+    for (const std::string &out : {reportPath, tracePath})
+      if (!out.empty() && out != "-")
+        trnx::refuseInputAsOutput(out, inputFiles);
     trnx::Program program = trnx::readProgramFile(programPath);
+    if (!outputDir.empty())
+      for (const trnx::TensorInfo &t : program.tensors)
+        if (t.role == trnx::TensorRole::Output)
+          trnx::refuseInputAsOutput((std::filesystem::path(outputDir) / (safeFileName(t.name) + ".npy")).string(),
+                                    inputFiles);
     trnx::ChipConfig chip = trnx::loadChip(chipName.empty() ? program.target : chipName);
 
     std::map<std::string, trnx::HostArray> inputs;

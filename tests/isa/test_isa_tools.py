@@ -215,3 +215,23 @@ def test_tensor_larger_than_the_chip_is_refused_by_the_simulator(tools, tmp_path
     assert_one_error_line(proc)
     assert "the program needs 4398046511104 bytes of HBM; the chip has" in proc.stderr
     assert not (tmp_path / "y.npy").exists()
+
+
+def test_outputs_that_are_inputs_are_refused(tools, source_dir, tmp_path):
+    src = tmp_path / "s.s"
+    src.write_text(example(source_dir, "softmax").read_text())
+    before = src.read_bytes()
+    proc = tools.run("trnx-as", src, "-o", src, check=False)
+    assert_one_error_line(proc)
+    assert f"{src}: is also an input" in proc.stderr
+    assert src.read_bytes() == before
+    prog = tools.assemble(src, tmp_path / "s.tnx")
+    data = prog.read_bytes()
+    for args in (["-d", prog, "-o", prog], ["-d", prog, "-o", tmp_path / "." / "s.tnx"]):
+        proc = tools.run("trnx-objdump", *args, check=False)
+        assert_one_error_line(proc)
+        assert "is also an input" in proc.stderr
+    proc = tools.run("trnx-sim", prog, "--mode", "timing", "--report", prog, check=False)
+    assert_one_error_line(proc)
+    assert "is also an input" in proc.stderr
+    assert prog.read_bytes() == data
