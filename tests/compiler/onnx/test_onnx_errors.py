@@ -188,3 +188,24 @@ def test_unsupported_forms(tools, tmp_path):
         proc = _compile(tools, _save(model, tmp_path / "case.onnx"))
         assert_one_error_line(proc)
         assert message in proc.stderr, (label, proc.stderr)
+
+
+@pytest.mark.parametrize("location", ["../outside.bin", "/etc/passwd", "sub/../../outside.bin", "link.bin"])
+def test_external_data_outside_the_models_folder_is_refused(tools, tmp_path, location):
+    models = tmp_path / "models"
+    models.mkdir()
+    model = _mlp()
+    onnx.save(model, str(models / "ext.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="ext.bin", size_threshold=0)
+    (tmp_path / "outside.bin").write_bytes((models / "ext.bin").read_bytes())
+    (models / "link.bin").symlink_to(tmp_path / "outside.bin")
+    m = onnx.load(str(models / "ext.onnx"), load_external_data=False)
+    for init in m.graph.initializer:
+        for kv in init.external_data:
+            if kv.key == "location":
+                kv.value = location
+    onnx.save(m, str(models / "ext.onnx"))
+    proc = _compile(tools, models / "ext.onnx")
+    assert_one_error_line(proc)
+    assert f"external data location '{location}'" in proc.stderr
+    assert "is outside the model's folder" in proc.stderr
