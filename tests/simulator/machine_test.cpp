@@ -371,3 +371,23 @@ TEST(MachineLimits, HostMemoryIsCheckedBeforeAllocating) {
   // Timing runs allocate no memory image: the same program simulates.
   EXPECT_NO_THROW(runText(huge, kTiming));
 }
+
+TEST(MachineLimits, LongRunsPrintProgressOnStderr) {
+  const std::string runaway = ".cores 1\n.stream core=0 engine=dve\n  loop count=2147483647\n"
+                              "    memset dst=sbuf[0:1]+0x0:fp32[[1,1]] value=1\n  endloop\n";
+  MachineOptions o = modeOf(false, true);
+  o.trace = false;
+  o.limits.maxInstructions = 200000;
+  o.limits.progressIntervalSeconds = 1e-9; // every check prints (one per 65536 instructions)
+  ::testing::internal::CaptureStderr();
+  const std::string msg = errorOf([&] { runText(runaway, o); });
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(msg, HasSubstr("more than 200000 instructions"));
+  EXPECT_THAT(err, HasSubstr("note: still simulating: 65536 instructions, "));
+  EXPECT_THAT(err, HasSubstr("note: still simulating: 196608 instructions, "));
+  EXPECT_THAT(err, HasSubstr(" s simulated, "));
+  o.limits.progressIntervalSeconds = 0; // off
+  ::testing::internal::CaptureStderr();
+  errorOf([&] { runText(runaway, o); });
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
