@@ -127,6 +127,12 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
       if (options_.timing) {
         sc.busy = toTime(c.busy_cycles, clock);
         sc.latency = toTime(c.latency_cycles, clock);
+        // A cost at the clamp is no real cost (operand sizes that saturated):
+        // an error rather than a clamped, wrong time.
+        if (sc.busy >= kMaxSimStep || sc.latency >= kMaxSimStep)
+          fail(describeInstruction(program, stream, pc), ": one execution would take more than ",
+               limitText(static_cast<double>(kMaxSimStep) / kFemtosecondsPerSecond),
+               " s of simulated time (", limitText(c.busy_cycles), " cycles): shrink its operands");
         sc.isDma = c.is_dma;
         sc.dma = c.dma;
         sc.psum = psumBanks_ && !c.is_dma && stream.engine.kind != EngineKind::DMA && touchesPsum(inst);

@@ -368,8 +368,11 @@ TEST(MachineLimits, HostMemoryIsCheckedBeforeAllocating) {
   o.limits.maxHostBytes = 1 << 20;
   EXPECT_THAT(errorOf([&] { runText(".cores 1\n.tensor s scratch fp32 [1024,1024]\n", o); }),
               HasSubstr("functional simulation needs a 4194304-byte HBM image; the limit is 1048576 bytes"));
-  // Timing runs allocate no memory image: the same program simulates.
-  EXPECT_NO_THROW(runText(huge, kTiming));
+  // Timing runs allocate no memory image, but its cost is no real time: an
+  // error, not a clamped result.
+  EXPECT_THAT(errorOf([&] { runText(huge, kTiming); }),
+              HasSubstr("core 0 dve #0 (tensor_copy): one execution would take more than 1152.92150460685 s of "
+                        "simulated time"));
 }
 
 TEST(MachineLimits, LongRunsPrintProgressOnStderr) {
