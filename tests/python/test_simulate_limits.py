@@ -8,13 +8,13 @@ import pytest
 import trnx
 from trnx import _trnx
 
-# 2^62 iterations of a 512-element memset: runs "forever" without limits.
+# 2^62 iterations of a one-element memset: runs "forever" without limits.
 RUNAWAY = """.target trn3
 .cores 1
 .stream core=0 engine=dve
   loop count=2147483647
     loop count=2147483647
-      memset dst=sbuf[0:128]+0x0:fp32[[1,512]] value=1
+      memset dst=sbuf[0:1]+0x0:fp32[[1,1]] value=1
     endloop
   endloop
 """

@@ -319,7 +319,7 @@ TEST(MachineErrors, ProgramsBiggerThanTheChip) {
 // big for the host end in an Error naming the limit, in every mode.
 TEST(MachineLimits, InstructionAndSimulatedTimeLimits) {
   const std::string runaway = ".cores 1\n.stream core=0 engine=dve\n  loop count=2147483647\n"
-                              "    loop count=2147483647\n      memset dst=sbuf[0:128]+0x0:fp32[[1,512]] value=1\n"
+                              "    loop count=2147483647\n      memset dst=sbuf[0:1]+0x0:fp32[[1,1]] value=1\n"
                               "    endloop\n  endloop\n";
   for (MachineOptions o : {kFunctional, kTiming, kBoth}) {
     o.limits.maxInstructions = 5000;
