@@ -227,13 +227,14 @@ int runSystem(const trnx::Program &program, const std::string &programPath, cons
   std::vector<std::map<std::string, trnx::HostArray>> outputs;
   if (options.functional) {
     try {
-      outputs = trnx::simulateSpmdFunctional(program, system.chip, inputs);
+      outputs = trnx::simulateSpmdFunctional(program, system.chip, inputs, options.limits);
     } catch (const trnx::Error &e) {
       trnx::fail(programPath, ": ", e.what());
     }
   }
   if (options.timing) {
-    trnx::SystemTimingResult timed = trnx::simulateSystemTiming(program, system, !tracePath.empty(), programPath);
+    trnx::SystemTimingResult timed = trnx::simulateSystemTiming(program, system, !tracePath.empty(), programPath,
+                                                                   options.limits);
     if (!reportPath.empty()) {
       std::string json = trnx::reportToJson(timed.rank.report);
       const size_t close = json.rfind('}');
