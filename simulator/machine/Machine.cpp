@@ -158,8 +158,8 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
 Machine::~Machine() = default;
 
 SimTime Machine::toTime(double cycles, double clockHz) const {
-  // Clamped to kMaxSimStep: an absurd cost (a saturated operand size) stays
-  // far from int64 overflow and trips the simulated-time limit instead.
+  // Clamped to kMaxSimStep, far from int64 overflow: the constructor refuses
+  // an instruction whose cost reaches it (a saturated operand size).
   const double fs = cycles * kFemtosecondsPerSecond / clockHz;
   return fs >= static_cast<double>(kMaxSimStep) ? kMaxSimStep : static_cast<SimTime>(std::llround(fs));
 }
