@@ -1,14 +1,19 @@
 // Geometry helpers for access patterns.
 #include "isa/AccessPattern.h"
 
+#include "isa/CheckedMath.h"
+
 namespace trnx {
 
 uint64_t AccessPattern::freeSize() const {
   uint64_t n = 1;
   for (int d = 0; d < numDims; ++d)
-    n *= dims[d].count;
+    n = saturatingMul(n, dims[d].count);
   return n;
 }
+
+uint64_t AccessPattern::elementCount() const { return saturatingMul(freeSize(), partitionCount); }
+uint64_t AccessPattern::bytes() const { return saturatingMul(elementCount(), dtypeSize(dtype)); }
 
 bool AccessPattern::contiguousFree() const {
   int64_t span = 1;
@@ -31,7 +36,7 @@ uint64_t AccessPattern::contiguousRunBytes() const {
       break;
     span *= dims[d].count;
   }
-  return static_cast<uint64_t>(span) * dtypeSize(dtype);
+  return saturatingMul(static_cast<uint64_t>(span), dtypeSize(dtype));
 }
 
 void AccessPattern::freeExtent(int64_t &minElem, int64_t &maxElem) const {

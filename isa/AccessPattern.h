@@ -33,10 +33,12 @@ struct AccessPattern {
   std::array<Dim, kMaxFreeDims> dims{};
 
   bool present() const { return space != MemSpace::None; }
-  // Elements per partition (product of free-dim counts).
+  // Elements per partition (product of free-dim counts), elements and bytes
+  // of the whole operand: saturating at UINT64_MAX (four uint32 counts
+  // overflow 64 bits), so an oversized operand compares above every limit.
   uint64_t freeSize() const;
-  uint64_t elementCount() const { return freeSize() * partitionCount; }
-  uint64_t bytes() const { return elementCount() * dtypeSize(dtype); }
+  uint64_t elementCount() const;
+  uint64_t bytes() const;
   // True when the free dims walk memory contiguously (innermost stride 1 and
   // each outer stride equal to the span of the dims inside it).
   bool contiguousFree() const;

@@ -6,6 +6,7 @@
 #include "isa/AsmParser.h"
 
 #include "isa/Error.h"
+#include "isa/FormatLimits.h"
 
 #include <cctype>
 #include <cerrno>
@@ -162,7 +163,7 @@ public:
       size_t at = pos_;
       bool neg = peek() == '-';
       ++pos_;
-      int64_t v = integer(0, std::numeric_limits<int64_t>::max() / 2, what);
+      int64_t v = integer(0, FormatLimits::kMaxApOffset, what);
       if (accept('*')) {
         if (!accept('i'))
           error("expected a loop index i0..i3 after '*'");
@@ -174,8 +175,7 @@ public:
       } else {
         constant += neg ? -v : v;
         // Terms are at most 2^62 each: bounding the sum keeps it in int64.
-        if (constant > std::numeric_limits<int64_t>::max() / 2 ||
-            constant < -(std::numeric_limits<int64_t>::max() / 2))
+        if (constant > FormatLimits::kMaxApOffset || constant < -FormatLimits::kMaxApOffset)
           errorAt(at, std::string(what) + " is out of range");
       }
     }
@@ -206,7 +206,7 @@ public:
         program_.target = p.name();
       } else if (directive == "cores") {
         p.skipSpace();
-        program_.numCores = static_cast<uint16_t>(p.integer(1, 1024, "core count"));
+        program_.numCores = static_cast<uint16_t>(p.integer(1, FormatLimits::kMaxCores, "core count"));
       } else if (directive == "tensor") {
         parseTensor(p);
       } else if (directive == "data") {
@@ -261,31 +261,43 @@ private:
     p.skipSpace();
     t.dtype = parseDTypeAt(p);
     p.skipSpace();
+    const size_t shapeAt = p.pos();
     p.expect('[', "to open the tensor shape");
     while (!p.accept(']')) {
       if (!t.shape.empty())
         p.expect(',', "between dimensions");
-      t.shape.push_back(p.integer(0, int64_t(1) << 40, "dimension"));
-      if (t.shape.size() > 8)
+      t.shape.push_back(p.integer(0, FormatLimits::kMaxTensorDim, "dimension"));
+      if (t.shape.size() > FormatLimits::kMaxTensorRank)
         p.error("tensor rank exceeds 8");
     }
+    // naturalSize() saturates, so a byte count that overflows 64 bits fails here too.
     t.sizeBytes = t.naturalSize();
+    if (t.sizeBytes > FormatLimits::kMaxTensorBytes)
+      p.errorAt(shapeAt, "tensor '" + t.name + "' needs " +
+                             (t.sizeBytes == UINT64_MAX ? std::string("more than 2^64")
+                                                        : std::to_string(t.sizeBytes)) +
+                             " bytes for its shape; a tensor has at most 2^50 (1 PiB)");
     bool haveOffset = false;
     while (!p.atEnd()) {
       at = p.pos();
       std::string_view key = p.ident();
       p.expect('=', "after the key");
       if (key == "hbm") {
-        t.hbmOffset = static_cast<uint64_t>(p.integer(0, int64_t(1) << 50, "hbm offset"));
+        t.hbmOffset = static_cast<uint64_t>(p.integer(0, static_cast<int64_t>(FormatLimits::kMaxHbmOffset), "hbm offset"));
         haveOffset = true;
       } else if (key == "size") {
-        t.sizeBytes = static_cast<uint64_t>(p.integer(0, int64_t(1) << 50, "size"));
+        t.sizeBytes = static_cast<uint64_t>(p.integer(0, static_cast<int64_t>(FormatLimits::kMaxTensorBytes), "size"));
       } else {
         p.errorAt(at, "unknown tensor key '" + std::string(key) + "' (hbm, size)");
       }
     }
-    if (!haveOffset)
+    if (!haveOffset) {
+      // Tensors are at most 2^50 bytes at offsets of at most 2^50: no overflow.
       t.hbmOffset = (program_.hbmExtent() + 63) / 64 * 64;
+      if (t.hbmOffset > FormatLimits::kMaxHbmOffset)
+        p.errorAt(shapeAt, "tensor '" + t.name + "' would start at HBM offset " + std::to_string(t.hbmOffset) +
+                               ", beyond the 2^50-byte address space");
+    }
     program_.tensors.push_back(std::move(t));
   }
 
@@ -396,7 +408,7 @@ private:
       p.expect('=', "after the key");
       if (key == "core") {
         coreAt = p.pos();
-        core = p.integer(0, 1023, "core");
+        core = p.integer(0, FormatLimits::kMaxCores - 1, "core");
       } else if (key == "engine") {
         size_t eat = p.pos();
         std::string_view name = p.ident();
@@ -452,10 +464,10 @@ private:
         a.tensor = static_cast<uint32_t>(index);
       }
     } else {
-      int64_t start = p.integer(0, 65535, "partition start");
+      int64_t start = p.integer(0, FormatLimits::kMaxPartitionEnd, "partition start");
       p.expect(':', "between partition start and end");
       at = p.pos();
-      int64_t end = p.integer(0, 65535, "partition end");
+      int64_t end = p.integer(0, FormatLimits::kMaxPartitionEnd, "partition end");
       if (end < start)
         p.errorAt(at, "partition end is before its start");
       a.partitionStart = static_cast<uint16_t>(start);

@@ -3,11 +3,15 @@
 // follows the table without per-opcode code.
 #include "isa/Container.h"
 
+#include "isa/CheckedMath.h"
 #include "isa/Error.h"
+#include "isa/FormatLimits.h"
+#include "isa/OutputFile.h"
 
 #include <array>
 #include <cstring>
 #include <fstream>
+#include <unordered_set>
 
 namespace trnx {
 namespace {
@@ -145,13 +149,20 @@ AccessPattern decodeAp(Reader &r) {
   at = r.pos();
   a.partitionStart = r.get<uint16_t>();
   a.partitionCount = r.get<uint16_t>();
+  if (a.partitionStart + a.partitionCount > FormatLimits::kMaxPartitionEnd)
+    r.bad(at, "partition range [" + std::to_string(a.partitionStart) + ", " +
+                  std::to_string(a.partitionStart + a.partitionCount) + ") ends beyond partition " +
+                  std::to_string(FormatLimits::kMaxPartitionEnd));
   if (a.space == MemSpace::HBM) {
     if (a.partitionStart != 0)
       r.bad(at, "hbm access pattern has a partition start");
     a.tensor = r.get<uint32_t>();
     a.partitionStride = r.get<int32_t>();
   }
+  at = r.pos();
   a.offset = r.get<int64_t>();
+  if (a.offset > FormatLimits::kMaxApOffset || a.offset < -FormatLimits::kMaxApOffset)
+    r.bad(at, "operand offset " + std::to_string(a.offset) + " is out of range (|offset| < 2^62)");
   a.offsetStep = r.getSteps();
   for (int d = 0; d < a.numDims; ++d) {
     a.dims[d].stride = r.get<int32_t>();
@@ -379,6 +390,9 @@ void decodeMeta(Reader &r, Program &p) {
   p.numCores = r.get<uint16_t>();
   if (p.numCores == 0)
     r.bad(at, "program has zero cores");
+  if (p.numCores > FormatLimits::kMaxCores)
+    r.bad(at, "program has " + std::to_string(p.numCores) + " cores (at most " +
+                  std::to_string(FormatLimits::kMaxCores) + ")");
 }
 
 void decodeTensors(Reader &r, Program &p) {
@@ -386,8 +400,14 @@ void decodeTensors(Reader &r, Program &p) {
   // data length (24) = 31 bytes.
   uint32_t n = r.getCount(31, "tensor");
   p.tensors.resize(n);
+  // Names are unique, as the assembler requires: a listing that names one
+  // tensor twice would not re-assemble.
+  std::unordered_set<std::string> names;
   for (TensorInfo &t : p.tensors) {
+    size_t nameAt = r.pos();
     t.name = r.getString("tensor name");
+    if (!names.insert(t.name).second)
+      r.bad(nameAt, "tensor name '" + t.name + "' is used twice");
     size_t at = r.pos();
     uint8_t role = r.get<uint8_t>();
     if (role > 3)
@@ -400,17 +420,30 @@ void decodeTensors(Reader &r, Program &p) {
     t.dtype = static_cast<DType>(dt);
     at = r.pos();
     uint8_t rank = r.get<uint8_t>();
-    if (rank > 8)
+    if (rank > FormatLimits::kMaxTensorRank)
       r.bad(at, "tensor rank " + std::to_string(rank) + " exceeds 8");
+    const size_t shapeAt = r.pos();
     for (uint8_t i = 0; i < rank; ++i) {
       at = r.pos();
       int64_t d = r.get<int64_t>();
-      if (d < 0 || d > (int64_t(1) << 40))
+      if (d < 0 || d > FormatLimits::kMaxTensorDim)
         r.bad(at, "invalid tensor dimension " + std::to_string(d));
       t.shape.push_back(d);
     }
+    // naturalSize() saturates: an overflowing shape reads as UINT64_MAX.
+    if (t.naturalSize() > FormatLimits::kMaxTensorBytes)
+      r.bad(shapeAt, "tensor '" + t.name + "' needs " +
+                         (t.naturalSize() == UINT64_MAX ? std::string("more than 2^64")
+                                                        : std::to_string(t.naturalSize())) +
+                         " bytes for its shape; a tensor has at most 2^50");
+    at = r.pos();
     t.hbmOffset = r.get<uint64_t>();
+    if (t.hbmOffset > FormatLimits::kMaxHbmOffset)
+      r.bad(at, "tensor HBM offset " + std::to_string(t.hbmOffset) + " is beyond the 2^50-byte address space");
+    at = r.pos();
     t.sizeBytes = r.get<uint64_t>();
+    if (t.sizeBytes > FormatLimits::kMaxTensorBytes)
+      r.bad(at, "tensor size " + std::to_string(t.sizeBytes) + " exceeds 2^50 bytes");
     at = r.pos();
     uint64_t dataBytes = r.get<uint64_t>();
     if (dataBytes > r.remaining())
@@ -578,12 +611,7 @@ std::vector<uint8_t> readFileBytes(const std::string &path) {
 }
 
 void writeFileBytes(const std::string &path, const std::vector<uint8_t> &bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out)
-    fail(path, ": cannot open file for writing");
-  out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out)
-    fail(path, ": write failed");
+  writeFileAtomically(path, std::string_view(reinterpret_cast<const char *>(bytes.data()), bytes.size()));
 }
 
 Program readProgramFile(const std::string &path, const DecodeOptions &options) {

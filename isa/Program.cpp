@@ -1,6 +1,8 @@
 // Program helpers: tensor lookup, stream creation, diagnostics naming.
 #include "isa/Program.h"
 
+#include "isa/CheckedMath.h"
+
 #include <algorithm>
 #include <sstream>
 
@@ -26,14 +28,16 @@ std::optional<TensorRole> parseTensorRole(std::string_view name) {
 uint64_t TensorInfo::elementCount() const {
   uint64_t n = 1;
   for (int64_t d : shape)
-    n *= static_cast<uint64_t>(d);
+    n = saturatingMul(n, static_cast<uint64_t>(d));
   return n;
 }
+
+uint64_t TensorInfo::naturalSize() const { return saturatingMul(elementCount(), dtypeSize(dtype)); }
 
 uint64_t Program::hbmExtent() const {
   uint64_t end = 0;
   for (const TensorInfo &t : tensors)
-    end = std::max(end, t.hbmOffset + t.sizeBytes);
+    end = std::max(end, saturatingAdd(t.hbmOffset, t.sizeBytes));
   return end;
 }
 

@@ -25,8 +25,10 @@ struct TensorInfo {
   uint64_t sizeBytes = 0;
   std::vector<uint8_t> data; // empty: no constant data
 
+  // Saturating at UINT64_MAX (isa/CheckedMath.h): a shape whose size does
+  // not fit 64 bits compares above every limit instead of wrapping.
   uint64_t elementCount() const;
-  uint64_t naturalSize() const { return elementCount() * dtypeSize(dtype); }
+  uint64_t naturalSize() const;
 };
 
 // Where an instruction came from: a model file position and op name.
@@ -85,7 +87,7 @@ struct Program {
   // Tensor bytes rank `rank` starts with: its RankData, else the tensor's data.
   const std::vector<uint8_t> &tensorData(uint32_t tensor, uint16_t rank) const;
 
-  // HBM bytes spanned by the tensor table.
+  // HBM bytes spanned by the tensor table (saturating at UINT64_MAX).
   uint64_t hbmExtent() const;
   int findTensor(std::string_view name) const; // -1 if absent
   Stream &stream(uint16_t core, EngineId engine); // created on first use

@@ -2,7 +2,9 @@
 // per-opcode shape rules, then whole-program semaphore and barrier checks.
 #include "isa/Verifier.h"
 
+#include "isa/CheckedMath.h"
 #include "isa/Error.h"
+#include "isa/FormatLimits.h"
 #include "isa/Semantics.h"
 
 #include <algorithm>
@@ -33,16 +35,6 @@ std::string wideString(Wide v) {
     v /= 10;
   }
   return neg ? "-" + digits : digits;
-}
-
-uint64_t saturatingMul(uint64_t a, uint64_t b) {
-  uint64_t r;
-  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
-}
-
-uint64_t saturatingAdd(uint64_t a, uint64_t b) {
-  uint64_t r;
-  return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
 }
 
 // Range of sum(step[l] * i_l) over the iterations of the enclosing loops.
@@ -663,6 +655,11 @@ private:
   size_t index_ = 0;
 };
 
+// A byte count for messages: "more than 2^64" for one that saturated.
+std::string sizeText(uint64_t n) {
+  return n == UINT64_MAX ? std::string("more than 2^64") : std::to_string(n);
+}
+
 void verifyTensors(const Program &p, const TargetLimits &limits) {
   std::vector<size_t> order(p.tensors.size());
   std::iota(order.begin(), order.end(), 0);
@@ -673,15 +670,25 @@ void verifyTensors(const Program &p, const TargetLimits &limits) {
     for (size_t j = 0; j < i; ++j)
       if (p.tensors[j].name == t.name)
         fail("tensor name '", t.name, "' is used twice");
+    if (t.shape.size() > FormatLimits::kMaxTensorRank)
+      fail("tensor '", t.name, "' has rank ", t.shape.size(), " (at most ", FormatLimits::kMaxTensorRank, ")");
+    for (int64_t d : t.shape)
+      if (d < 0 || d > FormatLimits::kMaxTensorDim)
+        fail("tensor '", t.name, "' has dimension ", d, " (0 to 2^40)");
+    // naturalSize() saturates: a shape whose byte count overflows 64 bits
+    // reads as UINT64_MAX, above the limit.
+    if (t.naturalSize() > FormatLimits::kMaxTensorBytes)
+      fail("tensor '", t.name, "' needs ", sizeText(t.naturalSize()), " bytes for its shape; a tensor has at most 2^50");
+    if (t.sizeBytes > FormatLimits::kMaxTensorBytes)
+      fail("tensor '", t.name, "' has ", t.sizeBytes, " bytes; a tensor has at most 2^50");
+    if (t.hbmOffset > FormatLimits::kMaxHbmOffset)
+      fail("tensor '", t.name, "' is at HBM offset ", t.hbmOffset, ", beyond the 2^50-byte address space");
     if (t.sizeBytes < t.naturalSize())
       fail("tensor '", t.name, "' has ", t.sizeBytes, " bytes, its shape needs ", t.naturalSize());
     if (!t.data.empty() && t.data.size() != t.sizeBytes)
       fail("tensor '", t.name, "' has ", t.data.size(), " bytes of data for ", t.sizeBytes, " bytes");
     if (!t.data.empty() && t.role != TensorRole::Weight)
       fail("tensor '", t.name, "' has data but is not a weight");
-    if (t.hbmOffset + t.sizeBytes < t.hbmOffset)
-      fail("tensor '", t.name, "' at HBM offset ", t.hbmOffset, " with ", t.sizeBytes,
-           " bytes ends beyond the 64-bit address space");
   }
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return p.tensors[a].hbmOffset < p.tensors[b].hbmOffset; });

@@ -16,6 +16,10 @@ packages=(
   python3-pytest python3-tqdm python3-onnx python3-torch python3-distributed
   python3-nbclient python3-nbformat python3-ipykernel
 )
+# Fuzzing (scripts/fuzz.sh sets TRNX_FUZZ): clang 19 and its libFuzzer runtime.
+if [ -n "${TRNX_FUZZ:-}" ]; then
+  packages+=(clang-19 libclang-rt-19-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

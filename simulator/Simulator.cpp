@@ -40,7 +40,13 @@ SimulationResult simulate(const Program &program, const ChipConfig &chip,
   }
 
   std::unique_ptr<DeviceMemory> memory;
+  RunGuard::check(options.limits);
   if (options.functional) {
+    // The HBM image is allocated whole: checked against the host first.
+    const uint64_t host = hostMemoryLimit(options.limits);
+    if (program.hbmExtent() > host)
+      fail(who, ": functional simulation needs a ", program.hbmExtent(), "-byte HBM image; the limit is ", host,
+           " bytes of host memory: simulate it with --mode timing");
     memory = std::make_unique<DeviceMemory>(program, chip);
     for (const TensorInfo &t : program.tensors) {
       if (t.role != TensorRole::Input)

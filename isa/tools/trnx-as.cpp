@@ -1,6 +1,7 @@
 // trnx-as: assembles trnx assembly (.s) into a .tnx program container.
 #include "isa/AsmParser.h"
 #include "isa/Container.h"
+#include "isa/OutputFile.h"
 #include "isa/ToolArgs.h"
 #include "isa/ToolMain.h"
 #include "isa/Version.h"
@@ -43,6 +44,7 @@ int main(int argc, char **argv) {
       trnx::fail("no input file (see --help)");
     if (output.empty())
       trnx::fail("no output file: pass -o OUTPUT.tnx");
+    trnx::refuseInputAsOutput(output, {input});
     trnx::Program program = trnx::parseAssemblyFile(input);
     trnx::writeProgramFile(output, program);
     return 0;

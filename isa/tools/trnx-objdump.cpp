@@ -2,11 +2,13 @@
 // back to the same bytes), -h as a summary of its header, tensors and streams.
 #include "isa/AsmPrinter.h"
 #include "isa/Container.h"
+#include "isa/OutputFile.h"
 #include "isa/ToolArgs.h"
 #include "isa/ToolMain.h"
 #include "isa/Version.h"
 
 #include <fstream>
+#include <sstream>
 #include <iostream>
 #include <string>
 
@@ -74,18 +76,18 @@ int main(int argc, char **argv) {
       trnx::fail("no input file (see --help)");
     if (!disassemble && !summary)
       disassemble = true;
+    if (!output.empty())
+      trnx::refuseInputAsOutput(output, {input});
     trnx::Program program = trnx::readProgramFile(input);
-    std::ofstream file;
-    if (!output.empty()) {
-      file.open(output);
-      if (!file)
-        trnx::fail(output, ": cannot open file for writing");
-    }
-    std::ostream &os = output.empty() ? std::cout : file;
+    // A listing file is written whole or not at all (isa/OutputFile.h).
+    std::ostringstream text;
+    std::ostream &os = output.empty() ? std::cout : text;
     if (summary)
       printSummary(os, program);
     if (disassemble)
       trnx::printProgram(os, program, options);
+    if (!output.empty())
+      trnx::writeFileAtomically(output, text.str());
     return 0;
   });
 }

@@ -241,7 +241,8 @@ PYBIND11_MODULE(_trnx, m) {
   m.def(
       "simulate",
       [](const Program &program, const ChipConfig &chip, const py::dict &inputs, bool functional, bool timing,
-         bool trace, const std::string &name, bool attributeOps, double tokens) {
+         bool trace, const std::string &name, bool attributeOps, double tokens, uint64_t maxInstructions,
+         double maxSimulatedSeconds) {
         std::map<std::string, HostArray> arrays;
         for (auto item : inputs) {
           std::string key = py::str(item.first);
@@ -251,6 +252,10 @@ PYBIND11_MODULE(_trnx, m) {
         options.functional = functional;
         options.timing = timing;
         options.trace = trace;
+        if (maxInstructions)
+          options.limits.maxInstructions = maxInstructions;
+        if (maxSimulatedSeconds != 0)
+          options.limits.maxSimulatedSeconds = maxSimulatedSeconds;
         SimulationResult result;
         std::string traceJson;
         {
@@ -271,7 +276,8 @@ PYBIND11_MODULE(_trnx, m) {
         return out;
       },
       py::arg("program"), py::arg("chip"), py::arg("inputs"), py::arg("functional"), py::arg("timing"),
-      py::arg("trace"), py::arg("name"), py::arg("attribute_ops"), py::arg("tokens"));
+      py::arg("trace"), py::arg("name"), py::arg("attribute_ops"), py::arg("tokens"),
+      py::arg("max_instructions") = 0, py::arg("max_simulated_seconds") = 0.0);
 
   // Multi-chip systems (docs/multichip.md): presets, the resolved YAML, routes
   // and the functional multi-rank run.

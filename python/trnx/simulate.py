@@ -66,7 +66,8 @@ class SystemResult:
 def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[ChipLike] = None, *,
              inputs: Optional[Mapping[str, Any]] = None, mode: str = "both", trace: bool = False,
              attribute_ops: bool = True, tokens: Optional[float] = None,
-             system: Optional[Any] = None) -> Union[Result, SystemResult]:
+             system: Optional[Any] = None, max_instructions: Optional[int] = None,
+             max_simulated_seconds: Optional[float] = None) -> Union[Result, SystemResult]:
     """Simulates a program on a chip.
 
     Args:
@@ -86,6 +87,12 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
             runs a multi-rank program one rank per chip, as ``trnx-sim
             --system``, and returns a :class:`SystemResult` (timing modes:
             one rank simulated and replicated, ``report["system"]``).
+        max_instructions: stop with a TrnxError after this many executed
+            instructions (default 1e10), as ``trnx-sim --max-instructions``.
+        max_simulated_seconds: stop with a TrnxError past this much simulated
+            time (default 3600 s, at most 4000), as ``trnx-sim
+            --max-simulated-seconds``. Runs longer than 10 s of wall time
+            print a progress note on stderr.
 
     Raises:
         TrnxError: with the message ``trnx-sim`` prints after ``error:``.
@@ -130,7 +137,13 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
                               f"inputs={{'{missing[0]}': array, ...}} (or mode='timing')")
     if tokens is not None and (not timing or tokens <= 0):
         raise ValueError("tokens needs a timing mode and a positive count")
+    if max_instructions is not None and (isinstance(max_instructions, bool) or int(max_instructions) != max_instructions
+                                         or max_instructions < 1):
+        raise ValueError(f"max_instructions must be a whole number of at least 1, not {max_instructions!r}")
+    if max_simulated_seconds is not None and not 0 < max_simulated_seconds <= 4000:
+        raise ValueError(f"max_simulated_seconds must be above 0 and at most 4000, not {max_simulated_seconds!r}")
     raw = _trnx.simulate(program._native, config._native, arrays, functional, timing, trace, program.name,
-                         attribute_ops, float(tokens or 0))
+                         attribute_ops, float(tokens or 0), int(max_instructions or 0),
+                         float(max_simulated_seconds or 0))
     trace_data = json.loads(raw["trace_json"]) if raw["trace_json"] is not None else None
     return Result(dict(raw["outputs"]), Report.from_json(raw["report_json"]), trace_data)

@@ -10,12 +10,17 @@ namespace trnx {
 
 class FunctionalExecutor {
 public:
-  explicit FunctionalExecutor(DeviceMemory &memory) : memory_(memory) {}
+  // hostBytes: the most host memory one instruction's operands may take
+  // (RunLimits.h); an instruction that needs more is refused before allocating.
+  explicit FunctionalExecutor(DeviceMemory &memory, uint64_t hostBytes = UINT64_MAX)
+      : memory_(memory), hostBytes_(hostBytes) {}
   // Throws Error on a run-time fault (e.g. a gather index out of range).
   void execute(int core, const Instruction &inst, const LoopIndices &iv);
 
 private:
+  void checkHostMemory(const Instruction &inst) const;
   DeviceMemory &memory_;
+  uint64_t hostBytes_;
 };
 
 } // namespace trnx

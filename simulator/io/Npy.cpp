@@ -1,6 +1,7 @@
 // .npy reader/writer (format versions 1.0-3.0, little-endian, C order).
 #include "simulator/io/Npy.h"
 
+#include "isa/CheckedMath.h"
 #include "isa/Container.h"
 #include "isa/Error.h"
 
@@ -99,7 +100,7 @@ double readValue(const uint8_t *p, const DescrInfo &d) {
 size_t HostArray::elementCount() const {
   size_t n = 1;
   for (int64_t d : shape)
-    n *= static_cast<size_t>(d);
+    n = saturatingMul(n, static_cast<uint64_t>(d));
   return n;
 }
 
@@ -132,6 +133,9 @@ HostArray parseNpy(const std::vector<uint8_t> &bytes, const std::string &origin)
   a.descr = headerField(header, "descr", origin);
   if (a.descr == "<u1" || a.descr == "<b1" || a.descr == "<i1")
     a.descr = "|" + a.descr.substr(1);
+  // Object arrays ('|O') hold pickles: refused here, never unpickled.
+  if (a.descr.find('O') != std::string::npos)
+    fail(origin, ": .npy object arrays (pickled Python objects) are not supported; save a numeric array");
   if (!findDescr(a.descr))
     fail(origin, ": unsupported .npy dtype '", a.descr, "' (float16/32/64, int8/16/32/64, uint8, bool)");
   std::string fortran = headerField(header, "fortran_order", origin);

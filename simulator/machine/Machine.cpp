@@ -81,11 +81,11 @@ struct Machine::EngineRun {
 Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOptions &options,
                  DeviceMemory *memory)
     : program_(program), chip_(chip), options_(options), dma_(chip),
-      heap_(std::make_unique<EventHeap<Event>>()) {
+      heap_(std::make_unique<EventHeap<Event>>()), guard_(options.limits) {
   if (options_.functional) {
     if (!memory)
       fail("internal: functional run without memory");
-    executor_ = std::make_unique<FunctionalExecutor>(*memory);
+    executor_ = std::make_unique<FunctionalExecutor>(*memory, hostMemoryLimit(options.limits));
   }
   if (options_.timing) {
     semaphoreLatency_ = toTime(chip.semaphore_latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond);
@@ -128,6 +128,12 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
       if (options_.timing) {
         sc.busy = toTime(c.busy_cycles, clock);
         sc.latency = toTime(c.latency_cycles, clock);
+        // A cost at the clamp is no real cost (operand sizes that saturated):
+        // an error rather than a clamped, wrong time.
+        if (sc.busy >= kMaxSimStep || sc.latency >= kMaxSimStep)
+          fail(describeInstruction(program, stream, pc), ": one execution would take more than ",
+               limitText(static_cast<double>(kMaxSimStep) / kFemtosecondsPerSecond),
+               " s of simulated time (", limitText(c.busy_cycles), " cycles): shrink its operands");
         sc.isDma = c.is_dma;
         sc.dma = c.dma;
         sc.psum = psumBanks_ && !c.is_dma && stream.engine.kind != EngineKind::DMA && touchesPsum(inst);
@@ -155,7 +161,21 @@ Machine::Machine(const Program &program, const ChipConfig &chip, const MachineOp
 Machine::~Machine() = default;
 
 SimTime Machine::toTime(double cycles, double clockHz) const {
-  return static_cast<SimTime>(std::llround(cycles * kFemtosecondsPerSecond / clockHz));
+  // Clamped to kMaxSimStep, far from int64 overflow: the constructor refuses
+  // an instruction whose cost reaches it (a saturated operand size).
+  const double fs = cycles * kFemtosecondsPerSecond / clockHz;
+  return fs >= static_cast<double>(kMaxSimStep) ? kMaxSimStep : static_cast<SimTime>(std::llround(fs));
+}
+
+// Traced runs (and the report's per-op attribution) keep every executed
+// instruction: bounded by the host memory, checked as the record grows.
+void Machine::recordSlice(const TraceSlice &slice) {
+  if (stats_.slices.size() == stats_.slices.capacity() &&
+      (stats_.slices.size() + 1) * 2 * sizeof(TraceSlice) > hostMemoryLimit(options_.limits) / 2)
+    fail("the run's record of executed instructions (for the trace and the per-op report) would pass half the "
+         "host's memory after ", stats_.slices.size(), " instructions: lower --max-instructions, or simulate fewer "
+         "iterations");
+  stats_.slices.push_back(slice);
 }
 
 bool Machine::nothingPendingBefore(SimTime t) const {
@@ -275,6 +295,9 @@ void Machine::issue(uint32_t e, SimTime now) {
       if (c.ports)
         ports_->use(r.core, c.ports, r.stream, now, now + c.busy);
     }
+    // Limits first, so an instruction past them is never executed.
+    guard_.instruction(options_.timing ? static_cast<double>(now + c.busy + c.latency) / kFemtosecondsPerSecond
+                                       : -1.0);
     if (executor_) {
       try {
         executor_->execute(r.core, inst, r.cursor.iv());
@@ -303,7 +326,7 @@ void Machine::issue(uint32_t e, SimTime now) {
     if (r.kind == EngineKind::PE)
       st.activity.add(now, now + c.busy);
     if (options_.trace)
-      stats_.slices.push_back(TraceSlice{r.stream, pc, now, c.busy});
+      recordSlice(TraceSlice{r.stream, pc, now, c.busy});
     if (inst.signal.present())
       push(now + c.busy + c.latency + semaphoreLatency_, kSignal, inst.signal.sem | (uint32_t(r.core) << 16),
            inst.signal.increment,
@@ -353,7 +376,7 @@ bool Machine::arriveAtBarrier(uint32_t e, SimTime now) {
     if (w.kind == EngineKind::PE)
       st.activity.add(now, now + c.busy);
     if (options_.trace)
-      stats_.slices.push_back(TraceSlice{w.stream, w.cursor.pc(), now, c.busy});
+      recordSlice(TraceSlice{w.stream, w.cursor.pc(), now, c.busy});
     if (inst.signal.present())
       push(now + c.busy + semaphoreLatency_, kSignal, inst.signal.sem | (uint32_t(w.core) << 16),
            inst.signal.increment, traceSignaller(signalPath(w.path, semaphoreLatency_), w.stream, w.cursor.pc(), now));
@@ -422,7 +445,7 @@ void Machine::completeDma(const DmaCompletion &done, SimTime now) {
         CollectiveSlice{r.stream, r.cursor.pc(), r.dmaIssued, now - done.engineTime - done.hbmTime, now});
   noteEnd(now, r.path);
   if (options_.trace)
-    stats_.slices.push_back(TraceSlice{r.stream, r.cursor.pc(), r.dmaIssued, busy});
+    recordSlice(TraceSlice{r.stream, r.cursor.pc(), r.dmaIssued, busy});
   if (inst.signal.present()) {
     const SimTime latency =
         toTime(chip_.hbm.latency_seconds * kFemtosecondsPerSecond, kFemtosecondsPerSecond) + semaphoreLatency_;
@@ -449,6 +472,7 @@ RunStats Machine::run() {
   while (!heap_->empty() || dmaNext_ >= 0) {
     if (dmaNext_ >= 0 && (heap_->empty() || dmaNext_ < heap_->top().time)) {
       now = dmaNext_;
+      guard_.simulated(static_cast<double>(now) / kFemtosecondsPerSecond);
       for (const DmaCompletion &done : dma_.advance(now))
         completeDma(done, now);
       dmaChanged(now);
@@ -456,6 +480,8 @@ RunStats Machine::run() {
     }
     const Event ev = heap_->pop();
     now = ev.time;
+    if (options_.timing)
+      guard_.simulated(static_cast<double>(now) / kFemtosecondsPerSecond);
     switch (ev.kind) {
     case kReady:
       issue(ev.a, now);

@@ -9,6 +9,7 @@
 #include "simulator/functional/FunctionalExecutor.h"
 #include "simulator/machine/CriticalPath.h"
 #include "simulator/machine/ResultLatency.h"
+#include "simulator/machine/RunLimits.h"
 #include "simulator/timing/DmaModel.h"
 #include "simulator/timing/InstructionCost.h"
 
@@ -45,6 +46,7 @@ struct MachineOptions {
   bool timing = true;
   bool trace = false;
   const CollectiveTimer *collectives = nullptr; // system timing runs only
+  RunLimits limits; // instruction, simulated-time and host-memory limits (RunLimits.h)
 };
 
 // One collective as it ran: issued, its data started moving (after the step
@@ -159,6 +161,7 @@ private:
   uint32_t traceSignaller(uint32_t path, uint32_t stream, uint32_t pc, SimTime start);
   void noteEnd(SimTime t, const CriticalPath &path);
   bool nothingPendingBefore(SimTime t) const;
+  void recordSlice(const TraceSlice &slice);
   void issue(uint32_t e, SimTime now);
   void signal(uint16_t core, uint16_t sem, uint32_t increment, SimTime now, uint32_t path);
   void completeDma(const DmaCompletion &done, SimTime now);
@@ -198,6 +201,7 @@ private:
   SimTime endTime_ = -1;             // latest end seen, and the path leading to it
   CriticalPath endPath_;
   RunStats stats_;
+  RunGuard guard_;
 };
 
 } // namespace trnx

@@ -12,7 +12,7 @@ namespace trnx {
 ZeroedBuffer::ZeroedBuffer(size_t bytes) : size_(bytes) {
   auto *p = static_cast<uint8_t *>(std::calloc(bytes ? bytes : 1, 1));
   if (!p)
-    throw std::bad_alloc();
+    fail("cannot allocate ", bytes, " bytes of simulated memory on this host");
   data_.reset(p);
 }
 

@@ -4,6 +4,8 @@
 // of the same stream on the other members of the group.
 #include "simulator/system/SpmdFunctional.h"
 
+#include "isa/CheckedMath.h"
+
 #include "isa/Error.h"
 #include "isa/Semantics.h"
 #include "isa/Verifier.h"
@@ -54,7 +56,14 @@ uint64_t waitTarget(const SemWait &w, const LoopIndices &iv) {
 
 } // namespace
 
-SpmdFunctional::SpmdFunctional(const Program &program, const ChipConfig &chip) : program_(program) {
+SpmdFunctional::SpmdFunctional(const Program &program, const ChipConfig &chip, const RunLimits &limits)
+    : program_(program), guard_(limits) {
+  // One HBM image per rank, checked against the host before allocating.
+  const uint64_t host = hostMemoryLimit(limits);
+  const uint64_t need = saturatingMul(program.hbmExtent(), program.numRanks);
+  if (need > host)
+    fail("functional simulation of ", program.numRanks, " ranks needs ", need, " bytes of HBM images; the limit is ",
+         host, " bytes of host memory");
   state_.resize(program.numRanks);
   for (int r = 0; r < program.numRanks; ++r) {
     memories_.push_back(std::make_unique<DeviceMemory>(program, chip));
@@ -63,7 +72,7 @@ SpmdFunctional::SpmdFunctional(const Program &program, const ChipConfig &chip) :
         std::memcpy(memories_[r]->hbm() + program.tensors[d.tensor].hbmOffset, d.data.data(), d.data.size());
     state_[r].streams.resize(program.streams.size());
     state_[r].semaphores.resize(program.numCores);
-    state_[r].executor = std::make_unique<FunctionalExecutor>(*memories_[r]);
+    state_[r].executor = std::make_unique<FunctionalExecutor>(*memories_[r], host);
   }
 }
 
@@ -143,6 +152,7 @@ bool SpmdFunctional::step(int rank, size_t stream) {
   }
   if (isCollective(inst))
     return tryCollective(rank, stream);
+  guard_.instruction(-1.0);
   try {
     state_[rank].executor->execute(s.core, inst, run.iv);
   } catch (const Error &e) {
@@ -327,9 +337,10 @@ void SpmdFunctional::deadlock() const {
 }
 
 std::vector<std::map<std::string, HostArray>> simulateSpmdFunctional(
-    const Program &program, const ChipConfig &chip, const std::map<std::string, HostArray> &inputs) {
+    const Program &program, const ChipConfig &chip, const std::map<std::string, HostArray> &inputs,
+    const RunLimits &limits) {
   verifyProgram(program, chip.limits());
-  SpmdFunctional run(program, chip);
+  SpmdFunctional run(program, chip, limits);
   for (const TensorInfo &t : program.tensors) {
     if (t.role != TensorRole::Input)
       continue;

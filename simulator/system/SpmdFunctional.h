@@ -8,6 +8,7 @@
 #include "isa/Program.h"
 #include "simulator/config/ChipConfig.h"
 #include "simulator/io/Npy.h"
+#include "simulator/machine/RunLimits.h"
 #include "simulator/memory/DeviceMemory.h"
 
 #include <map>
@@ -21,7 +22,8 @@ class SpmdFunctional {
 public:
   // The program must be verified; every rank starts with its tensor data
   // (.data, or .rank_data for that rank).
-  SpmdFunctional(const Program &program, const ChipConfig &chip);
+  // limits: instructions (all ranks) and host memory (RunLimits.h).
+  SpmdFunctional(const Program &program, const ChipConfig &chip, const RunLimits &limits = {});
   ~SpmdFunctional();
   int ranks() const { return static_cast<int>(memories_.size()); }
   DeviceMemory &memory(int rank) { return *memories_[rank]; }
@@ -43,11 +45,13 @@ private:
   std::vector<std::unique_ptr<DeviceMemory>> memories_;
   std::vector<Rank> state_;
   uint64_t executed_ = 0;
+  RunGuard guard_;
 };
 
 // Verifies the program, gives every rank the same inputs and returns each
 // rank's outputs (index = rank).
 std::vector<std::map<std::string, HostArray>> simulateSpmdFunctional(
-    const Program &program, const ChipConfig &chip, const std::map<std::string, HostArray> &inputs);
+    const Program &program, const ChipConfig &chip, const std::map<std::string, HostArray> &inputs,
+    const RunLimits &limits = {});
 
 } // namespace trnx

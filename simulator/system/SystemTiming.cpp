@@ -216,7 +216,7 @@ std::vector<CollectivePlan> planCollectives(const Program &program, const System
 }
 
 SystemTimingResult simulateSystemTiming(const Program &program, const SystemConfig &system, bool trace,
-                                        const std::string &programName) {
+                                        const std::string &programName, const RunLimits &limits) {
   const ChipConfig &chip = system.chip;
   const std::string who = programName.empty() ? "program" : programName;
   try {
@@ -238,6 +238,7 @@ SystemTimingResult simulateSystemTiming(const Program &program, const SystemConf
   options.timing = true;
   options.trace = trace;
   options.collectives = &timer;
+  options.limits = limits;
   Machine machine(program, chip, options, nullptr);
   out.rank.stats = machine.run();
   out.rank.report = buildReport(program, chip, out.rank.stats, options, programName);

@@ -82,7 +82,7 @@ struct SystemTimingResult {
 // Timing run of `program` (ranks == system.chips()) on `system`. trace:
 // keep the slices for a trace file.
 SystemTimingResult simulateSystemTiming(const Program &program, const SystemConfig &system, bool trace,
-                                        const std::string &programName = "");
+                                        const std::string &programName = "", const RunLimits &limits = {});
 
 std::string systemSummaryToJson(const SystemSummary &s);
 // The text lines trnx-sim prints for the system section.

@@ -113,7 +113,9 @@ SimTime DmaModel::nextCompletion() const {
     if (t.rate <= 0)
       continue; // waiting for an engine
     double seconds = t.remaining / t.rate;
-    SimTime at = last_ + static_cast<SimTime>(std::ceil(seconds * kFemtosecondsPerSecond));
+    // A step longer than kMaxSimStep is taken in parts (advance() keeps what remains).
+    const double fs = std::ceil(seconds * kFemtosecondsPerSecond);
+    SimTime at = last_ + (fs >= static_cast<double>(kMaxSimStep) ? kMaxSimStep : static_cast<SimTime>(fs));
     if (best < 0 || at < best)
       best = at;
   }

@@ -21,6 +21,10 @@ namespace trnx {
 
 using SimTime = int64_t; // femtoseconds
 constexpr double kFemtosecondsPerSecond = 1e15;
+// Longest single step of simulated time (one instruction's cost, one wait for
+// a DMA completion): 2^60 fs, about 1153 s. With the run limited to
+// RunLimits::kMaxSimulatedSecondsLimit, sums of a few steps stay inside int64.
+constexpr SimTime kMaxSimStep = SimTime(1) << 60;
 
 // A finished transfer and how its time divides by what limited its rate.
 struct DmaCompletion {

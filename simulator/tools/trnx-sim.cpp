@@ -1,6 +1,7 @@
 // trnx-sim: runs a .tnx program on a chip (functional and/or timing) and
 // writes outputs (.npy), a report (.json) and a trace (Perfetto .json).
 #include "isa/Container.h"
+#include "isa/OutputFile.h"
 #include "isa/ToolArgs.h"
 #include "isa/ToolMain.h"
 #include "isa/Verifier.h"
@@ -56,6 +57,11 @@ const char *kUsage =
     "                            stall-free compute cycles (parity) beside the compiled program\n"
     "                            on --chip; writes OUTPUT_DIR/run_name/COMPUTE_REPORT.csv\n"
     "                            (--output-dir, default .) in SCALE-Sim's columns (docs/timing.md)\n"
+    "  --max-instructions N      stop with an error after N executed instructions\n"
+    "                            (default 1e10)\n"
+    "  --max-simulated-seconds S stop with an error past S seconds of simulated time\n"
+    "                            (default 3600, at most 4000); runs longer than 10 s\n"
+    "                            of wall time print a progress note on stderr\n"
     "  -q, --quiet               no summary on standard output\n"
     "  --version                 print trnx's version and exit\n"
     "Valued options take --name VALUE or --name=VALUE.\n";
@@ -74,9 +80,7 @@ void writeText(const std::string &path, const std::string &text) {
     std::cout << text;
     return;
   }
-  std::ofstream out(path);
-  if (!out || !(out << text))
-    trnx::fail(path, ": cannot write file");
+  trnx::writeFileAtomically(path, text); // whole or not at all
 }
 
 std::string engineline(const trnx::Report &r) {
@@ -223,13 +227,14 @@ int runSystem(const trnx::Program &program, const std::string &programPath, cons
   std::vector<std::map<std::string, trnx::HostArray>> outputs;
   if (options.functional) {
     try {
-      outputs = trnx::simulateSpmdFunctional(program, system.chip, inputs);
+      outputs = trnx::simulateSpmdFunctional(program, system.chip, inputs, options.limits);
     } catch (const trnx::Error &e) {
       trnx::fail(programPath, ": ", e.what());
     }
   }
   if (options.timing) {
-    trnx::SystemTimingResult timed = trnx::simulateSystemTiming(program, system, !tracePath.empty(), programPath);
+    trnx::SystemTimingResult timed = trnx::simulateSystemTiming(program, system, !tracePath.empty(), programPath,
+                                                                   options.limits);
     if (!reportPath.empty()) {
       std::string json = trnx::reportToJson(timed.rank.report);
       const size_t close = json.rfind('}');
@@ -314,6 +319,20 @@ int main(int argc, char **argv) {
         tokens = std::strtod(v.c_str(), &end);
         if (v.empty() || *end != '\0' || !std::isfinite(tokens) || tokens <= 0)
           trnx::fail("--tokens must be a positive number, not '", v, "'");
+      } else if (a == "--max-instructions") {
+        std::string v = needValue(i, a);
+        char *end = nullptr;
+        const double n = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(n >= 1) || n > 1.8e19 || n != std::floor(n))
+          trnx::fail("--max-instructions must be a whole number of at least 1, not '", v, "'");
+        options.limits.maxInstructions = static_cast<uint64_t>(n);
+      } else if (a == "--max-simulated-seconds") {
+        std::string v = needValue(i, a);
+        char *end = nullptr;
+        options.limits.maxSimulatedSeconds = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0')
+          trnx::fail("--max-simulated-seconds must be a number of seconds, not '", v, "'");
+        trnx::RunGuard::check(options.limits);
       } else if (a == "--gemm") {
         gemmShape = needValue(i, a);
       } else if (a == "--topology") {
@@ -365,7 +384,21 @@ int main(int argc, char **argv) {
       trnx::fail("no program given (see --help)");
     if (!tracePath.empty() && !options.timing)
       trnx::fail("--trace needs timing (--mode timing or both)");
+    // No output may overwrite an input (the program, an input array, a chip file).
+    std::vector<std::string> inputFiles{programPath};
+    for (const auto &kv : inputArgs)
+      inputFiles.push_back(kv.second);
+    if (!chipName.empty())
+      inputFiles.push_back(chipName);
+    for (const std::string &out : {reportPath, tracePath})
+      if (!out.empty() && out != "-")
+        trnx::refuseInputAsOutput(out, inputFiles);
     trnx::Program program = trnx::readProgramFile(programPath);
+    if (!outputDir.empty())
+      for (const trnx::TensorInfo &t : program.tensors)
+        if (t.role == trnx::TensorRole::Output)
+          trnx::refuseInputAsOutput((std::filesystem::path(outputDir) / (safeFileName(t.name) + ".npy")).string(),
+                                    inputFiles);
     trnx::ChipConfig chip = trnx::loadChip(chipName.empty() ? program.target : chipName);
 
     std::map<std::string, trnx::HostArray> inputs;

@@ -216,6 +216,17 @@ TEST(AsmParser, IntegerRangesOfDirectives) {
   expectErrorAt(".tensor x input fp32 [4] hbm=@0x4000000000001\n", "hbm offset 0x4000000000001 is out of range");
   expectErrorAt(".tensor x input fp32 [4] size=@-4\n", "size -4 is out of range");
   expectErrorAt(".tensor x input fp32 [4] @offset=0\n", "unknown tensor key 'offset' (hbm, size)");
+  // Byte counts are checked, not wrapped: 2^62 fp32 elements are 2^64 bytes
+  // (which wraps to 0), 2^51 bytes exceed the 2^50-byte tensor limit.
+  expectErrorAt(".tensor y output fp32 @[1099511627776,4194304]\n",
+                "tensor 'y' needs more than 2^64 bytes for its shape; a tensor has at most 2^50 (1 PiB)");
+  expectErrorAt(".tensor y output fp32 @[1099511627776,1099511627776,1099511627776]\n",
+                "tensor 'y' needs more than 2^64 bytes");
+  expectErrorAt(".tensor y output fp32 @[1099511627776,512]\n",
+                "tensor 'y' needs 2251799813685248 bytes for its shape; a tensor has at most 2^50 (1 PiB)");
+  // Placed after a 2^50-byte tensor, the next one would start beyond 2^50.
+  expectErrorAt(".tensor a scratch int8 [1048576,1073741824] hbm=0x40\n.tensor b scratch int8 @[1]\n",
+                "tensor 'b' would start at HBM offset 1125899906842688, beyond the 2^50-byte address space");
   expectErrorAt(".tensor x @inout fp32 [4]\n", "expected a tensor role (input, output, weight, scratch)");
   expectErrorAt(".tensor x input fp32 [4@ 4]\n", "expected ',' between dimensions");
   expectErrorAt(".tensor x input fp32 @4\n", "expected '[' to open the tensor shape");

@@ -166,26 +166,30 @@ Outcome probe(const std::vector<uint8_t> &bytes, bool checksum, const std::strin
   if (!checksum && expected.size() >= 24)
     std::memcpy(expected.data() + 16, again.data() + 16, 4);
   EXPECT_TRUE(again == expected) << what << ": decoded program re-encodes differently";
-  // Printing never fails; when the text assembles, it is the same program.
+  Outcome outcome = Outcome::Verified;
+  try {
+    verifyProgram(p, trn3Like());
+  } catch (const Error &) {
+    outcome = Outcome::VerifyError;
+  } catch (const std::exception &e) {
+    ADD_FAILURE() << what << ": verifier threw a non-Error exception: " << e.what();
+    outcome = Outcome::VerifyError;
+  }
+  // Printing never fails, and every container that decodes (trnx-objdump
+  // lists it without verifying) disassembles to text that re-assembles to the
+  // same bytes: the reader enforces the assembler's value ranges
+  // (isa/FormatLimits.h) and unique tensor names.
   std::ostringstream text;
   printProgram(text, p);
   try {
     Program parsed = parseAssembly(text.str(), "fuzz.s");
     EXPECT_TRUE(encodeProgram(parsed) == again) << what << ": text round trip differs\n" << text.str();
-  } catch (const Error &) {
-    // Values outside what assembly expresses (e.g. .cores > 1024): fine.
+  } catch (const Error &e) {
+    ADD_FAILURE() << what << ": the listing of a decoded container does not re-assemble: " << e.what();
   } catch (const std::exception &e) {
     ADD_FAILURE() << what << ": parser threw a non-Error exception: " << e.what();
   }
-  try {
-    verifyProgram(p, trn3Like());
-  } catch (const Error &) {
-    return Outcome::VerifyError;
-  } catch (const std::exception &e) {
-    ADD_FAILURE() << what << ": verifier threw a non-Error exception: " << e.what();
-    return Outcome::VerifyError;
-  }
-  return Outcome::Verified;
+  return outcome;
 }
 
 std::string decodeError(const std::vector<uint8_t> &bytes, bool checksum = true) {
@@ -287,6 +291,45 @@ TEST(ContainerFuzz, RandomMutationsEndInErrorOrAValidProgram) {
   EXPECT_GT(outcomes[1] + outcomes[2], 1000) << outcomes[0] << " " << outcomes[1] << " " << outcomes[2];
   EXPECT_GT(outcomes[2], 100) << outcomes[0] << " " << outcomes[1] << " " << outcomes[2];
   EXPECT_GT(outcomes[0], 3000);
+}
+
+// The disassembly round trip on inflated fields: little-endian integers of
+// every width overwritten with boundary values (the mutation that found
+// listings like "offset 0x4000000000002000 is out of range"). Every mutant
+// that decodes must print, parse and encode to the same bytes (probe()
+// asserts it), verified or not.
+TEST(ContainerFuzz, DecodedMutantsOfTheExamplesRoundTripThroughText) {
+  std::mt19937 rng(0x17);
+  const uint64_t boundary[] = {0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000,
+                               0xffffffff, 0x100000000ull, uint64_t(1) << 40, (uint64_t(1) << 40) + 1,
+                               uint64_t(1) << 50, (uint64_t(1) << 50) + 1, 0x3fffffffffffffffull,
+                               0x4000000000000000ull, 0x4000000000002000ull, 0x7fffffffffffffffull,
+                               0x8000000000000000ull, 0xc000000000000000ull, ~0ull};
+  int verified = 0, decoded = 0, probes = 0;
+  for (const Seed &s : seeds()) {
+    for (size_t at = 24; at + 1 < s.bytes.size(); ++at) {
+      for (int k = 0; k < 3; ++k) {
+        std::vector<uint8_t> b = s.bytes;
+        const size_t width = size_t(1) << (rng() % 4);
+        const uint64_t v = boundary[rng() % (sizeof boundary / sizeof boundary[0])];
+        for (size_t i = 0; i < width && at + i < b.size(); ++i)
+          b[at + i] = static_cast<uint8_t>(v >> (8 * i));
+        if (b == s.bytes)
+          continue;
+        ++probes;
+        const Outcome o = probe(b, false, s.name + " int" + std::to_string(width * 8) + "@" + std::to_string(at) +
+                                              "=" + std::to_string(v));
+        verified += o == Outcome::Verified;
+        decoded += o != Outcome::DecodeError;
+        if (::testing::Test::HasFailure())
+          return;
+      }
+    }
+  }
+  std::printf("inflated fields: %d mutants, %d decoded and round-tripped, %d of them verified\n", probes, decoded,
+              verified);
+  EXPECT_GT(decoded, 2000);
+  EXPECT_GT(verified, 500);
 }
 
 TEST(ContainerFuzz, ChecksumDetectsEveryChangeAfterTheHeader) {
@@ -522,6 +565,35 @@ TEST(ContainerFuzz, HostileHeadersAndFields) {
     expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(12)) + ": invalid tensor dimension -1");
     c.tensors = tensor(0, 0, 1, (int64_t(1) << 40) + 1, 0);
     expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(12)) + ": invalid tensor dimension 1099511627777");
+    // Shapes whose byte count wraps 64 bits or exceeds the 2^50-byte limit.
+    Bytes wraps;
+    wraps.u32(1).str("y").u8(1).u8(0).u8(2).u64(uint64_t(1) << 40).u64(uint64_t(1) << 22).u64(0).u64(0).u64(0);
+    c.tensors = wraps;
+    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(12)) +
+                               ": tensor 'y' needs more than 2^64 bytes for its shape; a tensor has at most 2^50");
+    Bytes large;
+    large.u32(1).str("y").u8(1).u8(0).u8(2).u64(uint64_t(1) << 40).u64(512).u64(0).u64(0).u64(0);
+    c.tensors = large;
+    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(12)) +
+                               ": tensor 'y' needs 2251799813685248 bytes for its shape; a tensor has at most 2^50");
+    // HBM offset and size beyond what the assembler writes (hbm=, size= <= 2^50).
+    Bytes far;
+    far.u32(1).str("x").u8(0).u8(0).u8(1).u64(4).u64((uint64_t(1) << 50) + 1).u64(16).u64(0);
+    c.tensors = far;
+    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(20)) +
+                               ": tensor HBM offset 1125899906842625 is beyond the 2^50-byte address space");
+    Bytes huge;
+    huge.u32(1).str("x").u8(0).u8(0).u8(1).u64(4).u64(0).u64(~0ull).u64(0);
+    c.tensors = huge;
+    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(28)) +
+                               ": tensor size 18446744073709551615 exceeds 2^50 bytes");
+    // Tensor names are unique (a listing naming one twice would not re-assemble).
+    Bytes twice;
+    twice.u32(2).str("x").u8(0).u8(0).u8(1).u64(4).u64(0).u64(16).u64(0);
+    const size_t second = twice.size();
+    twice.str("x").u8(0).u8(0).u8(1).u64(4).u64(64).u64(16).u64(0);
+    c.tensors = twice;
+    expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(second)) + ": tensor name 'x' is used twice");
     c.tensors = tensor(2, 0, 1, 4, ~0ull);
     expectError(c.bytes(), "offset " + std::to_string(c.tensorsOffset(36)) +
                                ": tensor data of 18446744073709551615 bytes exceeds the file");
@@ -591,6 +663,14 @@ TEST(ContainerFuzz, HostileHeadersAndFields) {
   instError(memsetWith(Bytes().u8(2).u8(0).u8(5).u16(0).u16(1).u64(0).u8(0)), at(4) + "access pattern has 5 free dims (max 4)");
   instError(memsetWith(Bytes().u8(2).u8(0).u8(1).u16(0).u16(1).u64(0).u8(0x80).u32(1).u32(1)),
             at(17) + "loop step mask 0x80 names a level >= 4");
+  // Operand offsets beyond what assembly writes (|offset| <= 2^62 - 1), and
+  // partition ranges ending beyond 65535.
+  instError(memsetWith(Bytes().u8(2).u8(0).u8(1).u16(0).u16(1).u64(0x4000000000002000ull).u8(0).u32(1).u32(1)),
+            at(9) + "operand offset 4611686018427396096 is out of range (|offset| < 2^62)");
+  instError(memsetWith(Bytes().u8(2).u8(0).u8(1).u16(0).u16(1).u64(0x8000000000000000ull).u8(0).u32(1).u32(1)),
+            at(9) + "operand offset -9223372036854775808 is out of range (|offset| < 2^62)");
+  instError(memsetWith(Bytes().u8(2).u8(0).u8(1).u16(65000).u16(1000).u64(0).u8(0).u32(1).u32(1)),
+            at(5) + "partition range [65000, 66000) ends beyond partition 65535");
   // An hbm operand with a partition start.
   Bytes copy;
   copy.u8(15).u8(0).raw(sbufAp()).u8(1).u8(0).u8(1).u16(3).u16(128).u32(0).u32(0).u64(0).u8(0).u32(1).u32(4).u8(0);

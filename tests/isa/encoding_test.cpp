@@ -7,6 +7,7 @@
 #include "isa/AsmParser.h"
 #include "isa/AsmPrinter.h"
 #include "isa/Container.h"
+#include "isa/FormatLimits.h"
 #include "isa/Error.h"
 
 #include <gtest/gtest.h>
@@ -214,8 +215,12 @@ public:
       while (!names.insert(t.name).second);
       t.role = static_cast<TensorRole>(range(0, 3));
       t.dtype = static_cast<DType>(range(0, kNumDTypes - 1));
-      for (int64_t r = range(0, 8); r > 0; --r)
-        t.shape.push_back(chance(0.8) ? range(0, 600) : range(0, int64_t(1) << 40));
+      // Any shape the format holds: dims up to 2^40, at most 2^50 bytes in all.
+      do {
+        t.shape.clear();
+        for (int64_t r = range(0, 8); r > 0; --r)
+          t.shape.push_back(chance(0.8) ? range(0, 600) : range(0, int64_t(1) << 40));
+      } while (t.naturalSize() > FormatLimits::kMaxTensorBytes);
       t.hbmOffset = static_cast<uint64_t>(chance(0.5) ? range(0, 1 << 20) * 64 : range(0, int64_t(1) << 50));
       t.sizeBytes = chance(0.6) ? t.naturalSize() : static_cast<uint64_t>(range(0, int64_t(1) << 50));
       if (chance(0.4))

@@ -190,3 +190,48 @@ def test_empty_source_assembles_to_an_empty_program(tools, tmp_path):
     prog = tools.assemble(src, tmp_path / "empty.tnx")
     out = tools.run("trnx-objdump", "-h", prog).stdout
     assert "tensors: 0" in out and "streams: 0 (0 instructions)" in out
+
+
+@pytest.mark.parametrize("shape,cause", [
+    # 2^62 fp32 elements: 2^64 bytes, which used to wrap to 0 and "succeed".
+    ("[1099511627776,4194304]", "tensor 'y' needs more than 2^64 bytes for its shape"),
+    ("[1099511627776,512]", "tensor 'y' needs 2251799813685248 bytes for its shape"),
+])
+def test_tensor_sizes_that_overflow_are_refused(tools, tmp_path, shape, cause):
+    src = tmp_path / "big.s"
+    src.write_text(f".target trn3\n.cores 1\n.tensor y output fp32 {shape}\n")
+    out = tmp_path / "big.tnx"
+    proc = tools.run("trnx-as", src, "-o", out, check=False)
+    assert_one_error_line(proc)
+    assert proc.stderr.startswith(f"{src}:3:23: error: {cause}"), proc.stderr
+    assert not out.exists()
+
+
+def test_tensor_larger_than_the_chip_is_refused_by_the_simulator(tools, tmp_path):
+    src = tmp_path / "big.s"
+    src.write_text(".target trn3\n.cores 1\n.tensor y output fp32 [1073741824,1024]\n")
+    prog = tools.assemble(src, tmp_path / "big.tnx")
+    proc = tools.run("trnx-sim", prog, "--output-dir", tmp_path, check=False)
+    assert_one_error_line(proc)
+    assert "the program needs 4398046511104 bytes of HBM; the chip has" in proc.stderr
+    assert not (tmp_path / "y.npy").exists()
+
+
+def test_outputs_that_are_inputs_are_refused(tools, source_dir, tmp_path):
+    src = tmp_path / "s.s"
+    src.write_text(example(source_dir, "softmax").read_text())
+    before = src.read_bytes()
+    proc = tools.run("trnx-as", src, "-o", src, check=False)
+    assert_one_error_line(proc)
+    assert f"{src}: is also an input" in proc.stderr
+    assert src.read_bytes() == before
+    prog = tools.assemble(src, tmp_path / "s.tnx")
+    data = prog.read_bytes()
+    for args in (["-d", prog, "-o", prog], ["-d", prog, "-o", tmp_path / "." / "s.tnx"]):
+        proc = tools.run("trnx-objdump", *args, check=False)
+        assert_one_error_line(proc)
+        assert "is also an input" in proc.stderr
+    proc = tools.run("trnx-sim", prog, "--mode", "timing", "--report", prog, check=False)
+    assert_one_error_line(proc)
+    assert "is also an input" in proc.stderr
+    assert prog.read_bytes() == data

@@ -855,10 +855,25 @@ TEST(Verifier, TensorTable) {
   expectRejectedMsg(verifyError(p, kTrn3), "duplicate", "", "tensor name 'a' is used twice");
   p.tensors[1].name = "";
   expectRejectedMsg(verifyError(p, kTrn3), "empty", "", "tensor #1 has an empty name");
-  // A tensor whose end wraps around the 64-bit address space.
+  // A tensor whose end would wrap around the 64-bit address space.
   Program q = parseAssembly(".tensor w weight fp32 [4] hbm=0x0\n.data w 00000000000000000000000000000000\n", "t.s");
   q.tensors[0].hbmOffset = ~0ull - 7;
-  expectRejectedMsg(verifyError(q, kTrn3), "wrapping tensor", "", "ends beyond the 64-bit address space");
+  expectRejectedMsg(verifyError(q, kTrn3), "wrapping tensor", "",
+                    "tensor 'w' is at HBM offset 18446744073709551608, beyond the 2^50-byte address space");
+  // Shapes whose byte count overflows 64 bits (built in memory: the assembler
+  // and the reader refuse them) or exceeds the 2^50-byte tensor limit.
+  Program big = parseAssembly(".tensor y output fp32 [4]\n", "t.s");
+  big.tensors[0].shape = {int64_t(1) << 40, int64_t(1) << 22}; // 2^62 elements, 2^64 bytes
+  big.tensors[0].sizeBytes = 128;
+  expectRejectedMsg(verifyError(big, kTrn3), "2^64-byte shape", "",
+                    "tensor 'y' needs more than 2^64 bytes for its shape; a tensor has at most 2^50");
+  big.tensors[0].shape = {int64_t(1) << 40, 1 << 9}; // 2^51 bytes
+  expectRejectedMsg(verifyError(big, kTrn3), "2^51-byte shape", "",
+                    "tensor 'y' needs 2251799813685248 bytes for its shape; a tensor has at most 2^50");
+  big.tensors[0].shape = {int64_t(1) << 30, 1 << 10}; // 2^42 bytes: fits the format, not the chip
+  big.tensors[0].sizeBytes = big.tensors[0].naturalSize();
+  expectRejectedMsg(verifyError(big, kTrn3), "4 TiB tensor", "",
+                    "the program needs 4398046511104 bytes of HBM; the chip has 103079215104");
 }
 
 TEST(Verifier, HbmOnlyFieldsOnOnChipOperands) {

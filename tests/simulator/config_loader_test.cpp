@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <filesystem>
 #include <fstream>
 
@@ -95,6 +97,30 @@ TEST(ConfigLoader, BadYamlAndMissingFiles) {
   std::string a = writeTemp("cycle_a.yaml", "base: trnx_cfg_cycle_b.yaml\n");
   writeTemp("cycle_b.yaml", "base: trnx_cfg_cycle_a.yaml\n");
   EXPECT_THAT(errorOf([&] { loadChip(a); }), HasSubstr("deeper than"));
+}
+
+// Hostile YAML: a billion-laughs alias bomb (9^8 scalars if expanded) ends
+// in an error at once (yaml-cpp shares aliased nodes, and the walk stops at
+// the first value of the wrong type), and a file that is its own base is the
+// depth error, not a stack overflow.
+TEST(ConfigLoader, AliasBombsAndSelfBasesAreErrors) {
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n";
+  const char *levels = "abcdefgh";
+  for (int i = 1; i < 8; ++i) {
+    bomb += std::string(1, levels[i]) + ": &" + levels[i] + " [";
+    for (int k = 0; k < 9; ++k)
+      bomb += std::string(k ? ", *" : "*") + levels[i - 1];
+    bomb += "]\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(errorOf([&] { loadChipFromText("base: trn3\n" + bomb, "bomb.yaml"); }), HasSubstr("bomb.yaml"));
+  EXPECT_THAT(errorOf([&] { loadChipFromText("base: trn3\n" + bomb + "cores: *h\n", "bomb.yaml"); }),
+              HasSubstr("bomb.yaml"));
+  EXPECT_THAT(errorOf([&] { loadChipFromText("base: trn3\n" + bomb + "pe_array: *h\n", "bomb.yaml"); }),
+              HasSubstr("bomb.yaml"));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+  std::string self = writeTemp("self.yaml", "base: trnx_cfg_self.yaml\ncores: 2\n");
+  EXPECT_THAT(errorOf([&] { loadChip(self); }), HasSubstr("deeper than"));
 }
 
 TEST(ConfigLoader, EveryRegistryKeyRoundTripsThroughYaml) {

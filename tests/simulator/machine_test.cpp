@@ -372,3 +372,83 @@ TEST(MachineErrors, ProgramsBiggerThanTheChip) {
               }),
               HasSubstr("covers partitions [0, 129), the chip has 128"));
 }
+
+// Run limits (simulator/machine/RunLimits.h): runaway loops and operands too
+// big for the host end in an Error naming the limit, in every mode.
+TEST(MachineLimits, InstructionAndSimulatedTimeLimits) {
+  const std::string runaway = ".cores 1\n.stream core=0 engine=dve\n  loop count=2147483647\n"
+                              "    loop count=2147483647\n      memset dst=sbuf[0:1]+0x0:fp32[[1,1]] value=1\n"
+                              "    endloop\n  endloop\n";
+  for (MachineOptions o : {kFunctional, kTiming, kBoth}) {
+    o.limits.maxInstructions = 5000;
+    EXPECT_THAT(errorOf([&] { runText(runaway, o); }),
+                HasSubstr("the run executed more than 5000 instructions (limit --max-instructions;"));
+  }
+  MachineOptions o = kTiming;
+  o.limits.maxSimulatedSeconds = 1e-6;
+  EXPECT_THAT(errorOf([&] { runText(runaway, o); }),
+              HasSubstr("the run passed 1e-06 s of simulated time (limit --max-simulated-seconds;"));
+  // Exactly at the limit is fine: 2x3 memsets.
+  const std::string six = ".cores 1\n.stream core=0 engine=dve\n  loop count=2\n    loop count=3\n"
+                          "      memset dst=sbuf[0:128]+0x0:fp32[[1,512]] value=1\n    endloop\n  endloop\n";
+  o = kBoth;
+  o.limits.maxInstructions = 6;
+  EXPECT_EQ(runText(six, o).stats.streams[0].instructions, 6u);
+  o.limits.maxInstructions = 5;
+  EXPECT_THAT(errorOf([&] { runText(six, o); }), HasSubstr("more than 5 instructions"));
+  // Limits the simulator cannot honour.
+  o = kTiming;
+  o.limits.maxSimulatedSeconds = 5000;
+  EXPECT_THAT(errorOf([&] { runText(six, o); }), HasSubstr("--max-simulated-seconds must be above 0 and at most 4000"));
+  o.limits.maxSimulatedSeconds = 1;
+  o.limits.maxInstructions = 0;
+  EXPECT_THAT(errorOf([&] { runText(six, o); }), HasSubstr("--max-instructions must be at least 1"));
+}
+
+TEST(MachineLimits, HostMemoryIsCheckedBeforeAllocating) {
+  // A stride-0 operand of 2^32 x 2^32 elements: in bounds of SBUF, but far
+  // beyond any host (and beyond 2^64 bytes of fp32 values).
+  const std::string huge = ".cores 1\n.stream core=0 engine=dve\n"
+                           "  tensor_copy dst=sbuf[0:1]+0x0:fp32[[0,4294967295],[0,4294967295]] "
+                           "src=sbuf[0:1]+0x100:fp32[[0,4294967295],[0,4294967295]]\n";
+  EXPECT_THAT(errorOf([&] { runText(huge, kFunctional); }),
+              HasSubstr("functional simulation of this instruction needs more than 2^64 bytes of host memory"));
+  // With a small budget an ordinary operand is refused too, naming the budget.
+  MachineOptions o = kFunctional;
+  o.limits.maxHostBytes = 1 << 20;
+  const std::string big = ".cores 1\n.stream core=0 engine=dve\n"
+                          "  memset dst=sbuf[0:128]+0x0:fp32[[1,4096]] value=1\n";
+  EXPECT_THAT(errorOf([&] { runText(big, o); }),
+              HasSubstr("needs 4227072 bytes of host memory for its operands; the limit is 1048576 bytes"));
+  o.limits.maxHostBytes = 1 << 23;
+  EXPECT_NO_THROW(runText(big, o));
+  // The HBM image is checked before it is allocated.
+  o.limits.maxHostBytes = 1 << 20;
+  EXPECT_THAT(errorOf([&] { runText(".cores 1\n.tensor s scratch fp32 [1024,1024]\n", o); }),
+              HasSubstr("functional simulation needs a 4194304-byte HBM image; the limit is 1048576 bytes"));
+  // Timing runs allocate no memory image, but its cost is no real time: an
+  // error, not a clamped result.
+  EXPECT_THAT(errorOf([&] { runText(huge, kTiming); }),
+              HasSubstr("core 0 dve #0 (tensor_copy): one execution would take more than 1152.92150460685 s of "
+                        "simulated time"));
+}
+
+TEST(MachineLimits, LongRunsPrintProgressOnStderr) {
+  const std::string runaway = ".cores 1\n.stream core=0 engine=dve\n  loop count=2147483647\n"
+                              "    memset dst=sbuf[0:1]+0x0:fp32[[1,1]] value=1\n  endloop\n";
+  MachineOptions o = modeOf(false, true);
+  o.trace = false;
+  o.limits.maxInstructions = 200000;
+  o.limits.progressIntervalSeconds = 1e-9; // every check prints (one per 65536 instructions)
+  ::testing::internal::CaptureStderr();
+  const std::string msg = errorOf([&] { runText(runaway, o); });
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(msg, HasSubstr("more than 200000 instructions"));
+  EXPECT_THAT(err, HasSubstr("note: still simulating: 65536 instructions, "));
+  EXPECT_THAT(err, HasSubstr("note: still simulating: 196608 instructions, "));
+  EXPECT_THAT(err, HasSubstr(" s simulated, "));
+  o.limits.progressIntervalSeconds = 0; // off
+  ::testing::internal::CaptureStderr();
+  errorOf([&] { runText(runaway, o); });
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}

@@ -189,7 +189,14 @@ TEST(Npy, TruncatedAndCorruptFilesAreErrors) {
       {npyFile("{'descr': '<f4, 'fortran_order': False, 'shape': (1,), }", floatBytes({1})), "f.npy"},
       // Dimensions beyond any real file: an error, not a wrapped-around size.
       {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", {}), "f.npy"},
-      {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", {}), "f.npy"},
+      {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", {}),
+       ".npy shape (4294967296, 4294967296) is too large"},
+      // Object arrays are pickles: refused before any byte of data is looked at.
+      {npyFile("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+               {0x80, 0x04, 0x95, 0x05, 0, 0, 0, 0, 0, 0, 0, 0x8c, 0x01, 'x', 0x94, 0x2e}),
+       ".npy object arrays (pickled Python objects) are not supported"},
+      {npyFile("{'descr': '<O8', 'fortran_order': False, 'shape': (1,), }", {0, 0, 0, 0, 0, 0, 0, 0}),
+       "object arrays"},
   };
   for (const Bad &b : bad) {
     SCOPED_TRACE(b.message);

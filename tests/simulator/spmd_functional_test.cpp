@@ -256,3 +256,22 @@ TEST(SpmdFunctional, DeadlocksNameTheBlockedRanks) {
   SpmdFunctional ok(q, chip());
   ok.run(); // both ranks signal s5 themselves: no deadlock
 }
+
+// Run limits (RunLimits.h) hold in multi-rank functional runs too: the
+// instruction count over all ranks and the host memory of the ranks' HBM images.
+TEST(SpmdFunctional, RunLimitsHold) {
+  Program p = parseAssembly(".target trn3\n.ranks 4\n.tensor s scratch fp32 [65536]\n.stream core=0 engine=dve\n"
+                            "  loop count=2147483647\n    memset dst=sbuf[0:1]+0x0:fp32[[1,1]] value=1\n  endloop\n",
+                            "runaway.s");
+  RunLimits limits;
+  limits.maxInstructions = 1000;
+  EXPECT_EQ(errorOf([&] { simulateSpmdFunctional(p, chip(), {}, limits); }),
+            "the run executed more than 1000 instructions (limit --max-instructions; raise it with "
+            "--max-instructions N, or simulate(max_instructions=N) in Python)");
+  limits.maxHostBytes = 1 << 20; // 4 ranks x 256 KiB fit exactly; 3 x 256 KiB would not
+  EXPECT_THAT(errorOf([&] { simulateSpmdFunctional(p, chip(), {}, limits); }), HasSubstr("more than 1000"));
+  limits.maxHostBytes = (1 << 20) - 1;
+  EXPECT_EQ(errorOf([&] { simulateSpmdFunctional(p, chip(), {}, limits); }),
+            "functional simulation of 4 ranks needs 1048576 bytes of HBM images; the limit is 1048575 bytes of host "
+            "memory");
+}

@@ -388,7 +388,7 @@ def error_cases(tmp_path, tnx, files):
         "nonexistent chip": ([tnx, *good, "--chip", "trn9"], "'trn9' is neither a chip preset"),
         "trace in functional mode": ([tnx, *good, "--mode", "functional", "--trace", tmp_path / "t.json"],
                                      "--trace needs timing"),
-        "unwritable report": ([tnx, *good, "--report", tmp_path / "no_dir" / "r.json"], "cannot write"),
+        "unwritable report": ([tnx, *good, "--report", tmp_path / "no_dir" / "r.json"], "cannot open file for writing (no directory"),
     }
 
 

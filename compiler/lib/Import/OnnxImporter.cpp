@@ -632,6 +632,22 @@ std::vector<double> tensorElements(const onnx::TensorProto &t, const std::string
       c.fail("external data of tensor '" + t.name() + "' has no location");
     std::filesystem::path path = std::filesystem::path(baseDir) / location;
     std::error_code ec;
+    // External data stays inside the model's folder (as ONNX's checker
+    // requires): no absolute paths, no '..', no symlink that leads out.
+    {
+      const std::filesystem::path rel(location);
+      bool escapes = rel.is_absolute() || rel.has_root_name() || rel.has_root_directory();
+      for (const auto &part : rel)
+        escapes = escapes || part == "..";
+      const std::filesystem::path dir = std::filesystem::weakly_canonical(std::filesystem::absolute(baseDir), ec);
+      const std::filesystem::path real = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
+      const std::string d = dir.string(), r = real.string();
+      escapes = escapes || ec || r.size() <= d.size() || r.compare(0, d.size(), d) != 0 ||
+                (d.back() != '/' && r[d.size()] != '/');
+      if (escapes)
+        c.fail("external data location '" + location + "' of tensor '" + t.name() +
+               "' is outside the model's folder (locations are relative paths inside it)");
+    }
     if (!std::filesystem::is_regular_file(path, ec))
       c.fail("external data file '" + path.string() + "' of tensor '" + t.name() + "' cannot be read");
     std::ifstream in(path, std::ios::binary);

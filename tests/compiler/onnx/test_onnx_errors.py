@@ -244,3 +244,24 @@ def test_run_time_value_error_names_its_origin(tools, tmp_path):
     assert_one_error_line(proc)
     assert "input 'n' must be known at compile time (a constant or a static shape), but it is graph input 'n'" \
         in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("location", ["../outside.bin", "/etc/passwd", "sub/../../outside.bin", "link.bin"])
+def test_external_data_outside_the_models_folder_is_refused(tools, tmp_path, location):
+    models = tmp_path / "models"
+    models.mkdir()
+    model = _mlp()
+    onnx.save(model, str(models / "ext.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="ext.bin", size_threshold=0)
+    (tmp_path / "outside.bin").write_bytes((models / "ext.bin").read_bytes())
+    (models / "link.bin").symlink_to(tmp_path / "outside.bin")
+    m = onnx.load(str(models / "ext.onnx"), load_external_data=False)
+    for init in m.graph.initializer:
+        for kv in init.external_data:
+            if kv.key == "location":
+                kv.value = location
+    onnx.save(m, str(models / "ext.onnx"))
+    proc = _compile(tools, models / "ext.onnx")
+    assert_one_error_line(proc)
+    assert f"external data location '{location}'" in proc.stderr
+    assert "is outside the model's folder" in proc.stderr
