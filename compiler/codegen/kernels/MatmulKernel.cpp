@@ -393,7 +393,11 @@ void emitMatmul(ProgramBuilder &pb, const MatmulSpec &spec, uint32_t loc) {
   if (target.dataflow() == Dataflow::OutputStationary) {
     emitKSegments(pb, withByteLayouts(pb, spec, true, loc, scratch), loc, target.matmulOsK(), emitOsWholeK);
   } else {
-    const bool holdB = target.dataflow() == Dataflow::WeightStationary && dtypeSize(spec.c.dtype) > 1;
+    // A ws chip holds B by solving C^T = B^T A^T, whose store transposes C
+    // through the DMA transpose unit (2- and 4-byte elements only). One row
+    // of C (a GEMV) is the same bytes as its transpose, so 1-byte results
+    // (an fp8 GEMV feeding the next one) hold B too.
+    const bool holdB = target.dataflow() == Dataflow::WeightStationary && (dtypeSize(spec.c.dtype) > 1 || M == 1);
     const MatmulSpec oriented = holdB ? transposedProblem(spec) : spec;
     emitKSegments(pb, withByteLayouts(pb, oriented, false, loc, scratch), loc, target.matmulK(),
                   emitStationaryWholeK);

@@ -117,6 +117,39 @@ TEST(MatmulKernel, LargeGemmReachesPePeak) {
   EXPECT_LE(fraction, 1.0);
 }
 
+// An fp8 GEMV result (fp8 decode: the gate/up product feeding the down
+// projection) holds the weights on a ws chip like a bf16 one: one row of C is
+// the same bytes as its transpose, so no byte transpose is needed.
+TEST(MatmulKernel, Fp8GemvResultHoldsTheWeights) {
+  ChipConfig chip = loadChip("trn3");
+  auto build = [&](DType ct) {
+    ProgramBuilder pb(targetFor(chip));
+    const std::vector<int64_t> as = {1, 1, 2048}, bs = {1, 2048, 4096}, cs = {1, 1, 4096};
+    MatmulSpec spec;
+    spec.a = HbmView::contiguous(pb.addTensor("a", TensorRole::Input, DType::FP8E4M3, as), DType::FP8E4M3, as);
+    spec.b = HbmView::contiguous(pb.addTensor("b", TensorRole::Input, DType::FP8E4M3, bs), DType::FP8E4M3, bs);
+    spec.c = HbmView::contiguous(pb.addTensor("c", TensorRole::Output, ct, cs), ct, cs);
+    spec.operandType = DType::FP8E4M3;
+    emitMatmul(pb, spec, kNoLoc);
+    Program p = pb.finish();
+    verifyProgram(p, chip.limits());
+    return p;
+  };
+  const std::vector<float> av = rounded(randomValues(2048, 1), DType::FP8E4M3),
+                           bv = rounded(randomValues(2048 * 4096, 2), DType::FP8E4M3);
+  SimulationResult r = run(build(DType::FP8E4M3), chip, {{"a", array({1, 1, 2048}, av)}, {"b", array({1, 2048, 4096}, bv)}});
+  std::vector<double> ref(4096, 0.0);
+  for (int64_t k = 0; k < 2048; ++k)
+    for (int64_t n = 0; n < 4096; ++n)
+      ref[n] += static_cast<double>(av[k]) * bv[k * 4096 + n];
+  std::vector<float> want(ref.begin(), ref.end());
+  want = rounded(want, DType::FP8E4M3);
+  EXPECT_LT(relativeError(values(r.outputs.at("c")), std::vector<double>(want.begin(), want.end())), 1e-6);
+  const double fp8 = run(build(DType::FP8E4M3), chip, {}, false, true).report.seconds;
+  const double bf16 = run(build(DType::BF16), chip, {}, false, true).report.seconds;
+  EXPECT_LT(fp8, 1.1 * bf16) << fp8 << " vs " << bf16;
+}
+
 TEST(MatmulKernel, DecodeGemvIsHbmBound) {
   ChipConfig chip = loadChip("trn3");
   Report r = timeMatmul(chip, 1, 8192, 8192);
