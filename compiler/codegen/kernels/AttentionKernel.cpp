@@ -22,12 +22,25 @@ namespace {
 
 // Score of a masked (invisible) key: exp(scale * it - ...) is 0 for any scale > 0 used.
 constexpr float kMaskedScore = -1e30f;
-constexpr int kSlots = 2;
+constexpr int kSlots = 2;     // query-tile state sets (the next tile's loads overlap the last one's stores)
+constexpr int kMaxBlocks = 4; // key-tile blocks in flight (PSUM bank sets)
 constexpr EngineMask kVector = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
 constexpr EngineMask kAny = kVector | engineBit(EngineKind::ACT);
 
-// Columns of the per-row fp32 scalar tile of one query head.
-enum Scalar : int { kMax = 0, kSum, kTileMax, kNegBias, kAlpha, kRowSum, kScalars };
+// Columns of the per-row fp32 scalar tile of one query head. The running
+// max is kept as -scale * max in two columns, read by even key tiles from
+// the first and written to the second (odd tiles the other way round).
+// A key tile's rescale factor and row sum are read by its deferred values
+// phase, after later tiles' scores, so they have a column per K/V slot.
+constexpr int kKvSlots = 8;
+enum Scalar : int { kNegMax0 = 0, kNegMax1, kSum, kTileMax, kAlpha0, kRowSum0 = kAlpha0 + kKvSlots,
+                    kScalars = kRowSum0 + kKvSlots };
+
+// Queries per tile: the stationary columns of Q K^T, and the partitions of P
+// going through the PE transpose (at most the array's rows).
+int64_t queryTileRows(const Target &t) {
+  return std::min<int64_t>({t.matmulM(), t.matmulK(), static_cast<int64_t>(t.partitions())});
+}
 
 uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
 int32_t i32(int64_t v) { return static_cast<int32_t>(v); }
@@ -42,16 +55,18 @@ public:
     S_ = s.q.shape[1] / G_;
     T_ = s.kT.shape[2];
     const Target &t = k.target();
-    tq_ = std::min<int64_t>(t.matmulM(), t.partitions());
+    tq_ = queryTileRows(t);
     ksub_ = std::min<int64_t>({t.matmulK(), t.matmulM(), static_cast<int64_t>(t.partitions())});
     // Key tile: one PSUM bank of fp32 scores, and its transpose (tq columns
     // per 128 keys, operand dtype) in one bank too.
     dc_ = std::min<int64_t>(t.matmulK(), t.partitions());
     nD_ = (Dh_ + dc_ - 1) / dc_;
-    // With fewer than three PSUM banks, P^T and P V share one bank.
-    shareBank_ = t.limits.psumBanks < 3;
-    const int64_t pTBytes = t.psumBankBytes() - (shareBank_ ? Dh_ * 4 : 0);
+    // P^T and P V share a bank when both fit (two banks per block in
+    // flight instead of three), or when there are fewer than three banks.
     tk_ = std::min<int64_t>(t.matmulN(), t.psumBankColumns());
+    const int64_t subsFit = (t.psumBankBytes() - Dh_ * 4) / (tq_ * es_);
+    shareBank_ = t.limits.psumBanks < 3 || subsFit * ksub_ >= tk_;
+    const int64_t pTBytes = t.psumBankBytes() - (shareBank_ ? Dh_ * 4 : 0);
     tk_ = std::min<int64_t>(tk_, pTBytes / (tq_ * es_) * ksub_);
     tk_ = std::max<int64_t>(ksub_, tk_ / ksub_ * ksub_);
     tk_ = std::min(tk_, std::max<int64_t>(1, T_));
@@ -79,8 +94,14 @@ private:
     emitOn(kAny, elements, c);
   }
   void loadKV(const Affine &h, const Affine &t0, int64_t w, int slot);
-  void block(const HeadState &st, int64_t s0, int64_t rows, int64_t w, bool masked, int64_t t0, int kvSlot,
-             int slot);
+  // A key tile for one query head in two phases: scores (S, softmax
+  // statistics, P) and values (P^T, O = O * alpha + P V). The values phase
+  // of a tile is emitted after the scores phase of a later tile, so each
+  // engine's in-order stream has independent work while the chain of the
+  // earlier tile completes.
+  void scoresPhase(const HeadState &st, int64_t s0, int64_t rows, int64_t w, bool masked, int64_t t0, int kvSlot,
+                   int slot);
+  void valuesPhase(const HeadState &st, int64_t rows, int64_t w, int kvSlot, int slot);
 
   CoreKernel &k_;
   const AttentionSpec &s_;
@@ -89,6 +110,12 @@ private:
   int64_t G_ = 1, Dh_ = 0, S_ = 0, T_ = 0, tq_ = 128, ksub_ = 128, tk_ = 512;
   int64_t dc_ = 128, nD_ = 1; // head-dim rows per matmul (the contraction of Q K^T), chunks
   bool shareBank_ = false;
+  int blocks_ = 2, kvSlots_ = 4, defer_ = 1; // PSUM bank sets, K/V slots, tiles a values phase waits
+  struct Pending {
+    int64_t w;
+    int kvSlot;
+  };
+  std::vector<Pending> pending_; // key tiles whose values phases are not yet emitted, oldest first
   int64_t pvOffset_ = 0;      // bytes of the P V result in its bank
   std::vector<QueueRotor> queues_; // Q loads, K loads, V loads, stores
   EngineBalancer balance_;
@@ -116,28 +143,29 @@ void AttentionEmitter::allocate() {
   if (banks < 2)
     fail("fused attention needs 2 PSUM banks, ", k_.target().name, " has ", banks);
   const int perSet = shareBank_ ? 2 : 3;
-  const int bankSets = banks >= perSet * kSlots ? kSlots : 1;
+  blocks_ = std::max(1, std::min(kMaxBlocks, banks / perSet));
+  // Key tiles rotate through an even number of K/V slots (the running max alternates by parity).
+  kvSlots_ = kKvSlots;
+  defer_ = G_ >= 2 ? 1 : 2;
   if (shareBank_)
     pvOffset_ = (tk_ + ksub_ - 1) / ksub_ * tq_ * es_;
-  for (int p = 0; p < kSlots; ++p) {
+  for (int p = 0; p < kvSlots_; ++p) {
     kTiles_.push_back(k_.allocSbuf(nD_ * tk_ * es_));
     vTiles_.push_back(k_.allocSbuf(nSub * Dh_ * es_));
     if (s_.kT.dtype != op_)
       kStage_.push_back(k_.allocSbuf(nD_ * tk_ * dtypeSize(s_.kT.dtype)));
     if (s_.v.dtype != op_)
       vStage_.push_back(k_.allocSbuf(nSub * Dh_ * dtypeSize(s_.v.dtype)));
-    pTiles_.push_back(k_.allocSbuf(tk_ * es_));
-    pTTiles_.push_back(k_.allocSbuf(nSub * tq_ * es_));
+  }
+  for (int p = 0; p < kSlots; ++p)
     outTiles_.push_back(k_.allocSbuf(Dh_ * dtypeSize(s_.out.dtype)));
-    if (p < bankSets) {
-      scoreBanks_.push_back(k_.allocPsumBank());
-      pTBanks_.push_back(k_.allocPsumBank());
-      pvBanks_.push_back(shareBank_ ? pTBanks_.back() : k_.allocPsumBank());
-    } else {
-      scoreBanks_.push_back(scoreBanks_.front());
-      pTBanks_.push_back(pTBanks_.front());
-      pvBanks_.push_back(pvBanks_.front());
-    }
+  for (int64_t b = 0; b < kvSlots_ * G_; ++b)
+    pTiles_.push_back(k_.allocSbuf(tk_ * es_));
+  for (int b = 0; b < blocks_; ++b) {
+    pTTiles_.push_back(k_.allocSbuf(nSub * tq_ * es_));
+    scoreBanks_.push_back(k_.allocPsumBank());
+    pTBanks_.push_back(k_.allocPsumBank());
+    pvBanks_.push_back(shareBank_ ? pTBanks_.back() : k_.allocPsumBank());
   }
 }
 
@@ -182,10 +210,10 @@ void AttentionEmitter::loadKV(const Affine &h, const Affine &t0, int64_t w, int 
 
 // One key tile (w keys from t0; t0 only matters when masked) for one query
 // head's `rows` queries from sequence position s0.
-void AttentionEmitter::block(const HeadState &st, int64_t s0, int64_t rows, int64_t w, bool masked, int64_t t0,
-                             int kvSlot, int slot) {
+void AttentionEmitter::scoresPhase(const HeadState &st, int64_t s0, int64_t rows, int64_t w, bool masked, int64_t t0,
+                                   int kvSlot, int slot) {
   const int R = static_cast<int>(rows);
-  const OnChip &sBank = scoreBanks_[slot], &pTBank = pTBanks_[slot], &pvBank = pvBanks_[slot];
+  const OnChip &sBank = scoreBanks_[slot % blocks_];
   const AccessPattern scores = onChip(sBank, 0, DType::FP32, {Dim{1, u32(w)}}, R);
   for (int64_t c = 0; c < nD_; ++c) {
     const int dr = static_cast<int>(std::min(dc_, Dh_ - c * dc_));
@@ -208,32 +236,30 @@ void AttentionEmitter::block(const HeadState &st, int64_t s0, int64_t rows, int6
     sel.i32[2] = -1;
     k_.emit(EngineId{EngineKind::POOL, 0}, sel);
   }
-  const AccessPattern m = scalar(st, kMax, rows), l = scalar(st, kSum, rows), mt = scalar(st, kTileMax, rows),
-                      nb = scalar(st, kNegBias, rows), alpha = scalar(st, kAlpha, rows),
-                      rowSum = scalar(st, kRowSum, rows);
+  const AccessPattern nmOld = scalar(st, kvSlot % 2 ? kNegMax1 : kNegMax0, rows),
+                      nb = scalar(st, kvSlot % 2 ? kNegMax0 : kNegMax1, rows),
+                      mt = scalar(st, kTileMax, rows), alpha = scalar(st, kAlpha0 + kvSlot, rows),
+                      rowSum = scalar(st, kRowSum0 + kvSlot, rows);
   Instruction red = makeInstruction(Opcode::TensorReduce);
   red.ap[0] = mt;
   red.ap[1] = scores;
   red.enums[0] = static_cast<uint8_t>(AluOp::Max);
   k_.emit(EngineId{EngineKind::DVE, 0}, red);
-  Instruction newMax = makeInstruction(Opcode::TensorTensor);
-  newMax.ap[0] = mt;
-  newMax.ap[1] = mt;
-  newMax.ap[2] = m;
-  newMax.enums[0] = static_cast<uint8_t>(AluOp::Max);
-  emitOn(kVector, 1, newMax);
+  // nb = -scale * m_new = min(-scale * m_old, -scale * tile max) (scale > 0).
   Instruction neg = makeInstruction(Opcode::TensorScalar);
   neg.ap[0] = nb;
   neg.ap[1] = mt;
   neg.enums[0] = static_cast<uint8_t>(AluOp::Mul);
   neg.f32[0] = -s_.scale;
+  neg.enums[1] = static_cast<uint8_t>(AluOp::Min);
+  neg.ap[3] = nmOld;
   emitOn(kVector, 1, neg);
-  auto exp = [&](const AccessPattern &dst, const AccessPattern &src, const AccessPattern &sum) {
+  auto exp = [&](const AccessPattern &dst, const AccessPattern &src, float scale, const AccessPattern &sum) {
     Instruction a = makeInstruction(Opcode::Activation);
     a.ap[0] = dst;
     a.ap[1] = src;
     a.enums[0] = static_cast<uint8_t>(ActFunc::Exp);
-    a.f32[0] = s_.scale;
+    a.f32[0] = scale;
     a.ap[3] = nb;
     if (sum.present()) {
       a.enums[1] = static_cast<uint8_t>(AluOp::Add);
@@ -241,9 +267,18 @@ void AttentionEmitter::block(const HeadState &st, int64_t s0, int64_t rows, int6
     }
     k_.emit(EngineId{EngineKind::ACT, 0}, a);
   };
-  exp(alpha, m, {});                           // exp(scale * (m_old - m_new))
-  const AccessPattern p = onChip(pTiles_[slot], 0, op_, {Dim{1, u32(w)}}, R);
-  exp(p, scores, rowSum);                      // P, and its row sums
+  const AccessPattern p = onChip(pTiles_[slot % pTiles_.size()], 0, op_, {Dim{1, u32(w)}}, R);
+  exp(p, scores, s_.scale, rowSum); // P = exp(scale * S - scale * m_new), and its row sums
+  exp(alpha, nmOld, -1.0f, {});     // exp(scale * (m_old - m_new))
+}
+
+void AttentionEmitter::valuesPhase(const HeadState &st, int64_t rows, int64_t w, int kvSlot, int slot) {
+  const int R = static_cast<int>(rows);
+  const OnChip &pTBank = pTBanks_[slot % blocks_], &pvBank = pvBanks_[slot % blocks_];
+  const OnChip &pTile = pTiles_[slot % pTiles_.size()], &pTTile = pTTiles_[slot % blocks_];
+  const AccessPattern alpha = scalar(st, kAlpha0 + kvSlot, rows), l = scalar(st, kSum, rows),
+                      rowSum = scalar(st, kRowSum0 + kvSlot, rows);
+  // l = l * alpha + this tile's row sums.
   Instruction upd = makeInstruction(Opcode::TensorScalar);
   upd.ap[0] = l;
   upd.ap[1] = l;
@@ -252,28 +287,28 @@ void AttentionEmitter::block(const HeadState &st, int64_t s0, int64_t rows, int6
   upd.enums[1] = static_cast<uint8_t>(AluOp::Add);
   upd.ap[3] = rowSum;
   emitOn(kVector, 1, upd);
-  Instruction keep = makeInstruction(Opcode::TensorCopy);
-  keep.ap[0] = m;
-  keep.ap[1] = mt;
-  emitOn(kVector, 1, keep);
   // P^T through the PE: sub-tile j (keys j*ksub..) lands at columns j*tq of the bank.
   const int64_t nSub = (w + ksub_ - 1) / ksub_, full = w / ksub_, rest = w % ksub_;
   for (int64_t j = 0; j < nSub; ++j) {
     const int64_t wj = std::min(ksub_, w - j * ksub_);
     Instruction tr = makeInstruction(Opcode::Transpose);
     tr.ap[0] = onChip(pTBank, j * tq_ * es_, op_, {Dim{1, u32(rows)}}, static_cast<int>(wj));
-    tr.ap[1] = onChip(pTiles_[slot], j * ksub_ * es_, op_, {Dim{1, u32(wj)}}, R);
+    tr.ap[1] = onChip(pTile, j * ksub_ * es_, op_, {Dim{1, u32(wj)}}, R);
     k_.emit(EngineId{EngineKind::PE, 0}, tr);
   }
+  // P^T to SBUF in two halves on two engines (the PE waits for it).
   auto copyPT = [&](int64_t j0, int64_t subs, int64_t keys) {
     const std::vector<Dim> dims{Dim{i32(tq_), u32(subs)}, Dim{1, u32(rows)}};
     Instruction c = makeInstruction(Opcode::TensorCopy);
-    c.ap[0] = onChip(pTTiles_[slot], j0 * tq_ * es_, op_, dims, static_cast<int>(keys));
+    c.ap[0] = onChip(pTTile, j0 * tq_ * es_, op_, dims, static_cast<int>(keys));
     c.ap[1] = onChip(pTBank, j0 * tq_ * es_, op_, dims, static_cast<int>(keys));
     emitOn(kVector, static_cast<double>(subs * rows), c);
   };
-  if (full)
-    copyPT(0, full, ksub_);
+  const int64_t half = (full + 1) / 2;
+  if (half)
+    copyPT(0, half, ksub_);
+  if (full > half)
+    copyPT(half, full - half, ksub_);
   if (rest)
     copyPT(full, 1, rest);
   const AccessPattern pv = onChip(pvBank, pvOffset_, DType::FP32, {Dim{1, u32(Dh_)}}, R);
@@ -281,7 +316,7 @@ void AttentionEmitter::block(const HeadState &st, int64_t s0, int64_t rows, int6
     const int64_t wj = std::min(ksub_, w - j * ksub_);
     Instruction pvm = makeInstruction(Opcode::Matmul);
     pvm.ap[0] = pv;
-    pvm.ap[1] = onChip(pTTiles_[slot], j * tq_ * es_, op_, {Dim{1, u32(rows)}}, static_cast<int>(wj));
+    pvm.ap[1] = onChip(pTTile, j * tq_ * es_, op_, {Dim{1, u32(rows)}}, static_cast<int>(wj));
     pvm.ap[2] = onChip(vTiles_[kvSlot], j * Dh_ * es_, op_, {Dim{1, u32(Dh_)}}, static_cast<int>(wj));
     pvm.setFlag(0, j > 0);
     k_.emit(EngineId{EngineKind::PE, 0}, pvm);
@@ -293,7 +328,7 @@ void AttentionEmitter::block(const HeadState &st, int64_t s0, int64_t rows, int6
   rescale.ap[1] = o;
   rescale.enums[0] = static_cast<uint8_t>(AluOp::Mul);
   rescale.ap[2] = alpha;
-  emitOn(kAny, static_cast<double>(Dh_), rescale);
+  emitOn(kVector, static_cast<double>(Dh_), rescale);
   Instruction acc = makeInstruction(Opcode::TensorTensor);
   acc.ap[0] = o;
   acc.ap[1] = o;
@@ -329,7 +364,7 @@ void AttentionEmitter::queryTile(const Affine &h, int64_t qi) {
       ms.f32[0] = value;
       emitOn(kAny, n, ms);
     };
-    fill(scalar(st, kMax, rows), kMaskedScore, 1);
+    fill(scalar(st, kNegMax0, rows), -s_.scale * kMaskedScore, 1);
     fill(scalar(st, kSum, rows), 0.0f, 1);
     fill(onChip(st.o, 0, DType::FP32, {Dim{1, u32(Dh_)}}, R), 0.0f, static_cast<double>(Dh_));
   }
@@ -340,16 +375,37 @@ void AttentionEmitter::queryTile(const Affine &h, int64_t qi) {
     visibleEnd = std::min(T_, s0 + rows - 1 + s_.queryOffset + 1);
   }
   const int64_t fullTiles = fullEnd / tk_;
+  auto values = [&](const Pending &pd) {
+    for (int64_t g = 0; g < G_; ++g)
+      valuesPhase(heads[g], rows, pd.w, pd.kvSlot, static_cast<int>(pd.kvSlot * G_ + g));
+  };
   auto keyTile = [&](const Affine &t0, int64_t w, bool masked, int64_t t0c, int kvSlot) {
     loadKV(h, t0, w, kvSlot);
+    // The values phase of an earlier tile first: its inputs are ready, so
+    // no in-order engine stream holds this tile's scores behind a wait.
+    if (static_cast<int>(pending_.size()) >= defer_) {
+      values(pending_.front());
+      pending_.erase(pending_.begin());
+    }
     for (int64_t g = 0; g < G_; ++g)
-      block(heads[g], s0, rows, w, masked, t0c, kvSlot, static_cast<int>((kvSlot * G_ + g) % kSlots));
+      scoresPhase(heads[g], s0, rows, w, masked, t0c, kvSlot, static_cast<int>(kvSlot * G_ + g));
+    pending_.push_back({w, kvSlot});
   };
-  k_.unrolled(fullTiles, kSlots, [&](const Affine &t, int slot) { keyTile(t * tk_, tk_, false, 0, slot); });
+  // The first tiles before the loop, so that every copy of the loop body
+  // finds the values phase it emits (slots repeat with period kvSlots).
+  const int64_t peeled = std::min<int64_t>(defer_, fullTiles);
+  for (int64_t t = 0; t < peeled; ++t)
+    keyTile(Affine(t * tk_), tk_, false, 0, static_cast<int>(t % kvSlots_));
+  k_.unrolled(fullTiles - peeled, kvSlots_, [&](const Affine &t, int copy) {
+    keyTile((t + Affine(peeled)) * tk_, tk_, false, 0, static_cast<int>((copy + peeled) % kvSlots_));
+  });
   for (int64_t t = fullTiles; t * tk_ < visibleEnd; ++t) {
     const int64_t t0 = t * tk_, w = std::min(tk_, T_ - t0);
-    keyTile(Affine(t0), w, t0 + w > fullEnd, t0, static_cast<int>(t % kSlots));
+    keyTile(Affine(t0), w, t0 + w > fullEnd, t0, static_cast<int>(t % kvSlots_));
   }
+  for (const Pending &pd : pending_)
+    values(pd);
+  pending_.clear();
   for (int64_t g = 0; g < G_; ++g) {
     const HeadState &st = heads[g];
     const OnChip &tile = outTiles_[g % kSlots];
@@ -397,7 +453,7 @@ void emitAttention(ProgramBuilder &pb, const AttentionSpec &spec, uint32_t loc) 
     std::vector<int64_t> tiles;
   };
   std::vector<CoreKernel> kernels = pb.newKernel(cores);
-  const int64_t tq = std::min<int64_t>(target.matmulM(), target.partitions());
+  const int64_t tq = queryTileRows(target);
   const int64_t nQ = (spec.q.shape[1] / spec.group + tq - 1) / tq;
   std::vector<Job> jobs(cores);
   if (B >= cores) {
