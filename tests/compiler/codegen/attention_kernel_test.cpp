@@ -8,7 +8,6 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
 
 using namespace trnx;
@@ -160,37 +159,3 @@ TEST_P(AttentionOnChips, CausalGqaMatchesReferenceOrIsRefused) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, AttentionOnChips, ::testing::ValuesIn(chipVariants()), variantName);
-
-TEST(AttentionKernel, DISABLED_Probe) {
-  for (bool causal : {false, true}) {
-    Case c{8, 4, 2048, 2048, 128, causal, 0, DType::BF16, DType::BF16};
-    const SimulationResult r = run(build(c, chip()).program, chip(), {}, false, true);
-    printf("causal %d: %.3f us flops %.3g peak %.3g hbm %.3g\n", causal, r.report.seconds * 1e6, r.report.achieved_flops_per_second, r.report.peak_flops_per_second, r.report.hbm_bytes);
-    printf("  %s\n", r.report.bottleneck.summary.c_str());
-    for (int i = 0; i < kNumPathCauses; ++i)
-      printf("   path %s %.3g\n", pathCauseName(static_cast<PathCause>(i)), r.report.bottleneck.critical_path_seconds[i]);
-    for (const EngineUsage &e : r.report.engines)
-      printf("  %s busy %.3f instr %llu stall %.3g wait %.3g\n", e.name.c_str(), e.busy_fraction, (unsigned long long)e.instructions, e.conflict_stall_seconds, e.dependency_wait_seconds);
-  }
-}
-
-TEST(AttentionKernel, DISABLED_Trace) {
-  ChipConfig one = chip();
-  one.cores = 1;
-  Case c{1, 1, 128, 8192, 128, false, 0, DType::BF16, DType::BF16};
-  Program p = build(c, one).program;
-  MachineOptions o;
-  o.functional = false;
-  o.timing = true;
-  o.trace = true;
-  SimulationResult r = simulate(p, one, {}, o);
-  printf("%.3f us\n", r.report.seconds * 1e6);
-  std::vector<TraceSlice> sl = r.stats.slices;
-  std::sort(sl.begin(), sl.end(), [](const TraceSlice &a, const TraceSlice &b) { return a.start < b.start; });
-  for (const TraceSlice &s : sl) {
-    const Stream &st = p.streams[s.stream];
-    const double t = s.start * 1e-9;
-    if (t < 20 || t > 26) continue;
-    printf("%8.3f %6.3f %-6s %s\n", t, s.duration * 1e-9, st.engine.name().c_str(), opcodeInfo(st.code[s.pc].opcode).mnemonic);
-  }
-}
