@@ -535,6 +535,8 @@ LogicalResult Emitter::emitOp(Operation *op) {
         spec.scale = at.getScale().convertToFloat();
         spec.causal = at.getCausal();
         spec.queryOffset = at.getQueryOffsetAttr().getInt();
+        // The PE multiplies q's element type: bf16, or f32 (slower, exact products).
+        spec.operandType = q->dtype == DType::FP32 ? DType::FP32 : DType::BF16;
         try {
           cg::emitAttention(pb_, spec, loc(op));
         } catch (const Error &e) {

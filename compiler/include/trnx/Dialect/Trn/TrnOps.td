@@ -212,8 +212,9 @@ def Trn_AttentionOp : Trn_Op<"attention", [Pure]> {
     key/value head b (row r = g*S + s, query position s), kT [B, Dh, T] the
     keys in the K-cache layout, v [B, T, Dh]. With `causal`, key t is visible
     to query s iff t <= s + query_offset (0 for prefill; a prefix of
-    query_offset cached keys otherwise). Matmul operands are bf16 on the PE
-    (f32 inputs are converted on chip), accumulation and softmax in f32.
+    query_offset cached keys otherwise). The PE multiplies q's element type
+    (bf16, or f32; k and v are converted to it on chip), accumulation and
+    softmax are f32.
     scale > 0; Dh at most the PE array's moving width.
   }];
   let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$kT, AnyRankedTensor:$v, F32Attr:$scale,
