@@ -24,6 +24,7 @@ namespace {
 constexpr float kMaskedScore = -1e30f;
 constexpr int kSlots = 2;     // query-tile state sets (the next tile's loads overlap the last one's stores)
 constexpr int kMaxBlocks = 4; // key-tile blocks in flight (PSUM bank sets)
+constexpr size_t kInstructionsPerKernel = 1500; // per core and kernel (compile time, see emitAttention)
 constexpr EngineMask kVector = engineBit(EngineKind::DVE) | engineBit(EngineKind::POOL);
 constexpr EngineMask kAny = kVector | engineBit(EngineKind::ACT);
 
@@ -32,7 +33,7 @@ constexpr EngineMask kAny = kVector | engineBit(EngineKind::ACT);
 // the first and written to the second (odd tiles the other way round).
 // A key tile's rescale factor and row sum are read by its deferred values
 // phase, after later tiles' scores, so they have a column per K/V slot.
-constexpr int kKvSlots = 8;
+constexpr int kKvSlots = 4;
 enum Scalar : int { kNegMax0 = 0, kNegMax1, kSum, kTileMax, kAlpha0, kRowSum0 = kAlpha0 + kKvSlots,
                     kScalars = kRowSum0 + kKvSlots };
 
@@ -452,7 +453,6 @@ void emitAttention(ProgramBuilder &pb, const AttentionSpec &spec, uint32_t loc) 
     int64_t h0 = 0, nh = 0;
     std::vector<int64_t> tiles;
   };
-  std::vector<CoreKernel> kernels = pb.newKernel(cores);
   const int64_t tq = queryTileRows(target);
   const int64_t nQ = (spec.q.shape[1] / spec.group + tq - 1) / tq;
   std::vector<Job> jobs(cores);
@@ -477,18 +477,34 @@ void emitAttention(ProgramBuilder &pb, const AttentionSpec &spec, uint32_t loc) 
           j.tiles.push_back(t);
       }
   }
-  for (int c = 0; c < cores; ++c) {
-    const Job &j = jobs[c];
-    if (j.nh == 0 || j.tiles.empty())
-      continue;
-    CoreKernel &k = kernels[c];
-    AttentionEmitter e(k, spec);
-    k.loop(j.nh, [&](const Affine &hi) {
-      for (int64_t t : j.tiles)
-        e.queryTile(Affine(j.h0) + hi, t);
-    });
+  // Query tiles are unrolled (each has its own causal key range), and the
+  // semaphore inference of one kernel grows with the square of its
+  // instructions: long sequences go as several kernels, each core adding
+  // query tiles to a kernel until it holds kInstructionsPerKernel, one chip
+  // barrier apart.
+  std::vector<size_t> next(cores, 0);
+  auto pending = [&] {
+    for (int c = 0; c < cores; ++c)
+      if (jobs[c].nh > 0 && next[c] < jobs[c].tiles.size())
+        return true;
+    return false;
+  };
+  while (pending()) {
+    std::vector<CoreKernel> kernels = pb.newKernel(cores);
+    for (int c = 0; c < cores; ++c) {
+      const Job &j = jobs[c];
+      if (j.nh == 0 || next[c] >= j.tiles.size())
+        continue;
+      CoreKernel &k = kernels[c];
+      AttentionEmitter e(k, spec);
+      k.loop(j.nh, [&](const Affine &hi) {
+        do
+          e.queryTile(Affine(j.h0) + hi, j.tiles[next[c]++]);
+        while (next[c] < j.tiles.size() && k.instructionCount() < kInstructionsPerKernel);
+      });
+    }
+    pb.addKernel(kernels, loc);
   }
-  pb.addKernel(kernels, loc);
 }
 
 } // namespace trnx::cg
