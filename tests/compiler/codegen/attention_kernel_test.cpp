@@ -32,6 +32,7 @@ struct Case {
 struct Built {
   Program program;
   std::vector<float> q, k, v; // q [B, G*S, Dh], kT [B, Dh, T], v [B, T, Dh]
+  size_t kernels = 0;
 };
 
 Built build(const Case &c, const ChipConfig &target) {
@@ -49,8 +50,9 @@ Built build(const Case &c, const ChipConfig &target) {
   s.queryOffset = c.offset;
   s.operandType = c.operand;
   emitAttention(pb, s, kNoLoc);
+  const size_t kernels = pb.kernelCount();
   Built b{pb.finish(), randomValues(c.B * c.G * c.S * c.Dh, 11), randomValues(c.B * c.Dh * c.T, 12),
-          randomValues(c.B * c.T * c.Dh, 13)};
+          randomValues(c.B * c.T * c.Dh, 13), kernels};
   // Large enough scores that the online max matters.
   for (float &x : b.q)
     x *= 3.0f;
@@ -127,6 +129,17 @@ TEST(AttentionKernel, LongKeyRange) { EXPECT_LT(check({1, 1, 256, 4096, 128, tru
 TEST(AttentionKernel, Bf16OperandsWithinRounding) {
   EXPECT_LT(check({2, 2, 300, 300, 128, true, 0, DType::BF16}), 2e-2);
   EXPECT_LT(check({1, 1, 128, 1500, 64, false, 0, DType::BF16}), 2e-2);
+}
+
+// More KV heads than cores (a hardware loop over each core's heads), and a
+// long sequence on one core, which goes as several kernels.
+TEST(AttentionKernel, HeadLoopsAndSeveralKernels) {
+  EXPECT_LT(check({19, 2, 100, 150, 64, true}), 1e-4);
+  ChipConfig one = chip();
+  one.cores = 1;
+  const Case c{1, 2, 3000, 3000, 64, true};
+  EXPECT_GT(build(c, one).kernels, 1u);
+  EXPECT_LT(check(c, one), 1e-4);
 }
 
 // The structure: HBM traffic is q, the output and one pass over K and V per
