@@ -8,8 +8,10 @@
 // m_new)); P transposed through the PE, O += P V on the PE. At the end O / l
 // is stored once: the scores never leave the core. Heads (a hardware loop)
 // and query tiles (unrolled, since each tile's causal key range differs) are
-// spread over the cores; K/V tiles rotate through two slots and PSUM banks
-// through two sets so DMA, PE, ACT and the vector engines overlap.
+// spread over the cores. A key tile's values phase (P^T, P V, rescale) is
+// emitted after a later tile's scores phase, and K/V tiles, P tiles and PSUM
+// banks rotate through several slots, so DMA, PE, ACT and the vector
+// engines overlap.
 #include "compiler/codegen/kernels/Kernels.h"
 
 #include "compiler/codegen/kernels/KernelSupport.h"
@@ -160,7 +162,8 @@ void AttentionEmitter::allocate() {
   }
   for (int p = 0; p < kSlots; ++p)
     outTiles_.push_back(k_.allocSbuf(Dh_ * dtypeSize(s_.out.dtype)));
-  for (int64_t b = 0; b < kvSlots_ * G_; ++b)
+  // P tiles: one per (K/V slot, head) up to a bound (large groups reuse them).
+  for (int64_t b = 0; b < std::min<int64_t>(kvSlots_ * G_, 16); ++b)
     pTiles_.push_back(k_.allocSbuf(tk_ * es_));
   for (int b = 0; b < blocks_; ++b) {
     pTTiles_.push_back(k_.allocSbuf(nSub * tq_ * es_));
