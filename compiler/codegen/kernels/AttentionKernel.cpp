@@ -41,7 +41,10 @@ enum Scalar : int { kNegMax0 = 0, kNegMax1, kSum, kTileMax, kAlpha0, kRowSum0 = 
 
 // Queries per tile: the stationary columns of Q K^T, and the partitions of P
 // going through the PE transpose (at most the array's rows).
+// On an output-stationary array, the rows of matmul_os's a operand.
 int64_t queryTileRows(const Target &t) {
+  if (t.dataflow() == Dataflow::OutputStationary)
+    return std::min<int64_t>(t.matmulOsM(), t.partitions());
   return std::min<int64_t>({t.matmulM(), t.matmulK(), static_cast<int64_t>(t.partitions())});
 }
 
@@ -59,6 +62,21 @@ public:
     T_ = s.kT.shape[2];
     const Target &t = k.target();
     tq_ = queryTileRows(t);
+    if (t.dataflow() == Dataflow::OutputStationary) {
+      // matmul_os takes both operands K-along-free: S = Q K^T in column
+      // slices of matmulOsN keys (K on partitions, from kT by the DMA
+      // transpose unit), P V in one pass over the tile's keys (P as it is,
+      // V^T on Dh partitions): no PE transposes.
+      os_ = true;
+      ksub_ = t.matmulOsN();
+      dc_ = Dh_;
+      tk_ = std::min<int64_t>(t.matmulOsK(), t.psumBankColumns()) / ksub_ * ksub_;
+      tk_ = std::max<int64_t>(ksub_, tk_);
+      tk_ = std::min(tk_, std::max<int64_t>(1, T_));
+      shareBank_ = true; // P V alone in the second bank of a block
+      allocate();
+      return;
+    }
     ksub_ = std::min<int64_t>({t.matmulK(), t.matmulM(), static_cast<int64_t>(t.partitions())});
     // Key tile: one PSUM bank of fp32 scores, and its transpose (tq columns
     // per 128 keys, operand dtype) in one bank too.
@@ -105,6 +123,8 @@ private:
   void scoresPhase(const HeadState &st, int64_t s0, int64_t rows, int64_t w, bool masked, int64_t t0, int kvSlot,
                    int slot);
   void valuesPhase(const HeadState &st, int64_t rows, int64_t w, int kvSlot, int slot);
+  void transposedPV(const OnChip &pTile, const OnChip &pTTile, const OnChip &pTBank, const AccessPattern &pv,
+                    int64_t rows, int64_t w, int kvSlot);
 
   CoreKernel &k_;
   const AttentionSpec &s_;
@@ -113,6 +133,7 @@ private:
   int64_t G_ = 1, Dh_ = 0, S_ = 0, T_ = 0, tq_ = 128, ksub_ = 128, tk_ = 512;
   int64_t dc_ = 128, nD_ = 1; // head-dim rows per matmul (the contraction of Q K^T), chunks
   bool shareBank_ = false;
+  bool os_ = false; // output-stationary array: matmul_os, K and V^T tiles, no transposes
   int blocks_ = 2, kvSlots_ = 4, defer_ = 1; // PSUM bank sets, K/V slots, tiles a values phase waits
   struct Pending {
     int64_t w;
@@ -133,9 +154,10 @@ void AttentionEmitter::allocate() {
     std::vector<HeadState> heads;
     for (int64_t g = 0; g < G_; ++g) {
       HeadState st;
-      st.qT = k_.allocSbuf(nD_ * tq_ * es_);
+      const int64_t qElems = os_ ? Dh_ : nD_ * tq_;
+      st.qT = k_.allocSbuf(qElems * es_);
       if (s_.q.dtype != op_)
-        st.qStage = k_.allocSbuf(nD_ * tq_ * dtypeSize(s_.q.dtype));
+        st.qStage = k_.allocSbuf(qElems * dtypeSize(s_.q.dtype));
       st.o = k_.allocSbuf(Dh_ * 4);
       st.scalars = k_.allocSbuf(kScalars * 4);
       heads.push_back(st);
@@ -150,15 +172,17 @@ void AttentionEmitter::allocate() {
   // Key tiles rotate through an even number of K/V slots (the running max alternates by parity).
   kvSlots_ = kKvSlots;
   defer_ = G_ >= 2 ? 1 : 2;
-  if (shareBank_)
+  if (shareBank_ && !os_)
     pvOffset_ = (tk_ + ksub_ - 1) / ksub_ * tq_ * es_;
   for (int p = 0; p < kvSlots_; ++p) {
-    kTiles_.push_back(k_.allocSbuf(nD_ * tk_ * es_));
-    vTiles_.push_back(k_.allocSbuf(nSub * Dh_ * es_));
+    // ws/is: K [Dh, tk] and V [ksub, sub, Dh]; os: K [ksub, sub, Dh] and V^T [Dh, tk].
+    const int64_t kElems = os_ ? nSub * Dh_ : nD_ * tk_, vElems = os_ ? tk_ : nSub * Dh_;
+    kTiles_.push_back(k_.allocSbuf(kElems * es_));
+    vTiles_.push_back(k_.allocSbuf(vElems * es_));
     if (s_.kT.dtype != op_)
-      kStage_.push_back(k_.allocSbuf(nD_ * tk_ * dtypeSize(s_.kT.dtype)));
+      kStage_.push_back(k_.allocSbuf(kElems * dtypeSize(s_.kT.dtype)));
     if (s_.v.dtype != op_)
-      vStage_.push_back(k_.allocSbuf(nSub * Dh_ * dtypeSize(s_.v.dtype)));
+      vStage_.push_back(k_.allocSbuf(vElems * dtypeSize(s_.v.dtype)));
   }
   for (int p = 0; p < kSlots; ++p)
     outTiles_.push_back(k_.allocSbuf(Dh_ * dtypeSize(s_.out.dtype)));
@@ -166,7 +190,8 @@ void AttentionEmitter::allocate() {
   for (int64_t b = 0; b < std::min<int64_t>(kvSlots_ * G_, 16); ++b)
     pTiles_.push_back(k_.allocSbuf(tk_ * es_));
   for (int b = 0; b < blocks_; ++b) {
-    pTTiles_.push_back(k_.allocSbuf(nSub * tq_ * es_));
+    if (!os_)
+      pTTiles_.push_back(k_.allocSbuf(nSub * tq_ * es_));
     scoreBanks_.push_back(k_.allocPsumBank());
     pTBanks_.push_back(k_.allocPsumBank());
     pvBanks_.push_back(shareBank_ ? pTBanks_.back() : k_.allocPsumBank());
@@ -177,6 +202,39 @@ void AttentionEmitter::allocate() {
 // ceil(w / ksub) sub-tiles of ksub keys on partitions, [ksub, sub, Dh].
 void AttentionEmitter::loadKV(const Affine &h, const Affine &t0, int64_t w, int slot) {
   const HbmView &kT = s_.kT, &v = s_.v;
+  if (os_) {
+    // K: keys on partitions in sub-tiles of ksub, [ksub, sub, Dh] (kT read transposed).
+    const DType kt = kT.dtype;
+    const OnChip &kd = kStage_.empty() ? kTiles_[slot] : kStage_[slot];
+    const int64_t full = w / ksub_, rest = w % ksub_;
+    auto piece = [&](int64_t j0, int64_t subs, int64_t rows) {
+      const Affine elem = Affine(kT.offset) + h * kT.strides[0] + (t0 + Affine(j0 * ksub_)) * kT.strides[2];
+      const std::vector<Dim> dims{Dim{i32(Dh_), u32(subs)}, Dim{1, u32(Dh_)}};
+      AccessPattern d = onChip(kd, j0 * Dh_ * dtypeSize(kt), kt, dims, static_cast<int>(rows));
+      k_.emit(queues_[1].next(),
+              dmaCopy(d, hbm(kT.tensor, elem * dtypeSize(kt), kt, kT.strides[2], static_cast<int>(rows),
+                             {Dim{i32(ksub_ * kT.strides[2]), u32(subs)}, Dim{i32(kT.strides[1]), u32(Dh_)}}),
+                      wantsTransposeUnit(kT.strides[2], kT.strides[1], kt, Dh_)));
+      if (!kStage_.empty())
+        castCopy(onChip(kTiles_[slot], j0 * Dh_ * es_, op_, dims, static_cast<int>(rows)), d,
+                 static_cast<double>(subs * Dh_));
+    };
+    if (full)
+      piece(0, full, ksub_);
+    if (rest)
+      piece(full, 1, rest);
+    // V^T [Dh, w]: head dims on partitions.
+    const DType vt = v.dtype;
+    const OnChip &vd = vStage_.empty() ? vTiles_[slot] : vStage_[slot];
+    const Affine elem = Affine(v.offset) + h * v.strides[0] + t0 * v.strides[1];
+    AccessPattern d = onChip(vd, 0, vt, {Dim{1, u32(w)}}, static_cast<int>(Dh_));
+    k_.emit(queues_[2].next(), dmaCopy(d, hbm(v.tensor, elem * dtypeSize(vt), vt, v.strides[2], static_cast<int>(Dh_),
+                                              {Dim{i32(v.strides[1]), u32(w)}}),
+                                       wantsTransposeUnit(v.strides[2], v.strides[1], vt, w)));
+    if (!vStage_.empty())
+      castCopy(onChip(vTiles_[slot], 0, op_, {Dim{1, u32(w)}}, static_cast<int>(Dh_)), d, static_cast<double>(w));
+    return;
+  }
   for (int64_t c = 0; c < nD_; ++c) {
     const DType dt = kT.dtype;
     const int rows = static_cast<int>(std::min(dc_, Dh_ - c * dc_));
@@ -219,7 +277,15 @@ void AttentionEmitter::scoresPhase(const HeadState &st, int64_t s0, int64_t rows
   const int R = static_cast<int>(rows);
   const OnChip &sBank = scoreBanks_[slot % blocks_];
   const AccessPattern scores = onChip(sBank, 0, DType::FP32, {Dim{1, u32(w)}}, R);
-  for (int64_t c = 0; c < nD_; ++c) {
+  for (int64_t j = 0; os_ && j * ksub_ < w; ++j) {
+    const int64_t wj = std::min(ksub_, w - j * ksub_);
+    Instruction mm = makeInstruction(Opcode::MatmulOs);
+    mm.ap[0] = onChip(sBank, j * ksub_ * 4, DType::FP32, {Dim{1, u32(wj)}}, R);
+    mm.ap[1] = onChip(st.qT, 0, op_, {Dim{1, u32(Dh_)}}, R);
+    mm.ap[2] = onChip(kTiles_[kvSlot], j * Dh_ * es_, op_, {Dim{1, u32(Dh_)}}, static_cast<int>(wj));
+    k_.emit(EngineId{EngineKind::PE, 0}, mm);
+  }
+  for (int64_t c = 0; !os_ && c < nD_; ++c) {
     const int dr = static_cast<int>(std::min(dc_, Dh_ - c * dc_));
     Instruction mm = makeInstruction(Opcode::Matmul);
     mm.ap[0] = scores;
@@ -279,7 +345,7 @@ void AttentionEmitter::scoresPhase(const HeadState &st, int64_t s0, int64_t rows
 void AttentionEmitter::valuesPhase(const HeadState &st, int64_t rows, int64_t w, int kvSlot, int slot) {
   const int R = static_cast<int>(rows);
   const OnChip &pTBank = pTBanks_[slot % blocks_], &pvBank = pvBanks_[slot % blocks_];
-  const OnChip &pTile = pTiles_[slot % pTiles_.size()], &pTTile = pTTiles_[slot % blocks_];
+  const OnChip &pTile = pTiles_[slot % pTiles_.size()];
   const AccessPattern alpha = scalar(st, kAlpha0 + kvSlot, rows), l = scalar(st, kSum, rows),
                       rowSum = scalar(st, kRowSum0 + kvSlot, rows);
   // l = l * alpha + this tile's row sums.
@@ -291,6 +357,37 @@ void AttentionEmitter::valuesPhase(const HeadState &st, int64_t rows, int64_t w,
   upd.enums[1] = static_cast<uint8_t>(AluOp::Add);
   upd.ap[3] = rowSum;
   emitOn(kVector, 1, upd);
+  const AccessPattern pv = onChip(pvBank, pvOffset_, DType::FP32, {Dim{1, u32(Dh_)}}, R);
+  if (os_) {
+    Instruction pvm = makeInstruction(Opcode::MatmulOs);
+    pvm.ap[0] = pv;
+    pvm.ap[1] = onChip(pTile, 0, op_, {Dim{1, u32(w)}}, R);
+    pvm.ap[2] = onChip(vTiles_[kvSlot], 0, op_, {Dim{1, u32(w)}}, static_cast<int>(Dh_));
+    k_.emit(EngineId{EngineKind::PE, 0}, pvm);
+  } else {
+    transposedPV(pTile, pTTiles_[slot % blocks_], pTBank, pv, rows, w, kvSlot);
+  }
+  // O = O * alpha + P V.
+  const AccessPattern o = onChip(st.o, 0, DType::FP32, {Dim{1, u32(Dh_)}}, R);
+  Instruction rescale = makeInstruction(Opcode::TensorScalar);
+  rescale.ap[0] = o;
+  rescale.ap[1] = o;
+  rescale.enums[0] = static_cast<uint8_t>(AluOp::Mul);
+  rescale.ap[2] = alpha;
+  emitOn(kVector, static_cast<double>(Dh_), rescale);
+  Instruction acc = makeInstruction(Opcode::TensorTensor);
+  acc.ap[0] = o;
+  acc.ap[1] = o;
+  acc.ap[2] = pv;
+  acc.enums[0] = static_cast<uint8_t>(AluOp::Add);
+  emitOn(kVector, static_cast<double>(Dh_), acc);
+}
+
+// P V on a stationary array: P^T through the PE into `pTBank`, to SBUF, then
+// one matmul per ksub keys accumulating into `pv`.
+void AttentionEmitter::transposedPV(const OnChip &pTile, const OnChip &pTTile, const OnChip &pTBank,
+                                    const AccessPattern &pv, int64_t rows, int64_t w, int kvSlot) {
+  const int R = static_cast<int>(rows);
   // P^T through the PE: sub-tile j (keys j*ksub..) lands at columns j*tq of the bank.
   const int64_t nSub = (w + ksub_ - 1) / ksub_, full = w / ksub_, rest = w % ksub_;
   for (int64_t j = 0; j < nSub; ++j) {
@@ -315,7 +412,6 @@ void AttentionEmitter::valuesPhase(const HeadState &st, int64_t rows, int64_t w,
     copyPT(half, full - half, ksub_);
   if (rest)
     copyPT(full, 1, rest);
-  const AccessPattern pv = onChip(pvBank, pvOffset_, DType::FP32, {Dim{1, u32(Dh_)}}, R);
   for (int64_t j = 0; j < nSub; ++j) {
     const int64_t wj = std::min(ksub_, w - j * ksub_);
     Instruction pvm = makeInstruction(Opcode::Matmul);
@@ -325,20 +421,6 @@ void AttentionEmitter::valuesPhase(const HeadState &st, int64_t rows, int64_t w,
     pvm.setFlag(0, j > 0);
     k_.emit(EngineId{EngineKind::PE, 0}, pvm);
   }
-  // O = O * alpha + P V.
-  const AccessPattern o = onChip(st.o, 0, DType::FP32, {Dim{1, u32(Dh_)}}, R);
-  Instruction rescale = makeInstruction(Opcode::TensorScalar);
-  rescale.ap[0] = o;
-  rescale.ap[1] = o;
-  rescale.enums[0] = static_cast<uint8_t>(AluOp::Mul);
-  rescale.ap[2] = alpha;
-  emitOn(kVector, static_cast<double>(Dh_), rescale);
-  Instruction acc = makeInstruction(Opcode::TensorTensor);
-  acc.ap[0] = o;
-  acc.ap[1] = o;
-  acc.ap[2] = pv;
-  acc.enums[0] = static_cast<uint8_t>(AluOp::Add);
-  emitOn(kVector, static_cast<double>(Dh_), acc);
 }
 
 void AttentionEmitter::queryTile(const Affine &h, int64_t qi) {
@@ -350,7 +432,15 @@ void AttentionEmitter::queryTile(const Affine &h, int64_t qi) {
     HeadState &st = heads[g];
     // Q^T [Dh, rows]: the DMA transpose unit reads the rows of Q down the partitions.
     const DType dt = q.dtype;
-    for (int64_t c = 0; c < nD_; ++c) {
+    if (os_) { // Q [rows, Dh] as it is: queries on partitions
+      const Affine elem = Affine(q.offset) + h * q.strides[0] + Affine((g * S_ + s0) * q.strides[1]);
+      AccessPattern d = onChip(s_.q.dtype == op_ ? st.qT : st.qStage, 0, dt, {Dim{1, u32(Dh_)}}, R);
+      k_.emit(queues_[0].next(), dmaCopy(d, hbm(q.tensor, elem * dtypeSize(dt), dt, q.strides[1], R,
+                                                {Dim{i32(q.strides[2]), u32(Dh_)}})));
+      if (s_.q.dtype != op_)
+        castCopy(onChip(st.qT, 0, op_, {Dim{1, u32(Dh_)}}, R), d, static_cast<double>(Dh_));
+    }
+    for (int64_t c = 0; !os_ && c < nD_; ++c) {
       const int dr = static_cast<int>(std::min(dc_, Dh_ - c * dc_));
       const Affine elem =
           Affine(q.offset) + h * q.strides[0] + Affine((g * S_ + s0) * q.strides[1] + c * dc_ * q.strides[2]);
@@ -439,11 +529,12 @@ void emitAttention(ProgramBuilder &pb, const AttentionSpec &spec, uint32_t loc) 
   if (spec.kT.shape[0] != B || spec.v.shape[0] != B || spec.kT.shape[1] != Dh || spec.v.shape[1] != T ||
       spec.v.shape[2] != Dh || spec.out.shape != spec.q.shape)
     fail("attention: shapes do not agree (q [B, G*S, Dh], kT [B, Dh, T], v [B, T, Dh], out like q)");
-  if (target.dataflow() == Dataflow::OutputStationary)
-    fail("fused attention needs a PE array with a stationary operand (pe_array.dataflow ws or is); ",
-         target.name, " is output-stationary");
-  if (Dh > target.matmulN() || Dh * 4 > target.psumBankBytes() / 2)
+  if (target.dataflow() == Dataflow::OutputStationary) {
+    if (Dh > target.matmulOsN() || Dh > target.matmulOsK())
+      fail("attention head dim ", Dh, " exceeds the output-stationary array's ", target.matmulOsN(), " columns");
+  } else if (Dh > target.matmulN() || Dh * 4 > target.psumBankBytes() / 2) {
     fail("attention head dim ", Dh, " exceeds the PE array's moving width ", target.matmulN());
+  }
   if (!(spec.scale > 0.0f))
     fail("attention scale must be positive, got ", spec.scale);
   if (spec.queryOffset < 0)
