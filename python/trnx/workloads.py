@@ -119,9 +119,9 @@ def memory_required(graph: ModelGraph) -> Dict[str, int]:
     weights (the config's parameters at the graph's weight dtype), the K/V
     cache (decode: batch x context; prefill: batch x seq), activations (the
     non-weight inputs and outputs of one layer's graph, a lower bound), the
-    attention scores prefill and training materialise (one layer's, the
-    scratch is reused), and for training gradients (weight dtype) plus
-    AdamW moments (fp32).
+    attention scores training materialises (one layer's, the scratch is
+    reused; prefill's fused attention keeps them on chip), and for training
+    gradients (weight dtype) plus AdamW moments (fp32).
     """
     cfg = graph.config
     per_param = PARAM_BYTES.get(graph.weight_dtype, 2.0)
@@ -142,20 +142,20 @@ def memory_required(graph: ModelGraph) -> Dict[str, int]:
         if graph.phase == "decode":  # the layer's K/V cache inputs are counted above
             activations -= cfg.kv_cache_bytes(graph.batch, graph.length, kv_bytes) // cfg.layers
     parts["activations"] = max(0, activations)
-    if graph.phase in ("prefill", "train"):
+    if graph.phase == "train":
         parts["attention_scores"] = attention_score_bytes(graph)
     parts["total"] = sum(parts.values())
     return parts
 
 
-# Bytes per attention score element the compiled (unfused) attention keeps
-# live in HBM scratch at once: the fp32 scores and the fp32 probabilities.
+# Bytes per attention score element training's (unfused) attention keeps live
+# in HBM scratch at once: the fp32 scores and the fp32 probabilities.
 # Held to the compiler by tests/python/test_workloads.py.
 SCORE_BYTES = 8
 
 
 def attention_score_bytes(graph: ModelGraph) -> int:
-    """HBM scratch the unfused attention of one layer needs: [batch x heads, seq, seq] scores and probabilities."""
+    """HBM scratch the unfused (training) attention of one layer needs: [batch x heads, seq, seq] scores and probabilities."""
     cfg = graph.config
     return SCORE_BYTES * graph.batch * cfg.heads * graph.length * graph.length
 

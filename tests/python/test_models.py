@@ -259,8 +259,8 @@ def numpy_layer(cfg, f, cache=None):
     keys, values = cache if cache is not None else (k, v)
     keys, values = np.repeat(keys, grp, 0), np.repeat(values, grp, 0)
     scores = q @ keys.transpose(0, 2, 1) / math.sqrt(dh)
-    if cache is None:
-        scores = scores + f["causal_mask"]
+    if cache is None:  # causal (prefill masks on chip; training feeds the mask)
+        scores = scores + np.triu(np.full(scores.shape[-2:], -1e9, np.float32), 1)
     e = np.exp(scores - scores.max(-1, keepdims=True))
     ctx = (e / e.sum(-1, keepdims=True)) @ values
     x1 = x + ctx.transpose(1, 0, 2).reshape(s, -1) @ f["l0.attn.o.w"]

@@ -115,6 +115,22 @@ void emitRowOp(ProgramBuilder &pb, const RowSpec &spec, uint32_t loc);
 void emitGather(ProgramBuilder &pb, const HbmView &table, const HbmView &indices, const HbmView &out,
                 uint32_t loc);
 
+// Fused attention, softmax(scale * q @ kT + causal mask) @ v, per batch
+// element b (a KV head): q [B, G*S, Dh] (the G query heads sharing the KV
+// head, each S rows), kT [B, Dh, T] (the K-cache layout), v [B, T, Dh], out
+// like q. Row r = g*S + s sees key t iff !causal or t <= s + queryOffset.
+// The PE multiplies `operandType` values (others are converted on chip),
+// accumulating in fp32; the scores never go to HBM (AttentionKernel.cpp).
+struct AttentionSpec {
+  HbmView q, kT, v, out;
+  int64_t group = 1;
+  float scale = 1.0f;
+  bool causal = false;
+  int64_t queryOffset = 0;
+  DType operandType = DType::BF16;
+};
+void emitAttention(ProgramBuilder &pb, const AttentionSpec &spec, uint32_t loc);
+
 constexpr uint32_t kNoTensor = 0xffffffff;
 
 } // namespace trnx::cg

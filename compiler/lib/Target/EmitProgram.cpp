@@ -540,6 +540,31 @@ LogicalResult Emitter::emitOp(Operation *op) {
         pb_.releaseScratch(scalesAt);
         return success();
       })
+      .Case<trn::AttentionOp>([&](trn::AttentionOp at) -> LogicalResult {
+        FailureOr<cg::HbmView> q = viewOf(at.getQ(), op), k = viewOf(at.getKT(), op), v = viewOf(at.getV(), op);
+        if (failed(q) || failed(k) || failed(v))
+          return failure();
+        FailureOr<cg::HbmView> out = define(at.getResult());
+        if (failed(out))
+          return failure();
+        cg::AttentionSpec spec;
+        spec.q = *q;
+        spec.kT = *k;
+        spec.v = *v;
+        spec.out = *out;
+        spec.group = at.getGroupAttr().getInt();
+        spec.scale = at.getScale().convertToFloat();
+        spec.causal = at.getCausal();
+        spec.queryOffset = at.getQueryOffsetAttr().getInt();
+        // The PE multiplies q's element type: bf16, or f32 (slower, exact products).
+        spec.operandType = q->dtype == DType::FP32 ? DType::FP32 : DType::BF16;
+        try {
+          cg::emitAttention(pb_, spec, loc(op));
+        } catch (const Error &e) {
+          return fail(op, e.what());
+        }
+        return success();
+      })
       .Case<trn::MatmulOp>([&](trn::MatmulOp mm) -> LogicalResult {
         cg::MatmulSpec spec;
         std::vector<int64_t> shape = shapeOf(mm.getResult());

@@ -342,6 +342,44 @@ class GraphBuilder:
         self.matmul_flops += 2 * a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2]
         return v
 
+    def attention(self, q: Value, kt: Value, v: Value, scale: float, causal: bool = False, group: int = 1,
+                  query_offset: int = 0, dtype: str = "bf16") -> Value:
+        """Fused attention ``softmax(scale * q @ kt [+ causal mask]) @ v`` (``trn.attention``), in ``dtype``.
+
+        q ``[B, G*S, Dh]`` holds the ``group`` query heads sharing each of the
+        B key/value heads (row ``g*S + s``), kt ``[B, Dh, T]`` (the K-cache
+        layout), v ``[B, T, Dh]``. With ``causal``, key t is visible to query s
+        iff ``t <= s + query_offset``. The scores stay on chip; the PE multiplies
+        ``dtype`` (bf16, or f32 for exact products at the PE's fp32 rate).
+        ``matmul_flops`` counts the visible (query, key) pairs.
+        """
+        if len(q.shape) != 3 or len(kt.shape) != 3 or len(v.shape) != 3:
+            raise ValueError(f"attention: q, kt, v must be rank 3, got {q.shape}, {kt.shape}, {v.shape}")
+        b, rows, dh = q.shape
+        t = kt.shape[2]
+        if kt.shape[:2] != (b, dh) or v.shape != (b, t, dh):
+            raise ValueError(f"attention: q {q.shape}, kt {kt.shape} and v {v.shape} do not agree "
+                             "(q [B, G*S, Dh], kt [B, Dh, T], v [B, T, Dh])")
+        if group < 1 or rows % group:
+            raise ValueError(f"attention: group {group} does not divide the {rows} query rows")
+        if scale <= 0 or query_offset < 0:
+            raise ValueError("attention: scale must be positive and query_offset >= 0")
+        low = mlir_dtype(dtype)
+        q, kt, v = self.cast(q, low), self.cast(kt, low), self.cast(v, low)
+        out = self._new(q.shape, low)
+        causal_attr = f", causal = true, query_offset = {query_offset}" if causal else ""
+        self._emit(f"%{out.name} = trn.attention %{q.name}, %{kt.name}, %{v.name} "
+                   f"{{scale = {_float(scale)} : f32, group = {group}{causal_attr}}} : "
+                   f"{q.type}, {kt.type}, {v.type} -> {out.type}")
+        s = rows // group
+        if causal:  # query s sees min(T, s + offset + 1) keys
+            full = max(0, min(s, t - query_offset))  # rows whose visible keys are not clipped by T
+            pairs = sum(range(query_offset + 1, query_offset + full + 1)) + (s - full) * t
+        else:
+            pairs = s * t
+        self.matmul_flops += 4 * b * group * pairs * dh
+        return out
+
     def matmul_split_k(self, a: Value, b: Value, max_k: int = 16384) -> Value:
         """Rank-2 ``a @ b`` as a sum of matmuls over K chunks of at most ``max_k``.
 

@@ -28,7 +28,7 @@ from .graph import GraphBuilder, Value, dense_dtype, mlir_dtype
 
 @dataclass
 class Shared:
-    """Inputs every layer reads: RoPE tables and the causal mask (prefill/training)."""
+    """Inputs every layer reads: RoPE tables and the causal mask (training's unfused attention)."""
 
     cos: Optional[Value] = None
     sin: Optional[Value] = None
@@ -195,10 +195,17 @@ def attention_prefill(g: GraphBuilder, cfg: ModelConfig, h: Value, prefix: str, 
         g.output(g.cast(kt, cache_dtype), prefix + ".k_cache")
         g.output(g.cast(vh, cache_dtype), prefix + ".v_cache")
     kt3, vh3 = g.reshape(kt, (batch * kvh, dh, seq)), g.reshape(vh, (batch * kvh, seq, dh))
-    scores = g.muls(g.matmul(qh, kt3), 1 / math.sqrt(dh))
-    masked = g.add(g.reshape(scores, (batch * cfg.heads, seq, seq)), shared.mask)
-    probs = g.reshape(softmax(g, masked), (batch * kvh, grp * seq, seq))
-    ctx = g.matmul(probs, vh3)                   # [B*KV, G*S, Dh] = [B, H, S, Dh]
+    if saved is None:
+        # One fused kernel (trn.attention): the [S, S] scores never reach HBM.
+        # Operands in bf16 (the PE's fast type) unless the model runs in fp32.
+        ctx = g.attention(qh, kt3, vh3, 1 / math.sqrt(dh), causal=True, group=grp,
+                          dtype="f32" if mlir_dtype(dtype) == "f32" else "bf16")
+    else:
+        # Training's backward reads the probabilities, so they are materialised.
+        scores = g.muls(g.matmul(qh, kt3), 1 / math.sqrt(dh))
+        masked = g.add(g.reshape(scores, (batch * cfg.heads, seq, seq)), shared.mask)
+        probs = g.reshape(softmax(g, masked), (batch * kvh, grp * seq, seq))
+        ctx = g.matmul(probs, vh3)               # [B*KV, G*S, Dh] = [B, H, S, Dh]
     merged = g.reshape(g.transpose(g.reshape(ctx, (batch, cfg.heads, seq, dh)), (0, 2, 1, 3)),
                        (batch * seq, cfg.q_width))
     if saved is not None:
@@ -236,13 +243,13 @@ def decoder_layer(g: GraphBuilder, cfg: ModelConfig, x: Value, index: int, phase
 
 
 def rope_tables(g: GraphBuilder, cfg: ModelConfig, phase: str, batch: int, length: int) -> Shared:
-    """The shared inputs of a phase: RoPE tables (Llama-class) and the causal mask."""
+    """The shared inputs of a phase: RoPE tables (Llama-class) and, for training, the causal mask."""
     shared = Shared()
     if cfg.norm == "rmsnorm":
         shape = (batch, 1, cfg.head_dim) if phase == "decode" else (1, length, cfg.head_dim)
         shared.cos = g.input("rope_cos", shape)
         shared.sin = g.input("rope_sin", shape)
-    if phase != "decode":
+    if phase == "train":  # prefill's fused attention masks on chip
         shared.mask = g.input("causal_mask", (1, length, length))
     return shared
 

@@ -383,3 +383,30 @@ func.func @gather_element_type(%t: tensor<100x8xf32>, %i: tensor<4xi32>) -> tens
   %0 = trn.gather %t[%i] : tensor<100x8xf32>, tensor<4xi32> -> tensor<4x8xbf16>
   return %0 : tensor<4x8xbf16>
 }
+
+// -----
+
+// Attention: K and V must hold the same keys.
+func.func @attention_keys(%q: tensor<1x8x16xf32>, %k: tensor<1x16x10xf32>, %v: tensor<1x12x16xf32>) -> tensor<1x8x16xf32> {
+  // expected-error @+1 {{kT has 10 keys, v 12}}
+  %0 = trn.attention %q, %k, %v {scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<1x16x10xf32>, tensor<1x12x16xf32> -> tensor<1x8x16xf32>
+  return %0 : tensor<1x8x16xf32>
+}
+
+// -----
+
+// Attention: the group of query heads must divide the query rows.
+func.func @attention_group(%q: tensor<1x9x16xf32>, %k: tensor<1x16x10xf32>, %v: tensor<1x10x16xf32>) -> tensor<1x9x16xf32> {
+  // expected-error @+1 {{group 2 does not divide the 9 query rows}}
+  %0 = trn.attention %q, %k, %v {scale = 0.25 : f32, group = 2} : tensor<1x9x16xf32>, tensor<1x16x10xf32>, tensor<1x10x16xf32> -> tensor<1x9x16xf32>
+  return %0 : tensor<1x9x16xf32>
+}
+
+// -----
+
+// Attention: the softmax scale must be positive (the kernel's running max relies on it).
+func.func @attention_scale(%q: tensor<1x8x16xf32>, %k: tensor<1x16x10xf32>, %v: tensor<1x10x16xf32>) -> tensor<1x8x16xf32> {
+  // expected-error @+1 {{scale must be positive}}
+  %0 = trn.attention %q, %k, %v {scale = -0.25 : f32} : tensor<1x8x16xf32>, tensor<1x16x10xf32>, tensor<1x10x16xf32> -> tensor<1x8x16xf32>
+  return %0 : tensor<1x8x16xf32>
+}

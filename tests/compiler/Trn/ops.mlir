@@ -110,3 +110,14 @@ func.func @reshape_folds(%x: tensor<2x4x8xf32>) -> (tensor<2x4x8xf32>, tensor<64
   %2 = trn.reshape %1 : tensor<8x8xf32> -> tensor<64xf32>
   return %0, %2 : tensor<2x4x8xf32>, tensor<64xf32>
 }
+
+// Fused attention: defaults (non-causal, group 1, offset 0) are not printed.
+// CHECK-LABEL: func.func @attention
+// CHECK: trn.attention %arg0, %arg1, %arg2 {scale = 1.250000e-01 : f32} : tensor<2x16x64xf32>, tensor<2x64x24xf32>, tensor<2x24x64xf32> -> tensor<2x16x64xf32>
+// CHECK: trn.attention %arg0, %arg1, %arg2 {causal = true, group = 4 : i64, query_offset = 8 : i64, scale = 1.250000e-01 : f32}
+func.func @attention(%q: tensor<2x16x64xf32>, %k: tensor<2x64x24xf32>, %v: tensor<2x24x64xf32>)
+    -> (tensor<2x16x64xf32>, tensor<2x16x64xbf16>) {
+  %0 = trn.attention %q, %k, %v {scale = 0.125 : f32} : tensor<2x16x64xf32>, tensor<2x64x24xf32>, tensor<2x24x64xf32> -> tensor<2x16x64xf32>
+  %1 = trn.attention %q, %k, %v {scale = 0.125 : f32, causal = true, group = 4, query_offset = 8} : tensor<2x16x64xf32>, tensor<2x64x24xf32>, tensor<2x24x64xf32> -> tensor<2x16x64xbf16>
+  return %0, %1 : tensor<2x16x64xf32>, tensor<2x16x64xbf16>
+}

@@ -106,6 +106,32 @@ LogicalResult MxMatmulOp::verify() {
   return success();
 }
 
+LogicalResult AttentionOp::verify() {
+  auto q = tensorType(getQ()), k = tensorType(getKT()), v = tensorType(getV()), res = tensorType(getResult());
+  if (q.getRank() != 3 || k.getRank() != 3 || v.getRank() != 3 || res.getRank() != 3)
+    return emitOpError("q [B, G*S, Dh], kT [B, Dh, T], v [B, T, Dh] and the result must be rank 3");
+  const int64_t b = q.getDimSize(0), rows = q.getDimSize(1), dh = q.getDimSize(2), t = k.getDimSize(2);
+  if (k.getDimSize(0) != b || v.getDimSize(0) != b)
+    return emitOpError("q, kT and v must have the same batch (KV heads) dim");
+  if (k.getDimSize(1) != dh || v.getDimSize(2) != dh)
+    return emitOpError("head dims differ: q ") << dh << ", kT " << k.getDimSize(1) << ", v " << v.getDimSize(2);
+  if (v.getDimSize(1) != t)
+    return emitOpError("kT has ") << t << " keys, v " << v.getDimSize(1);
+  if (res.getShape() != q.getShape())
+    return emitOpError("result must have q's shape");
+  const int64_t g = getGroupAttr().getInt();
+  if (g < 1 || rows % g != 0)
+    return emitOpError("group ") << g << " does not divide the " << rows << " query rows";
+  if (!(getScale().convertToFloat() > 0.0f))
+    return emitOpError("scale must be positive");
+  if (getQueryOffsetAttr().getInt() < 0)
+    return emitOpError("query_offset must be >= 0");
+  for (RankedTensorType tt : {q, k, v, res})
+    if (!tt.getElementType().isF32() && !tt.getElementType().isBF16())
+      return emitOpError("operands and result must be f32 or bf16");
+  return success();
+}
+
 LogicalResult EwiseOp::verify() {
   auto res = tensorType(getResult());
   for (Value in : getInputs())

@@ -203,4 +203,29 @@ def Trn_MxMatmulOp : Trn_Op<"mx_matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Trn_AttentionOp : Trn_Op<"attention", [Pure]> {
+  let summary = "fused scaled-dot-product attention (online softmax; scores never leave the core)";
+  let description = [{
+    `result[b, r, :] = sum_t p[b, r, t] * v[b, t, :]` with
+    `p[b, r, :] = softmax_t(scale * sum_d q[b, r, d] * kT[b, d, t])` over the
+    visible keys: q [B, G*S, Dh] holds the `group` G query heads that share
+    key/value head b (row r = g*S + s, query position s), kT [B, Dh, T] the
+    keys in the K-cache layout, v [B, T, Dh]. With `causal`, key t is visible
+    to query s iff t <= s + query_offset (0 for prefill; a prefix of
+    query_offset cached keys otherwise). The PE multiplies q's element type
+    (bf16, or f32; k and v are converted to it on chip), accumulation and
+    softmax are f32.
+    scale > 0; Dh at most the PE array's moving width.
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$kT, AnyRankedTensor:$v, F32Attr:$scale,
+                       DefaultValuedAttr<BoolAttr, "false">:$causal,
+                       DefaultValuedAttr<I64Attr, "1">:$group,
+                       DefaultValuedAttr<I64Attr, "0">:$query_offset);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $q `,` $kT `,` $v attr-dict `:` type($q) `,` type($kT) `,` type($v) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif
