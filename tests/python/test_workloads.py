@@ -53,7 +53,7 @@ def test_models_that_do_not_fit_one_chip_name_the_bytes():
         workloads.decode("gpt3-175b", batch=1, context=2048, chip="trn3")
     message = str(info.value)
     assert "needs 358,8" in message and "trn3 has 154,618,822,656 bytes" in message
-    assert "weights 349.16 GB" in message and "multi-chip" in message
+    assert "weights 349.16 GB" in message and "trnx.parallel.decode" in message
     small = trnx.chips.load("trn3").derive({"hbm.capacity_bytes": 2**20}, name="tiny-hbm")
     with pytest.raises(workloads.DoesNotFitError, match="tiny-hbm has 1,048,576 bytes"):
         workloads.decode("tiny", chip=small)

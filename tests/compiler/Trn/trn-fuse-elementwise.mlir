@@ -260,3 +260,17 @@ func.func @not_a_concat(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>) -> tensor<2x8x
   %c1 = trn.insert_slice %b into %c0 {offsets = array<i64: 0, 0>, strides = array<i64: 1, 1>} : tensor<2x4xf32> into tensor<2x8xf32> -> tensor<2x8xf32>
   return %c1 : tensor<2x8xf32>
 }
+
+// Two chains sharing one empty tensor (CSE merges equal trn.empty ops, as in
+// a model's layers) are both concatenations.
+// CHECK-LABEL: func.func @shared_empty
+// CHECK-NOT: trn.insert_slice
+// CHECK-COUNT-2: trn.concat
+func.func @shared_empty(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
+  %e = trn.empty : tensor<2x8xf32>
+  %c0 = trn.insert_slice %a into %e {offsets = array<i64: 0, 0>, strides = array<i64: 1, 1>} : tensor<2x4xf32> into tensor<2x8xf32> -> tensor<2x8xf32>
+  %c1 = trn.insert_slice %b into %c0 {offsets = array<i64: 0, 4>, strides = array<i64: 1, 1>} : tensor<2x4xf32> into tensor<2x8xf32> -> tensor<2x8xf32>
+  %d0 = trn.insert_slice %b into %e {offsets = array<i64: 0, 0>, strides = array<i64: 1, 1>} : tensor<2x4xf32> into tensor<2x8xf32> -> tensor<2x8xf32>
+  %d1 = trn.insert_slice %a into %d0 {offsets = array<i64: 0, 4>, strides = array<i64: 1, 1>} : tensor<2x4xf32> into tensor<2x8xf32> -> tensor<2x8xf32>
+  return %c1, %d1 : tensor<2x8xf32>, tensor<2x8xf32>
+}

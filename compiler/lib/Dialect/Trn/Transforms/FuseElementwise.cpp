@@ -347,13 +347,15 @@ bool concatFromInsertSlices(func::FuncOp func) {
   for (InsertSliceOp end : ends) {
     SmallVector<InsertSliceOp> chain;
     Value cur = end.getResult();
+    // Links of the chain feed only the next insert; the empty tensor may be
+    // shared (CSE merges equal ones): it is undefined, so nothing reads it.
     while (auto ins = cur.getDefiningOp<InsertSliceOp>()) {
       chain.push_back(ins);
       cur = ins.getDest();
       if (!cur.hasOneUse())
         break;
     }
-    if (!cur.getDefiningOp<EmptyOp>() || !cur.hasOneUse() || chain.size() < 2)
+    if (!cur.getDefiningOp<EmptyOp>() || chain.size() < 2)
       continue;
     const auto shape = typeOf(end.getResult()).getShape();
     int64_t axis = -1;
@@ -393,7 +395,8 @@ bool concatFromInsertSlices(func::FuncOp func) {
     Operation *empty = cur.getDefiningOp();
     for (InsertSliceOp ins : chain)
       ins.erase();
-    empty->erase();
+    if (empty->use_empty())
+      empty->erase();
     return true;
   }
   return false;
