@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes docs/roofline.md: compiled LLM decode steps against the HBM roofline.
+"""Writes docs/roofline.md: compiled LLM decode steps against the HBM roofline, and prefill against the PE peak.
 
 Each row compiles and simulates one decode step with trnx.workloads (the
 "layer-scaled" method: one decoder layer x layers, plus embedding and LM
@@ -7,7 +7,8 @@ head) and sets it beside the step's memory limit: the bytes a decode step
 must read (every weight but the embedding table, of which it reads one row
 per sequence, plus the whole K/V cache) over the chip's HBM pin bandwidth
 (hbm.bytes_per_second). "% of limit" is limit / simulated time; the report's
-bound resource says what held the step up.
+bound resource says what held the step up. The prefill table sets whole
+prompts (fused attention) beside the PE's bf16 peak.
 
     scripts/make-roofline-doc.py [--build-dir DIR] [--check] [--quick]
 
@@ -31,6 +32,11 @@ BATCHES = [1, 8, 64]
 DTYPES = ["bf16", "fp8e4m3", "mxfp4"]
 CONTEXT = 2048
 QUICK = {("llama3-8b", "trn3", 1, "bf16"), ("llama3-8b", "trn2", 8, "fp8e4m3")}
+# Prefill rows (model, chip, seq), batch 1, bf16. 128k is left out: its
+# compile alone takes ~12 minutes (docs/performance.md, "Fused attention").
+PREFILL = [("llama3-8b", "trn2", 2048), ("llama3-8b", "trn3", 2048), ("llama3-8b", "trn4", 2048),
+           ("llama3-8b", "trn3", 8192), ("llama3-8b", "trn3", 32768)]
+QUICK_PREFILL = {("llama3-8b", "trn3", 2048)}
 
 
 def step_bytes(trnx, cfg, batch, dtype):
@@ -61,6 +67,41 @@ def row(trnx, model, chip, batch, dtype):
     ms = r.tpot_seconds * 1e3
     return head + f" {ms:.3f} | {100 * limit_ms / ms:.0f}% | {r.bound_by} ({100 * r.bound_fraction:.0f}%) |"
 
+
+def pe_peak(trnx, chip):
+    """The chip's dense bf16 PE peak in FLOP/s: cores x rows x cols x 2 x PE clock."""
+    c = trnx.chips.load(chip)
+    return float(c["cores"]) * float(c["pe_array.rows"]) * float(c["pe_array.cols"]) * 2 * float(c["pe.clock_hz"])
+
+
+def prefill_row(trnx, model, chip, seq):
+    flops = trnx.models.prefill(model, 1, seq).summary()["matmul_flops"]
+    peak = pe_peak(trnx, chip)
+    head = f"| {model} | {chip} | prefill {seq} | bf16 | {flops / 1e12:.1f} | {flops / peak * 1e3:.2f} |"
+    try:
+        r = trnx.workloads.prefill(model, batch=1, seq=seq, chip=chip)
+    except Exception as e:
+        first = str(e).splitlines()[0][:90].replace("|", "/")
+        return head + f" fails: {first} | | |"
+    ms = r.latency_seconds * 1e3
+    return head + f" {ms:.2f} | {100 * flops / peak / r.latency_seconds:.0f}% | {r.bound_by} ({100 * r.bound_fraction:.0f}%) |"
+
+
+PREFILL_HEADER = """
+# Prefill against the PE peak
+
+A whole prompt of `seq` tokens (batch 1, bf16 weights) through
+`trnx.workloads.prefill(model, batch=1, seq=S, chip=C)`, attention fused
+(`trn.attention`, docs/performance.md "Fused attention"). **TFLOP** are the
+model's matmul FLOPs (`trnx.models.prefill(...).summary()["matmul_flops"]`,
+causal attention over the visible query/key pairs); **limit** is TFLOP / the
+PE's bf16 peak (cores x rows x cols x 2 x `pe.clock_hz`); **% of peak** =
+limit / simulated time. 128k tokens compile and simulate too (25.3 s on
+trn3, 37% of peak) but take ~13 minutes, so they are not regenerated here.
+
+| model | chip | phase | weights | TFLOP | limit (ms) | simulated (ms) | % of peak | bound by |
+|---|---|---|---|---|---|---|---|---|
+"""
 
 HEADER = """# Decode at the HBM roofline
 
@@ -96,6 +137,16 @@ def generate(trnx, quick):
     return lines
 
 
+def generate_prefill(trnx, quick):
+    lines = []
+    for model, chip, seq in PREFILL:
+        if quick and (model, chip, seq) not in QUICK_PREFILL:
+            continue
+        lines.append(prefill_row(trnx, model, chip, seq))
+        print(lines[-1], file=sys.stderr)
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build-dir", default=os.environ.get("TRNX_BUILD_DIR", str(SOURCE_DIR / "build")))
@@ -105,7 +156,7 @@ def main():
     sys.path.insert(0, str(pathlib.Path(args.build_dir) / "python"))
     import trnx
 
-    rows = generate(trnx, args.quick)
+    rows = generate(trnx, args.quick) + generate_prefill(trnx, args.quick)
     if args.check:
         have = DOC.read_text().splitlines() if DOC.exists() else []
         expected = [r for r in have if r.startswith("| llama")]
@@ -121,7 +172,9 @@ def main():
     if args.quick:
         print("error: --quick only checks; write the doc with a full run", file=sys.stderr)
         return 1
-    DOC.write_text(HEADER.format(context=CONTEXT) + "\n".join(rows) + "\n")
+    decode = [r for r in rows if "| prefill " not in r]
+    prefill = [r for r in rows if "| prefill " in r]
+    DOC.write_text(HEADER.format(context=CONTEXT) + "\n".join(decode) + "\n" + PREFILL_HEADER + "\n".join(prefill) + "\n")
     return 0
 
 
