@@ -316,6 +316,24 @@ SystemTimingResult simulateSystemTiming(const Program &program, const SystemConf
   return out;
 }
 
+void applySystemWorkload(SystemSummary &s, double tokens) {
+  SystemWorkload &w = s.workload;
+  w = SystemWorkload{};
+  w.tokens = tokens;
+  if (s.seconds > 0) {
+    w.tokens_per_second = tokens / s.seconds;
+    w.seconds_per_token = s.seconds / tokens;
+  }
+  // Joules = watts x seconds, so tokens/J = tokens/s per watt.
+  if (s.power.it_watts > 0)
+    w.tokens_per_joule_it = w.tokens_per_second / s.power.it_watts;
+  if (s.power.facility_watts > 0)
+    w.tokens_per_joule_facility = w.tokens_per_second / s.power.facility_watts;
+  w.tokens_per_second_per_megawatt_it = 1e6 * w.tokens_per_joule_it;
+  w.tokens_per_second_per_megawatt_facility = 1e6 * w.tokens_per_joule_facility;
+  s.has_workload = true;
+}
+
 std::string systemSummaryToJson(const SystemSummary &s) {
   std::ostringstream os;
   JsonWriter w(os);
@@ -343,6 +361,16 @@ std::string systemSummaryToJson(const SystemSummary &s) {
   for (const std::string &line : s.power_sources)
     w.value(line);
   w.endArray();
+  if (s.has_workload) {
+    const SystemWorkload &t = s.workload;
+    w.key("workload").beginObject();
+    w.field("tokens", t.tokens).field("tokens_per_second", t.tokens_per_second);
+    w.field("seconds_per_token", t.seconds_per_token);
+    w.field("tokens_per_joule_it", t.tokens_per_joule_it).field("tokens_per_joule_facility", t.tokens_per_joule_facility);
+    w.field("tokens_per_second_per_megawatt_it", t.tokens_per_second_per_megawatt_it);
+    w.field("tokens_per_second_per_megawatt_facility", t.tokens_per_second_per_megawatt_facility);
+    w.endObject();
+  }
   w.key("collectives").beginArray();
   for (const CollectivePlan &p : s.collectives) {
     w.beginObject();
@@ -383,6 +411,13 @@ std::string systemSummaryText(const SystemSummary &s) {
                 s.power.chips_watts, s.power.links_switches_watts, s.power.hosts_watts, s.power.network_watts,
                 s.power.it_watts, s.power.pue, s.power.facility_watts);
   os << buf;
+  if (s.has_workload) {
+    std::snprintf(buf, sizeof buf,
+                  "  tokens    %.6g in %.3f us: %.6g tokens/s, %.4g tokens/J (IT), %.4g tokens/s per MW facility\n",
+                  s.workload.tokens, s.seconds * 1e6, s.workload.tokens_per_second, s.workload.tokens_per_joule_it,
+                  s.workload.tokens_per_second_per_megawatt_facility);
+    os << buf;
+  }
   for (const CollectivePlan &p : s.collectives) {
     std::snprintf(buf, sizeof buf, "  coll      stream %u pc %u %s x%llu: %d ranks, %.4g B, %s, %.3f us each\n", p.stream,
                   p.pc, std::string(opcodeInfo(p.opcode).mnemonic).c_str(),

@@ -55,6 +55,15 @@ struct SystemPower {
   double facility_watts = 0;      // it_watts x pue
 };
 
+// Tokens the whole system produced in the run (trnx-sim --system --tokens):
+// per second and per joule of the system's IT and facility power.
+struct SystemWorkload {
+  double tokens = 0;
+  double tokens_per_second = 0, seconds_per_token = 0;
+  double tokens_per_joule_it = 0, tokens_per_joule_facility = 0;
+  double tokens_per_second_per_megawatt_it = 0, tokens_per_second_per_megawatt_facility = 0;
+};
+
 struct SystemSummary {
   std::string system;
   int chips = 0;
@@ -72,7 +81,12 @@ struct SystemSummary {
   SystemPower power;
   std::vector<std::string> power_sources;   // "key = value: source" lines
   std::vector<CollectivePlan> collectives;
+  bool has_workload = false;
+  SystemWorkload workload;
 };
+
+// Fills `s.workload` for `tokens` tokens made by the whole system in s.seconds.
+void applySystemWorkload(SystemSummary &s, double tokens);
 
 struct SystemTimingResult {
   SimulationResult rank; // the simulated rank (timing; no outputs)

@@ -40,7 +40,8 @@ const char *kUsage =
     "  --report FILE.json        write the report ('-' for standard output)\n"
     "  --trace FILE.json         write a Perfetto/Chrome trace\n"
     "  --tokens N                the run produced N tokens: adds tokens/s, tokens/J and\n"
-    "                            tokens/s per MW to the report (docs/report.md)\n"
+    "                            tokens/s per MW to the report (docs/report.md); with\n"
+    "                            --system, N tokens of the whole system (report.system.workload)\n"
     "  --print-chip              print the resolved chip config as YAML and exit\n"
     "  --system NAME|FILE.yaml   run a multi-rank program on a system (docs/multichip.md):\n"
     "                            outputs go to DIR/rankR/NAME.npy; timing simulates one rank\n"
@@ -207,7 +208,7 @@ int runGemmLayers(const std::string &shape, const std::string &topology, const s
 int runSystem(const trnx::Program &program, const std::string &programPath, const std::string &systemName,
               const std::string &chipName, const std::map<std::string, trnx::HostArray> &inputs,
               const trnx::MachineOptions &options, const std::string &outputDir, const std::string &reportPath,
-              const std::string &tracePath, bool quiet, const trnx::ChipConfig &targetChip) {
+              const std::string &tracePath, bool quiet, const trnx::ChipConfig &targetChip, double tokens) {
   if (systemName.empty()) {
     try { // a broken program says so before it asks for a system
       trnx::verifyProgram(program, targetChip.limits());
@@ -219,8 +220,8 @@ int runSystem(const trnx::Program &program, const std::string &programPath, cons
   trnx::SystemConfig system = trnx::loadSystem(systemName);
   if (!chipName.empty())
     trnx::fail("--chip and --system both name the chip: the system's is ", system.chipName);
-  if (!options.timing && (!reportPath.empty() || !tracePath.empty()))
-    trnx::fail("--report and --trace need timing (--mode timing or both)");
+  if (!options.timing && (!reportPath.empty() || !tracePath.empty() || tokens > 0))
+    trnx::fail("--report, --trace and --tokens need timing (--mode timing or both)");
   if (program.numRanks != system.chips())
     trnx::fail(programPath, ": the program has ", program.numRanks, " ranks, system ", system.name, " has ",
                system.chips(), " chips");
@@ -235,6 +236,8 @@ int runSystem(const trnx::Program &program, const std::string &programPath, cons
   if (options.timing) {
     trnx::SystemTimingResult timed = trnx::simulateSystemTiming(program, system, !tracePath.empty(), programPath,
                                                                    options.limits);
+    if (tokens > 0) // tokens made by the whole system (every rank), per system power
+      trnx::applySystemWorkload(timed.system, tokens);
     if (!reportPath.empty()) {
       std::string json = trnx::reportToJson(timed.rank.report);
       const size_t close = json.rfind('}');
@@ -420,7 +423,7 @@ int main(int argc, char **argv) {
     }
     if (!systemName.empty() || program.numRanks > 1)
       return runSystem(program, programPath, systemName, chipName, inputs, options, outputDir, reportPath, tracePath,
-                       quiet, chip);
+                       quiet, chip, tokens);
     options.trace = !tracePath.empty();
     trnx::SimulationResult result = trnx::simulate(program, chip, inputs, options, programPath,
                                                    /*attributeOps=*/true);

@@ -62,7 +62,7 @@ def test_system_misuse_is_one_error_line(tools, tmp_path):
         ([prog, "--system", "trn2-ultraserver", "--mode", "functional", "--input", x],
          "the program has 16 ranks, system trn2-ultraserver has 64 chips"),
         ([prog, "--system", "trn2-server", "--mode", "functional", "--report", "r.json", "--input", x],
-         "--report and --trace need timing"),
+         "--report, --trace and --tokens need timing"),
         ([prog, "--system", "trn2-server", "--mode", "functional", "--chip", "trn3", "--input", x],
          "--chip and --system both name the chip"),
         ([prog, "--system", "nowhere.yaml", "--mode", "functional", "--input", x],
@@ -104,3 +104,24 @@ def test_timing_report_has_a_system_section_and_the_trace_collective_tracks(tool
     coll = [e for e in events if e.get("cat") == "collective"]
     assert [e["name"] for e in coll] == ["all_reduce (mesh)", "all_gather (mesh)"]
     assert any(e["name"].startswith("link GB/s level0") for e in events if e.get("ph") == "C")
+
+
+def test_tokens_of_a_system_run_are_per_system_power(tools, tmp_path):
+    """--tokens with --system: the whole system made N tokens; tokens/s and tokens/J use the
+    system's time and its IT / facility power (report.system.workload), not one chip's."""
+    src = tmp_path / "p.s"
+    src.write_text(PROGRAM)
+    prog = tools.assemble(src, tmp_path / "p.tnx")
+    run = tools.run("trnx-sim", prog, "--system", "trn2-server", "--mode", "timing", "--tokens", "64",
+                    "--report", tmp_path / "r.json")
+    system = json.loads((tmp_path / "r.json").read_text())["system"]
+    w, power = system["workload"], system["power_watts"]
+    assert w["tokens"] == 64 and w["tokens_per_second"] == pytest.approx(64 / system["seconds"])
+    assert w["tokens_per_joule_it"] == pytest.approx(64 / (power["it"] * system["seconds"]))
+    assert w["tokens_per_second_per_megawatt_facility"] == pytest.approx(1e6 * w["tokens_per_second"] / power["facility"])
+    assert "tokens/J (IT)" in run.stdout
+    np.save(tmp_path / "x.npy", np.zeros((4, 8), np.float32))
+    proc = tools.run("trnx-sim", prog, "--system", "trn2-server", "--mode", "functional", "--tokens", "64",
+                     "--input", "x=" + str(tmp_path / "x.npy"), check=False)
+    assert_one_error_line(proc)
+    assert "--tokens need timing" in proc.stderr
