@@ -43,6 +43,64 @@ HbmView HbmView::reshaped(const std::vector<int64_t> &newShape) const {
   return v;
 }
 
+std::optional<HbmView> HbmView::reshapedInPlace(const std::vector<int64_t> &newShape) const {
+  if (isContiguous())
+    return reshaped(newShape);
+  // Non-unit dims of the view; new dims are built group by group: a group of
+  // old dims with the same element product as a group of new dims, the old
+  // ones contiguous with each other (stride[i] = stride[i+1] * shape[i+1]).
+  std::vector<int64_t> oldShape, oldStrides;
+  for (int i = 0; i < rank(); ++i)
+    if (shape[i] != 1) {
+      oldShape.push_back(shape[i]);
+      oldStrides.push_back(strides[i]);
+    }
+  int64_t total = 1;
+  for (int64_t n : newShape)
+    total *= n;
+  if (total != elementCount())
+    return std::nullopt;
+  std::vector<int64_t> newStrides(newShape.size(), 0);
+  size_t oi = 0, ni = 0;
+  while (ni < newShape.size()) {
+    if (newShape[ni] == 1) {
+      newStrides[ni++] = 0;
+      continue;
+    }
+    if (oi >= oldShape.size())
+      return std::nullopt;
+    // Grow both groups until their products agree.
+    size_t o0 = oi, n0 = ni;
+    int64_t po = oldShape[oi++], pn = newShape[ni++];
+    while (po != pn) {
+      if (po < pn) {
+        if (oi >= oldShape.size())
+          return std::nullopt;
+        po *= oldShape[oi++];
+      } else {
+        if (ni >= newShape.size())
+          return std::nullopt;
+        pn *= newShape[ni++];
+      }
+    }
+    for (size_t k = o0; k + 1 < oi; ++k)
+      if (oldStrides[k] != oldStrides[k + 1] * oldShape[k + 1])
+        return std::nullopt;
+    // New dims of the group: strides from the group's innermost old stride.
+    int64_t stride = oldStrides[oi - 1];
+    for (size_t k = ni; k-- > n0;) {
+      newStrides[k] = newShape[k] == 1 ? 0 : stride;
+      stride *= newShape[k];
+    }
+  }
+  if (oi != oldShape.size())
+    return std::nullopt;
+  HbmView v = *this;
+  v.shape = newShape;
+  v.strides = newStrides;
+  return v;
+}
+
 HbmView HbmView::transposed(const std::vector<int64_t> &perm) const {
   HbmView v = *this;
   for (size_t i = 0; i < perm.size(); ++i) {

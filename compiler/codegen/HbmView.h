@@ -6,6 +6,7 @@
 #include "isa/DType.h"
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace trnx::cg {
@@ -24,6 +25,10 @@ struct HbmView {
   int64_t byteOffset() const { return offset * dtypeSize(dtype); }
 
   HbmView reshaped(const std::vector<int64_t> &newShape) const; // contiguous views only
+  // The same elements in row-major order as `newShape` without moving them,
+  // when the strides allow (numpy's no-copy reshape: dims merge only where
+  // contiguous with each other, unit dims anywhere); nullopt otherwise.
+  std::optional<HbmView> reshapedInPlace(const std::vector<int64_t> &newShape) const;
   HbmView transposed(const std::vector<int64_t> &perm) const;
   HbmView sliced(const std::vector<int64_t> &starts, const std::vector<int64_t> &sizes,
                  const std::vector<int64_t> &steps) const;

@@ -6,6 +6,7 @@
 #include "compiler/codegen/HbmView.h"
 #include "compiler/codegen/ProgramBuilder.h"
 
+#include <utility>
 #include <vector>
 
 namespace trnx::cg {
@@ -97,6 +98,9 @@ void emitElementwise(ProgramBuilder &pb, const ElementwiseSpec &spec, uint32_t l
 // Rank-preserving copy between views of the same shape (transposes, slices,
 // concatenation parts, padding interiors, broadcasts) and fills.
 void emitCopy(ProgramBuilder &pb, const HbmView &src, const HbmView &dst, uint32_t loc);
+// Several (src, dst) copies in one kernel: no chip barrier between them, so
+// the destinations must not overlap each other's sources.
+void emitCopies(ProgramBuilder &pb, const std::vector<std::pair<HbmView, HbmView>> &copies, uint32_t loc);
 void emitFill(ProgramBuilder &pb, const HbmView &dst, float value, uint32_t loc);
 
 // Operations along the last axis of x [rows..., D], one row per partition.

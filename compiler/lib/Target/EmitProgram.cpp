@@ -424,8 +424,8 @@ LogicalResult Emitter::emitOp(Operation *op) {
         if (failed(in))
           return failure();
         const int buffer = slots_[r.getInput()].buffer;
-        if (in->isContiguous()) {
-          bind(r.getResult(), in->reshaped(shapeOf(r.getResult())), buffer);
+        if (std::optional<cg::HbmView> view = in->reshapedInPlace(shapeOf(r.getResult()))) {
+          bind(r.getResult(), *view, buffer); // a view: contiguous, or strides that allow it
           return success();
         }
         FailureOr<cg::HbmView> copy = contiguousCopy(*in, op);
@@ -707,6 +707,7 @@ LogicalResult Emitter::emitOp(Operation *op) {
           return failure();
         int64_t at = 0;
         const int axis = static_cast<int>(c.getAxis());
+        std::vector<std::pair<cg::HbmView, cg::HbmView>> copies;
         for (Value in : c.getInputs()) {
           FailureOr<cg::HbmView> v = viewOf(in, op);
           if (failed(v))
@@ -718,9 +719,11 @@ LogicalResult Emitter::emitOp(Operation *op) {
           }
           std::vector<int64_t> start(out->rank(), 0), steps(out->rank(), 1);
           start[axis] = at;
-          cg::emitCopy(pb_, *v, out->sliced(start, v->shape, steps), loc(op));
+          copies.emplace_back(*v, out->sliced(start, v->shape, steps));
           at += v->shape[axis];
         }
+        if (!copies.empty())
+          cg::emitCopies(pb_, copies, loc(op)); // one kernel for all the parts
         return success();
       })
       .Case<trn::PadOp>([&](trn::PadOp p) -> LogicalResult {

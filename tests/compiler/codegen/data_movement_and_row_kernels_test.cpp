@@ -60,6 +60,52 @@ TEST(CopyKernel, ContiguousTransposedSlicedAndBroadcastViews) {
   checkCopy({1, 300}, [](const HbmView &v) { return v.broadcastTo({130, 300}); });
 }
 
+// A concatenation's parts as one kernel (emitCopies): strided slices of a
+// padded image (conv im2col) side by side in one destination.
+TEST(CopyKernel, SeveralCopiesShareOneKernel) {
+  ProgramBuilder pb(targetFor(chip()));
+  const std::vector<int64_t> xs = {8, 20, 20};
+  uint32_t x = pb.addTensor("x", TensorRole::Input, DType::FP32, xs);
+  uint32_t y = pb.addTensor("y", TensorRole::Output, DType::FP32, {8, 9, 18, 18});
+  HbmView in = HbmView::contiguous(x, DType::FP32, xs), out = HbmView::contiguous(y, DType::FP32, {8, 9, 18, 18});
+  std::vector<std::pair<HbmView, HbmView>> copies;
+  for (int64_t i = 0; i < 9; ++i) {
+    HbmView piece = in.sliced({0, i / 3, i % 3}, {8, 18, 18}, {1, 1, 1});
+    copies.emplace_back(*piece.reshapedInPlace({8, 1, 18, 18}), out.sliced({0, i, 0, 0}, {8, 1, 18, 18}, {1, 1, 1, 1}));
+  }
+  emitCopies(pb, copies, kNoLoc);
+  EXPECT_EQ(pb.kernelCount(), 1u);
+  auto xv = randomValues(count(xs), 9);
+  SimulationResult r = run(pb.finish(), chip(), {{"x", array(xs, xv)}});
+  std::vector<float> got = values(r.outputs.at("y"));
+  for (int64_t c = 0; c < 8; ++c)
+    for (int64_t i = 0; i < 9; ++i)
+      for (int64_t h = 0; h < 18; ++h)
+        for (int64_t w = 0; w < 18; ++w)
+          ASSERT_EQ(got[((c * 9 + i) * 18 + h) * 18 + w], xv[(c * 20 + h + i / 3) * 20 + w + i % 3]) << c << i << h << w;
+}
+
+// Reshapes of strided views that need no copy (numpy's rule) and those that do.
+TEST(HbmView, ReshapeInPlaceWhereTheStridesAllow) {
+  const HbmView x = HbmView::contiguous(0, DType::FP32, {4, 6, 10});
+  const HbmView s = x.sliced({0, 0, 2}, {4, 6, 5}, {1, 1, 1}); // rows of 5 of 10
+  auto u = s.reshapedInPlace({4, 1, 6, 5});                  // a unit dim inserted
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(u->strides[0], 60);
+  EXPECT_EQ(u->strides[2], 10);
+  EXPECT_EQ(u->strides[3], 1);
+  EXPECT_EQ(u->offset, 2);
+  auto merged = s.reshapedInPlace({24, 5}); // dims 0 and 1 are contiguous with each other
+  ASSERT_TRUE(merged.has_value());
+  EXPECT_EQ(merged->strides, (std::vector<int64_t>{10, 1}));
+  auto split = s.reshapedInPlace({2, 2, 6, 5});
+  ASSERT_TRUE(split.has_value());
+  EXPECT_EQ(split->strides, (std::vector<int64_t>{120, 60, 10, 1}));
+  EXPECT_FALSE(s.reshapedInPlace({4, 30}).has_value()); // rows of 5 are not contiguous with each other
+  EXPECT_FALSE(x.transposed({2, 1, 0}).reshapedInPlace({240}).has_value());
+  EXPECT_TRUE(x.reshapedInPlace({24, 10}).has_value()); // contiguous
+}
+
 TEST(CopyKernel, FillThenCopyIntoPaddedInterior) {
   ProgramBuilder pb(targetFor(chip()));
   uint32_t x = pb.addTensor("x", TensorRole::Input, DType::FP32, {30, 40});
