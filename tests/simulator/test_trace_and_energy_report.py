@@ -127,7 +127,10 @@ def test_report_energy_levels_workload_and_ops(traced):
     mm = ops[0]
     assert mm["loc"] == "gemm.mlir:4:10"
     for kind, engine in r["engines"].items():
-        assert sum(o["busy_cycles"].get(kind, 0) for o in ops) == pytest.approx(engine["busy_cycles"], rel=1e-9)
+        # Each op's whole cycles are rounded on their own: the sum is within half a cycle per op.
+        op_cycles = [o["busy_cycles"][kind] for o in ops if kind in o["busy_cycles"]]
+        assert all(isinstance(c, int) for c in op_cycles)
+        assert abs(sum(op_cycles) - engine["busy_cycles"]) <= 0.5 * (len(op_cycles) + 1)
 
 
 def test_text_summary_shows_levels_workload_and_top_ops(tools, source_dir, tmp_path):
