@@ -194,7 +194,8 @@ GemmLayerResult runGemmLayer(const GemmLayer &layer, const std::string &dtype, c
   SimulationResult run = simulate(program, chip, {}, machine, layer.name);
   result.report = std::move(run.report);
   if (traceJson)
-    *traceJson = traceToJson(program, run.stats, &chip);
+    *traceJson = traceToJson(program, run.stats, &chip,
+                             result.report.has_bottleneck ? &result.report.bottleneck : nullptr);
   return result;
 }
 
