@@ -264,7 +264,8 @@ PYBIND11_MODULE(_trnx, m) {
           if (tokens > 0 && timing)
             applyWorkload(result.report, tokens);
           if (trace)
-            traceJson = traceToJson(program, result.stats, &chip);
+            traceJson = traceToJson(program, result.stats, &chip,
+                                    result.report.has_bottleneck ? &result.report.bottleneck : nullptr);
         }
         py::dict out;
         py::dict outputs;

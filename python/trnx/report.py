@@ -1,7 +1,9 @@
 """The simulation report: the JSON of ``trnx-sim --report`` as an object.
 
 Top-level fields read as attributes (``report.seconds``, ``report.cycles``,
-``report.energy_joules``; units are in the names, see docs/report.md);
+``report.energy_joules``; units are in the names, see docs/report.md; every
+``cycles`` field is a whole number of cycles of its clock, every ``seconds``
+field exact);
 per-engine, per-stream and per-op data come as pandas DataFrames.
 """
 from __future__ import annotations
@@ -44,7 +46,8 @@ class Report:
 
     @property
     def engines(self):
-        """Per-engine busy cycles, busy fraction, clock and instruction counts."""
+        """Per-engine busy cycles (whole cycles of the engine's clock), busy seconds (exact), busy fraction,
+        clock and instruction counts."""
         import pandas as pd
 
         frame = pd.DataFrame.from_dict(self._data.get("engines", {}), orient="index")

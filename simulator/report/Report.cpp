@@ -6,6 +6,7 @@
 #include "simulator/report/Json.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
@@ -122,6 +123,8 @@ std::vector<OpUsage> attributeOps(const Program &program, const ChipConfig &chip
 
 } // namespace
 
+int64_t wholeCycles(double cycles) { return static_cast<int64_t>(std::llround(cycles)); }
+
 double programPeakFlops(const Program &program, const ChipConfig &chip) {
   double peak = 0;
   for (const Stream &s : program.streams)
@@ -180,6 +183,7 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
     u.streams = 1;
     u.clock_hz = clock;
     u.busy_cycles = busySeconds * clock;
+    u.busy_seconds = busySeconds;
     u.busy_fraction = r.seconds > 0 ? busySeconds / r.seconds : 0;
     u.instructions = st.instructions;
     u.conflict_stall_seconds = static_cast<double>(st.psumConflictStall + st.portConflictStall) / kFemtosecondsPerSecond;
@@ -191,6 +195,7 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
     k.streams += 1;
     k.clock_hz = clock;
     k.busy_cycles += u.busy_cycles;
+    k.busy_seconds += u.busy_seconds;
     k.instructions += st.instructions;
     k.conflict_stall_seconds += u.conflict_stall_seconds;
     k.dependency_wait_seconds += u.dependency_wait_seconds;
@@ -200,7 +205,7 @@ Report buildReport(const Program &program, const ChipConfig &chip, const RunStat
     if (it == byKind.end())
       continue;
     EngineUsage u = it->second;
-    u.busy_fraction = r.seconds > 0 ? u.busy_cycles / u.clock_hz / (r.seconds * u.streams) : 0;
+    u.busy_fraction = r.seconds > 0 ? u.busy_seconds / (r.seconds * u.streams) : 0;
     r.engines.push_back(u);
   }
   if (options.timing) {
@@ -243,8 +248,9 @@ static void writeBreakdown(JsonWriter &w, const EnergyBreakdown &b, bool withLin
 
 static void writeUsage(JsonWriter &w, const EngineUsage &u) {
   w.beginObject()
-      .field("busy_cycles", u.busy_cycles)
+      .field("busy_cycles", wholeCycles(u.busy_cycles))
       .field("busy_fraction", u.busy_fraction)
+      .field("busy_seconds", u.busy_seconds)
       .field("clock_hz", u.clock_hz)
       .field("conflict_stall_seconds", u.conflict_stall_seconds)
       .field("dependency_wait_seconds", u.dependency_wait_seconds)
@@ -260,7 +266,7 @@ std::string reportToJson(const Report &r) {
   w.field("schema_version", 1).field("trnx_version", versionString());
   w.field("program", r.program).field("chip", r.chip).field("mode", r.mode);
   w.field("cores_used", r.cores_used).field("instructions", r.instructions);
-  w.field("cycles", r.cycles).field("cycles_clock", "pe").field("pe_clock_hz", r.pe_clock_hz);
+  w.field("cycles", wholeCycles(r.cycles)).field("cycles_clock", "pe").field("pe_clock_hz", r.pe_clock_hz);
   w.field("seconds", r.seconds);
   w.field("flops", r.flops);
   w.field("achieved_flops_per_second", r.achieved_flops_per_second);
@@ -337,7 +343,7 @@ std::string reportToJson(const Report &r) {
     w.key("busy_cycles").beginObject();
     for (int k = 0; k < kNumEngineKinds; ++k)
       if (u.busy_cycles[k] > 0)
-        w.field(std::string(engineKindName(static_cast<EngineKind>(k))), u.busy_cycles[k]);
+        w.field(std::string(engineKindName(static_cast<EngineKind>(k))), wholeCycles(u.busy_cycles[k]));
     w.endObject();
     w.field("dynamic_joules", u.dynamic_joules).field("energy_joules", u.energy_joules);
     w.field("energy_share", u.energy_share);

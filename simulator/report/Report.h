@@ -13,11 +13,16 @@
 
 namespace trnx {
 
+// A cycle count as the report writes it: a whole number of cycles of its
+// clock, rounded to nearest (the exact time is in the seconds fields).
+int64_t wholeCycles(double cycles);
+
 struct EngineUsage {
   std::string name;   // "pe", "act", "dve", "pool", "sp", "dma" or a stream "core0.q3"
   int streams = 0;    // streams aggregated
   double clock_hz = 0;
-  double busy_cycles = 0;   // in this engine's clock; summed over streams
+  double busy_cycles = 0;   // in this engine's clock; summed over streams (exact; the JSON rounds it)
+  double busy_seconds = 0;  // the same time in seconds, summed over streams
   double busy_fraction = 0; // busy time / (streams x run time)
   uint64_t instructions = 0;
   double conflict_stall_seconds = 0; // waiting for a PSUM bank or an engine port; summed over streams
@@ -64,7 +69,7 @@ struct Report {
   int cores_used = 0;
   uint64_t instructions = 0;
   double pe_clock_hz = 0;
-  double cycles = 0;   // run time in PE clock cycles
+  double cycles = 0;   // run time in PE clock cycles (exact; the JSON writes wholeCycles of it)
   double seconds = 0;
   double flops = 0;
   double achieved_flops_per_second = 0;

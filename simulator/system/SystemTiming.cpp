@@ -429,7 +429,8 @@ std::string systemSummaryText(const SystemSummary &s) {
 }
 
 std::string systemTraceToJson(const Program &program, const SystemTimingResult &r, const ChipConfig &chip) {
-  std::string base = traceToJson(program, r.rank.stats, &chip);
+  std::string base = traceToJson(program, r.rank.stats, &chip,
+                                 r.rank.report.has_bottleneck ? &r.rank.report.bottleneck : nullptr);
   const size_t close = base.rfind(']');
   if (close == std::string::npos)
     fail("internal: trace without an event array");

@@ -194,7 +194,8 @@ GemmLayerResult runGemmLayer(const GemmLayer &layer, const std::string &dtype, c
   SimulationResult run = simulate(program, chip, {}, machine, layer.name);
   result.report = std::move(run.report);
   if (traceJson)
-    *traceJson = traceToJson(program, run.stats, &chip);
+    *traceJson = traceToJson(program, run.stats, &chip,
+                             result.report.has_bottleneck ? &result.report.bottleneck : nullptr);
   return result;
 }
 
@@ -249,7 +250,7 @@ std::string gemmResultsToJson(const std::vector<GemmLayerResult> &results, const
     w.beginObject();
     w.field("name", r.layer.name).field("m", r.layer.m).field("n", r.layer.n).field("k", r.layer.k);
     w.field("instructions", r.instructions);
-    w.field("cycles", p.cycles).field("seconds", p.seconds).field("flops", p.flops);
+    w.field("cycles", wholeCycles(p.cycles)).field("seconds", p.seconds).field("flops", p.flops);
     w.field("achieved_flops_per_second", p.achieved_flops_per_second);
     w.field("peak_flops_per_second", p.peak_flops_per_second);
     w.field("pe_utilization", p.achieved_flops_per_second / p.peak_flops_per_second);

@@ -438,7 +438,8 @@ int main(int argc, char **argv) {
     if (!reportPath.empty())
       writeText(reportPath, trnx::reportToJson(result.report));
     if (!tracePath.empty())
-      writeText(tracePath, trnx::traceToJson(program, result.stats, &chip));
+      writeText(tracePath, trnx::traceToJson(program, result.stats, &chip,
+                                            result.report.has_bottleneck ? &result.report.bottleneck : nullptr));
     if (!quiet && reportPath != "-") {
       printSummary(result.report, options);
       if (options.functional) {

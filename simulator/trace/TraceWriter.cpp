@@ -46,13 +46,19 @@ std::string describeAt(const Program &program, uint32_t stream, uint32_t pc) {
 
 } // namespace
 
-std::string traceToJson(const Program &program, const RunStats &stats, const ChipConfig *chip) {
+std::string traceToJson(const Program &program, const RunStats &stats, const ChipConfig *chip,
+                        const Bottleneck *bottleneck) {
   std::ostringstream os;
   JsonWriter w(os, false);
   auto micros = [](SimTime t) { return static_cast<double>(t) / 1e9; };
   w.beginObject().key("displayTimeUnit").value("ns");
   // Chrome's metadata dictionary (shown by Perfetto under "metadata").
-  w.key("otherData").beginObject().field("trnx_version", versionString()).field("target", program.target).endObject();
+  w.key("otherData").beginObject().field("trnx_version", versionString()).field("target", program.target);
+  if (bottleneck) { // the report's object, written by the same code: the two cannot disagree
+    w.key("bottleneck");
+    writeBottleneck(w, *bottleneck);
+  }
+  w.endObject();
   w.key("traceEvents").beginArray();
   std::set<uint16_t> cores;
   for (uint32_t s = 0; s < program.streams.size(); ++s) {
@@ -187,6 +193,17 @@ std::string traceToJson(const Program &program, const RunStats &stats, const Chi
           .field("name", "chip_power").field("ph", "C").field("ts", micros(stats.end)).field("pid", kChipPid)
           .key("args").beginObject().field("W", power.back().chip_watts).endObject()
           .endObject();
+  }
+  if (bottleneck) { // a marker at the end of the run on the chip process: the bound and the critical path
+    w.beginObject()
+        .field("name", "bound by " + bottleneck->bound_by).field("cat", "bottleneck").field("ph", "i")
+        .field("s", "p").field("ts", micros(stats.end)).field("pid", kChipPid);
+    w.key("args").beginObject().field("bound_by", bottleneck->bound_by);
+    w.field("bound_fraction", bottleneck->bound_fraction).field("summary", bottleneck->summary);
+    w.key("critical_path_seconds").beginObject();
+    for (int c = 0; c < kNumPathCauses; ++c)
+      w.field(pathCauseName(static_cast<PathCause>(c)), bottleneck->critical_path_seconds[c]);
+    w.endObject().endObject().endObject();
   }
   w.endArray().endObject();
   os << "\n";

@@ -25,7 +25,7 @@ PROGRAM = """\
 # Chrome trace event format: required fields per phase (Trace Event Format, Google, 2016).
 REQUIRED = {"X": {"name", "ts", "dur", "pid", "tid"}, "M": {"name", "pid", "args"},
             "C": {"name", "ts", "pid", "args"}, "s": {"name", "id", "ts", "pid", "tid"},
-            "f": {"name", "id", "ts", "pid", "tid"}}
+            "f": {"name", "id", "ts", "pid", "tid"}, "i": {"name", "ts", "pid", "s"}}
 
 
 def run(tools, tmp_path, text=PROGRAM):

@@ -174,7 +174,9 @@ def test_report_has_every_documented_field_with_sane_values(tools, tmp_path, pro
     for key in REPORT_NUMBERS:
         assert isinstance(r[key], (int, float)) and math.isfinite(r[key]) and r[key] >= 0, key
     assert r["seconds"] > 0
-    assert r["cycles"] == pytest.approx(r["seconds"] * r["pe_clock_hz"], rel=1e-12)
+    # Whole PE cycles, rounded to nearest; the seconds are exact.
+    assert isinstance(r["cycles"], int)
+    assert abs(r["cycles"] - r["seconds"] * r["pe_clock_hz"]) <= 0.5
     assert r["pe_clock_hz"] == 2.56e9  # DERIVED from S6 671 TF dense BF16
     assert r["flops"] == 2 * 128 * 64 * 256
     assert r["achieved_flops_per_second"] == pytest.approx(r["flops"] / r["seconds"], rel=1e-12)
@@ -194,9 +196,11 @@ def test_report_has_every_documented_field_with_sane_values(tools, tmp_path, pro
     assert r["average_power_watts"] == pytest.approx(r["energy_joules"] / r["seconds"], rel=1e-9)
     assert set(r["engines"]) == {"pe", "act", "dve", "pool", "dma"}
     for kind, e in r["engines"].items():
-        assert e["busy_cycles"] > 0, kind
+        assert isinstance(e["busy_cycles"], int) and e["busy_cycles"] > 0, kind
         assert 0 < e["busy_fraction"] <= 1, kind
-        assert e["busy_cycles"] <= e["streams"] * r["seconds"] * e["clock_hz"] * (1 + 1e-12), kind
+        assert abs(e["busy_cycles"] - e["busy_seconds"] * e["clock_hz"]) <= 0.5, kind
+        assert e["busy_seconds"] <= e["streams"] * r["seconds"] * (1 + 1e-12), kind
+        assert e["busy_fraction"] == pytest.approx(e["busy_seconds"] / (e["streams"] * r["seconds"]), rel=1e-12)
     assert r["engines"]["dma"]["streams"] == 2
     assert set(r["streams"]) == {"core0.q0", "core0.act", "core0.dve", "core0.pe", "core0.pool", "core0.q1"}
     for name, s in r["streams"].items():
@@ -331,7 +335,8 @@ def test_trace_is_valid_chrome_trace_json(tools, tmp_path, prog):
     for e in slices:
         by_thread[threads[(e["pid"], e["tid"])]] = by_thread.get(threads[(e["pid"], e["tid"])], 0) + e["dur"]
     act = report["streams"]["core0.act"]
-    assert by_thread["act"] == pytest.approx(act["busy_cycles"] / act["clock_hz"] * 1e6, rel=1e-6)
+    assert by_thread["act"] == pytest.approx(act["busy_seconds"] * 1e6, rel=1e-6)
+    assert abs(by_thread["act"] * 1e-6 * act["clock_hz"] - act["busy_cycles"]) <= 0.5 + 1e-6 * act["busy_cycles"]
     counters = [e for e in events if e.get("ph") == "C" and e["name"] == "hbm_bandwidth"]
     assert counters and all("ts" in e and e["args"] for e in counters)
     assert {e["name"] for e in events if e.get("ph") == "C"} == {"hbm_bandwidth", "chip_power"}
