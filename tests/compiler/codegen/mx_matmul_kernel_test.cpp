@@ -67,9 +67,10 @@ MxOperand makeOperand(DType t, int64_t k, int64_t cols, uint32_t seed) {
 }
 
 Program buildMx(const ChipConfig &chip, DType at, DType bt, int64_t m, int64_t n, int64_t k, DType ct = DType::FP32,
-                int64_t maxSegmentK = 0) {
+                int64_t maxSegmentK = 0, bool aTiled = false) {
   ProgramBuilder pb(targetFor(chip));
   MxMatmulSpec s;
+  s.aTiled = aTiled;
   s.aType = at;
   s.bType = bt;
   s.cType = ct;
@@ -152,23 +153,7 @@ TEST(MxMatmulKernel, TileMajorOperandInKSegmentsMatchesReference) {
     for (int64_t q = 0; q < blocks; ++q)
       std::memcpy(&aScales.data[(q * tiles + t) * m], &a.scales.data[(t * blocks + q) * m], m);
   for (int64_t segmentK : {int64_t{0}, 2 * kTile}) {
-    ProgramBuilder pb(target);
-    MxMatmulSpec s;
-    s.aType = at;
-    s.bType = bt;
-    s.m = m;
-    s.n = n;
-    s.k = k;
-    s.aTiled = true;
-    s.maxSegmentK = segmentK;
-    s.aT = pb.addTensor("a", TensorRole::Input, at, {k, m});
-    s.aScale = pb.addTensor("as", TensorRole::Input, DType::E8M0, {k / 32, m});
-    s.b = pb.addTensor("b", TensorRole::Input, bt, {k, n});
-    s.bScale = pb.addTensor("bs", TensorRole::Input, DType::E8M0, {k / 32, n});
-    s.c = pb.addTensor("c", TensorRole::Output, DType::FP32, {m, n});
-    emitMatmulMx(pb, s, kNoLoc);
-    Program p = pb.finish();
-    verifyProgram(p, trn3.limits());
+    Program p = buildMx(trn3, at, bt, m, n, k, DType::FP32, segmentK, true);
     EXPECT_EQ(p.findTensor("mx_partial_0") >= 0, segmentK > 0);
     SimulationResult r = run(p, trn3, {{"a", aData}, {"as", aScales}, {"b", b.data}, {"bs", b.scales}});
     std::vector<double> ref(m * n, 0.0);
