@@ -154,7 +154,7 @@ void MatmulEvacuator::evacuateTiles(const MatmulJob &j, const Affine &m0, int64_
     Affine elem = Affine(v.offset + j.extraOff[e]) + m0 * sm + n0 * sn;
     AccessPattern src = hbm(v.tensor, elem * dtypeSize(v.dtype), v.dtype, sm, static_cast<int>(m), pieceDims(sm, sn, width));
     AccessPattern d = onChip(tile.extras[e], 0, v.dtype, {Dim{1, narrow ? 1u : cols}}, static_cast<int>(m));
-    k_.emit(loadExtra_.next(), dmaCopy(d, src, !narrow && tiles == 1 && wantsTransposeUnit(sm, sn, v.dtype, w)));
+    k_.emit(loadExtra_.next(), dmaCopy(d, src, !narrow && wantsTransposeUnit(sm, sn, v.dtype, w)));
     inputs.push_back(d);
   }
   AccessPattern o = onChip(tile.out, 0, s_.c.dtype, {Dim{1, cols}}, static_cast<int>(m));

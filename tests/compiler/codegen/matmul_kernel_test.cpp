@@ -150,6 +150,32 @@ TEST(MatmulKernel, Fp8GemvResultHoldsTheWeights) {
   EXPECT_LT(fp8, 1.1 * bf16) << fp8 << " vs " << bf16;
 }
 
+// Batched decode's gate * up: an epilogue input read through the transposed
+// problem of a ws chip (its rows contiguous) goes through the DMA transpose
+// unit also when several m-tiles share a PSUM bank, so it costs about what
+// the weights cost, not one 4-byte descriptor per element.
+TEST(MatmulKernel, TransposedEpilogueInputsUseTheTransposeUnit) {
+  ChipConfig chip = loadChip("trn3");
+  auto time = [&](bool withInput) {
+    ProgramBuilder pb(targetFor(chip));
+    const std::vector<int64_t> as = {1, 64, 4096}, bs = {1, 4096, 14336}, cs = {1, 64, 14336};
+    MatmulSpec spec;
+    spec.a = HbmView::contiguous(pb.addTensor("a", TensorRole::Input, DType::BF16, as), DType::BF16, as);
+    spec.b = HbmView::contiguous(pb.addTensor("b", TensorRole::Input, DType::BF16, bs), DType::BF16, bs);
+    spec.c = HbmView::contiguous(pb.addTensor("c", TensorRole::Output, DType::BF16, cs), DType::BF16, cs);
+    if (withInput) {
+      spec.epilogueInputs.push_back(
+          HbmView::contiguous(pb.addTensor("g", TensorRole::Input, DType::FP32, cs), DType::FP32, cs));
+      spec.epilogue.numInputs = 2;
+      spec.epilogue.result = spec.epilogue.add(EwOp::binary(AluOp::Mul, 0, 1));
+    }
+    emitMatmul(pb, spec, kNoLoc);
+    return run(pb.finish(), chip, {}, false, true).report.seconds;
+  };
+  const double plain = time(false), gated = time(true);
+  EXPECT_LT(gated, 1.25 * plain) << gated << " vs " << plain;
+}
+
 TEST(MatmulKernel, DecodeGemvIsHbmBound) {
   ChipConfig chip = loadChip("trn3");
   Report r = timeMatmul(chip, 1, 8192, 8192);
