@@ -882,25 +882,45 @@ std::string findOnnxNode(Location loc) {
 
 std::string onnxNodeOf(Location loc) { return findOnnxNode(loc); }
 
+namespace {
+void checkParsed(const onnx::ModelProto &model, bool parsed, const std::string &path) {
+  if (!parsed)
+    trnx::fail(path, ": not a valid ONNX model (the protobuf does not parse; truncated or corrupt?)");
+  if (!model.has_graph() || model.graph().output_size() == 0)
+    trnx::fail(path, ": not a valid ONNX model (no graph with outputs; truncated or corrupt?)");
+}
+
+OwningOpRef<ModuleOp> importModel(MLIRContext &context, const onnx::ModelProto &model, const std::string &path,
+                                  const OnnxImportOptions &options);
+} // namespace
+
 OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, const OnnxImportOptions &options) {
-  using namespace onnximport;
   onnx::ModelProto model;
-  {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-      trnx::fail(path, ": is a directory, not an ONNX model");
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      trnx::fail(path, ": cannot open file");
-    }
-    if (!model.ParseFromIstream(&in)) {
-      trnx::fail(path, ": not a valid ONNX model (the protobuf does not parse; truncated or corrupt?)");
-    }
-    if (!model.has_graph() || model.graph().output_size() == 0) {
-      trnx::fail(path, ": not a valid ONNX model (no graph with outputs; truncated or corrupt?)");
-    }
-  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    trnx::fail(path, ": is a directory, not an ONNX model");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    trnx::fail(path, ": cannot open file");
+  const bool parsed = model.ParseFromIstream(&in);
+  checkParsed(model, parsed, path);
+  return importModel(context, model, path, options);
+}
+
+OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, llvm::StringRef bytes, const std::string &path,
+                                      const OnnxImportOptions &options) {
+  onnx::ModelProto model;
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    trnx::fail(path, ": not a valid ONNX model (over 2 GiB of protobuf; large weights go in external data)");
+  const bool parsed = model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  checkParsed(model, parsed, path);
+  return importModel(context, model, path, options);
+}
+
+namespace {
+OwningOpRef<ModuleOp> importModel(MLIRContext &context, const onnx::ModelProto &model, const std::string &path,
+                                  const OnnxImportOptions &options) {
+  using namespace onnximport;
   bool hasOpset = false;
   const int64_t opset = defaultOpset(model, hasOpset);
   Context c(context, path, opset);
@@ -1036,5 +1056,6 @@ OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, 
   }
   return module;
 }
+} // namespace
 
 } // namespace trnx
