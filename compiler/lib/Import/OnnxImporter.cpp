@@ -952,9 +952,9 @@ OwningOpRef<ModuleOp> importModel(MLIRContext &context, const onnx::ModelProto &
     int64_t initBytes = 0;
     for (const auto &t : g.initializer()) {
       inits[t.name()] = &t;
-      int64_t n = 1;
+      int64_t n = 1; // elements, saturated at 2^41 (tensorElements refuses more than 2^40)
       for (int64_t d : t.dims())
-        n *= std::max<int64_t>(d, 0);
+        n = d > 0 && n > (int64_t(1) << 40) / d ? int64_t(1) << 41 : n * std::max<int64_t>(d, 0);
       initBytes += n * 4;
     }
     if (g.sparse_initializer_size() > 0)

@@ -1041,7 +1041,10 @@ void tile(Context &c) {
   for (int d = 0; d < x.rank(); ++d) {
     if (repeats[d] < 0)
       c.fail("negative repeats");
-    out.push_back(repeats[d] * x.shape[d]);
+    int64_t n = 0;
+    if (__builtin_mul_overflow(repeats[d], x.shape[d], &n))
+      c.fail("a tensor would have more than 2^40 elements");
+    out.push_back(n);
   }
   c.checkShape(out);
   if (product(out) == 0) {
