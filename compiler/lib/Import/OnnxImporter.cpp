@@ -476,7 +476,9 @@ Tensor Context::concat(std::vector<Tensor *> parts, int64_t axis) {
     shape[axis] += p->shape[axis];
     allConstant = allConstant && p->constant;
   }
-  if (allConstant && shape.size() == 1) {
+  // Folded when small (shape arithmetic); a huge folded vector would only
+  // exhaust the host's memory.
+  if (allConstant && shape.size() == 1 && shape[0] <= (int64_t(1) << 20)) {
     std::vector<double> vals;
     for (Tensor *p : parts)
       vals.insert(vals.end(), p->constant->begin(), p->constant->end());

@@ -1032,6 +1032,7 @@ void sizeOp(Context &c) {
 
 // Tile, one axis at a time: a concatenation of copies along the axis (a
 // rank-preserving data movement the code generator lowers to copies).
+constexpr int64_t kMaxTileRepeats = 65536;
 void tile(Context &c) {
   Tensor &x = c.input(0);
   std::vector<int64_t> repeats = c.constantInts(1);
@@ -1041,6 +1042,10 @@ void tile(Context &c) {
   for (int d = 0; d < x.rank(); ++d) {
     if (repeats[d] < 0)
       c.fail("negative repeats");
+    // One copy per repeat (below): more would only exhaust the host's memory.
+    if (repeats[d] > kMaxTileRepeats)
+      c.fail("repeats of " + std::to_string(repeats[d]) + " along axis " + std::to_string(d) +
+             " are not supported (at most " + std::to_string(kMaxTileRepeats) + ")");
     int64_t n = 0;
     if (__builtin_mul_overflow(repeats[d], x.shape[d], &n))
       c.fail("a tensor would have more than 2^40 elements");
