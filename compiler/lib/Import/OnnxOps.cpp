@@ -796,8 +796,8 @@ void reshapeOp(Context &c) {
       infer = static_cast<int64_t>(i);
     } else if (shape[i] < 0) {
       c.fail("invalid dimension " + std::to_string(shape[i]) + " in the target shape");
-    } else {
-      known *= shape[i];
+    } else if (__builtin_mul_overflow(known, shape[i], &known)) {
+      c.fail("cannot reshape " + std::to_string(x.count()) + " elements to the target shape");
     }
   }
   if (infer >= 0) {
