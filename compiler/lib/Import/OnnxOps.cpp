@@ -945,6 +945,8 @@ void sliceOp(Context &c) {
     steps.assign(starts.size(), 1);
   if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
     c.fail("starts, ends, axes and steps differ in length");
+  if (x.rank() == 0 && !axes.empty())
+    c.fail("a scalar (rank 0) cannot be sliced");
   std::vector<int64_t> off(x.rank(), 0), sz = x.shape, st(x.rank(), 1);
   std::vector<bool> seen(x.rank(), false);
   for (size_t i = 0; i < axes.size(); ++i) {
