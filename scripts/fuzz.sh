@@ -6,6 +6,10 @@
 # $FUZZ_BUILD_DIR/findings/NAME/; copy each into fuzz/corpus/NAME/ once fixed,
 # so the replay tests (ctest -R fuzz.replay) keep it fixed.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET...]
+# TARGETs: container asm chip_yaml npy (the default set) and onnx, the ONNX
+# importer, which is only built when named, e.g. `scripts/fuzz.sh 300 onnx`:
+# it needs the MLIR compiler built with clang (TRNX_BUILD_COMPILER=ON in
+# $FUZZ_BUILD_DIR; the first build of its MLIR-including sources takes minutes).
 # Prints the executions per target (docs/reliability.md records them).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,10 +19,18 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(container asm chip_yaml npy)
 TRNX_FUZZ=1 "$root/scripts/setup.sh"
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
+compiler=OFF
+for t in "${targets[@]}"; do
+  case $t in
+  container | asm | chip_yaml | npy) ;;
+  onnx) compiler=ON ;;
+  *) echo "error: unknown fuzz target '$t' (container, asm, chip_yaml, npy, onnx)" >&2; exit 1 ;;
+  esac
+done
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 -DTRNX_FUZZ=ON \
-  -DTRNX_BUILD_COMPILER=OFF -DTRNX_BUILD_PYTHON=OFF -DTRNX_BUILD_BENCHMARKS=OFF >/dev/null
+  -DTRNX_BUILD_COMPILER=$compiler -DTRNX_BUILD_PYTHON=OFF -DTRNX_BUILD_BENCHMARKS=OFF >/dev/null
 ninja -C "$build" $(printf 'fuzz-%s ' "${targets[@]}") >/dev/null
 
 declare -A seeds=(
@@ -26,6 +38,7 @@ declare -A seeds=(
   [asm]="$root/examples/asm $root/tests/isa/lit $root/fuzz/corpus/asm"
   [chip_yaml]="$root/simulator/presets $root/fuzz/corpus/chip_yaml"
   [npy]="$root/fuzz/corpus/npy"
+  [onnx]="$root/fuzz/corpus/onnx"
 )
 status=0
 for t in "${targets[@]}"; do

@@ -117,6 +117,17 @@ std::string fieldTypeName(FieldType t) {
   return "?";
 }
 
+// The run limits of simulate(max_instructions=, max_simulated_seconds=):
+// 0 keeps the default (simulate.py validates the values).
+RunLimits runLimits(uint64_t maxInstructions, double maxSimulatedSeconds) {
+  RunLimits limits;
+  if (maxInstructions)
+    limits.maxInstructions = maxInstructions;
+  if (maxSimulatedSeconds != 0)
+    limits.maxSimulatedSeconds = maxSimulatedSeconds;
+  return limits;
+}
+
 } // namespace
 
 PYBIND11_MODULE(_trnx, m) {
@@ -252,10 +263,7 @@ PYBIND11_MODULE(_trnx, m) {
         options.functional = functional;
         options.timing = timing;
         options.trace = trace;
-        if (maxInstructions)
-          options.limits.maxInstructions = maxInstructions;
-        if (maxSimulatedSeconds != 0)
-          options.limits.maxSimulatedSeconds = maxSimulatedSeconds;
+        options.limits = runLimits(maxInstructions, maxSimulatedSeconds);
         SimulationResult result;
         std::string traceJson;
         {
@@ -304,7 +312,8 @@ PYBIND11_MODULE(_trnx, m) {
       py::arg("name_or_path"), py::arg("from_chip"), py::arg("to_chip"));
   m.def(
       "simulate_system",
-      [](const Program &program, const std::string &systemName, const py::dict &inputs) {
+      [](const Program &program, const std::string &systemName, const py::dict &inputs, uint64_t maxInstructions,
+         double maxSimulatedSeconds) {
         std::map<std::string, HostArray> arrays;
         for (auto item : inputs) {
           std::string key = py::str(item.first);
@@ -317,7 +326,7 @@ PYBIND11_MODULE(_trnx, m) {
         std::vector<std::map<std::string, HostArray>> outputs;
         {
           py::gil_scoped_release release;
-          outputs = simulateSpmdFunctional(program, system.chip, arrays);
+          outputs = simulateSpmdFunctional(program, system.chip, arrays, runLimits(maxInstructions, maxSimulatedSeconds));
         }
         py::list ranks;
         for (const auto &rank : outputs) {
@@ -328,18 +337,20 @@ PYBIND11_MODULE(_trnx, m) {
         }
         return ranks;
       },
-      py::arg("program"), py::arg("system"), py::arg("inputs"));
+      py::arg("program"), py::arg("system"), py::arg("inputs"), py::arg("max_instructions") = 0,
+      py::arg("max_simulated_seconds") = 0.0);
   // System timing (one rank simulated and replicated): the rank's report and
   // the system section as JSON, and the trace when asked.
   m.def(
       "simulate_system_timing",
-      [](const Program &program, const std::string &systemName, bool trace, const std::string &name) {
+      [](const Program &program, const std::string &systemName, bool trace, const std::string &name,
+         uint64_t maxInstructions, double maxSimulatedSeconds) {
         SystemConfig system = loadSystem(systemName);
         SystemTimingResult r;
         std::string traceJson;
         {
           py::gil_scoped_release release;
-          r = simulateSystemTiming(program, system, trace, name);
+          r = simulateSystemTiming(program, system, trace, name, runLimits(maxInstructions, maxSimulatedSeconds));
           if (trace)
             traceJson = systemTraceToJson(program, r, system.chip);
         }
@@ -349,5 +360,6 @@ PYBIND11_MODULE(_trnx, m) {
         out["trace_json"] = trace ? py::object(py::str(traceJson)) : py::object(py::none());
         return out;
       },
-      py::arg("program"), py::arg("system"), py::arg("trace"), py::arg("name"));
+      py::arg("program"), py::arg("system"), py::arg("trace"), py::arg("name"), py::arg("max_instructions") = 0,
+      py::arg("max_simulated_seconds") = 0.0);
 }

@@ -92,7 +92,8 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
         max_simulated_seconds: stop with a TrnxError past this much simulated
             time (default 3600 s, at most 4000), as ``trnx-sim
             --max-simulated-seconds``. Runs longer than 10 s of wall time
-            print a progress note on stderr.
+            print a progress note on stderr. Both limits apply to
+            ``system=`` runs too.
 
     Raises:
         TrnxError: with the message ``trnx-sim`` prints after ``error:``.
@@ -104,6 +105,12 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {sorted(_MODES)}, not {mode!r}")
     functional, timing = _MODES[mode]
+    if max_instructions is not None and (isinstance(max_instructions, bool) or int(max_instructions) != max_instructions
+                                         or max_instructions < 1):
+        raise ValueError(f"max_instructions must be a whole number of at least 1, not {max_instructions!r}")
+    if max_simulated_seconds is not None and not 0 < max_simulated_seconds <= 4000:
+        raise ValueError(f"max_simulated_seconds must be above 0 and at most 4000, not {max_simulated_seconds!r}")
+    limits = (int(max_instructions or 0), float(max_simulated_seconds or 0))
     if system is not None:
         from .systems import load as load_system
 
@@ -117,10 +124,11 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
         rank_outputs: List[Dict[str, np.ndarray]] = []
         if functional:
             arrays = {str(k): np.asarray(v) for k, v in (inputs or {}).items()}
-            rank_outputs = [dict(r) for r in _trnx.simulate_system(program._native, resolved.source, arrays)]
+            ranks = _trnx.simulate_system(program._native, resolved.source, arrays, *limits)
+            rank_outputs = [dict(r) for r in ranks]
         report = trace_data = None
         if timing:
-            raw = _trnx.simulate_system_timing(program._native, resolved.source, trace, program.name)
+            raw = _trnx.simulate_system_timing(program._native, resolved.source, trace, program.name, *limits)
             data = json.loads(raw["report_json"])
             data["system"] = json.loads(raw["system_json"])
             report = Report(data)
@@ -137,13 +145,7 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
                               f"inputs={{'{missing[0]}': array, ...}} (or mode='timing')")
     if tokens is not None and (not timing or tokens <= 0):
         raise ValueError("tokens needs a timing mode and a positive count")
-    if max_instructions is not None and (isinstance(max_instructions, bool) or int(max_instructions) != max_instructions
-                                         or max_instructions < 1):
-        raise ValueError(f"max_instructions must be a whole number of at least 1, not {max_instructions!r}")
-    if max_simulated_seconds is not None and not 0 < max_simulated_seconds <= 4000:
-        raise ValueError(f"max_simulated_seconds must be above 0 and at most 4000, not {max_simulated_seconds!r}")
     raw = _trnx.simulate(program._native, config._native, arrays, functional, timing, trace, program.name,
-                         attribute_ops, float(tokens or 0), int(max_instructions or 0),
-                         float(max_simulated_seconds or 0))
+                         attribute_ops, float(tokens or 0), *limits)
     trace_data = json.loads(raw["trace_json"]) if raw["trace_json"] is not None else None
     return Result(dict(raw["outputs"]), Report.from_json(raw["report_json"]), trace_data)

@@ -87,3 +87,28 @@ def test_simulate_on_a_144_chip_system(tmp_path):
     assert timed.rank_outputs == [] and timed.report.seconds == both.report.seconds
     with pytest.raises(trnx.TrnxError, match="the program has 144 ranks, system trn2-server has 16 chips"):
         trnx.simulate(program, inputs={"x": x}, mode="functional", system="trn2-server")
+
+
+def test_system_runs_honour_the_run_limits(tmp_path):
+    """max_instructions= and max_simulated_seconds= apply to system runs as to
+    single-chip ones (trnx-sim --system passes them too)."""
+    import os
+    import subprocess
+
+    src, tnx = tmp_path / "p.s", tmp_path / "p.tnx"
+    src.write_text(PROGRAM)
+    subprocess.run([os.path.join(os.environ["TRNX_BUILD_DIR"], "isa", "trnx-as"), str(src), "-o", str(tnx)],
+                   check=True)
+    program = trnx.load_program(tnx)
+    x = np.ones((2, 4), np.float32)
+    for mode in ("functional", "timing"):
+        with pytest.raises(trnx.TrnxError, match=r"more than 3 instructions \(limit --max-instructions"):
+            trnx.simulate(program, inputs={"x": x}, mode=mode, system="trn3-ultraserver", max_instructions=3)
+    with pytest.raises(trnx.TrnxError, match=r"passed 1e-09 s of simulated time \(limit --max-simulated-seconds"):
+        trnx.simulate(program, mode="timing", system="trn3-ultraserver", max_simulated_seconds=1e-9)
+    with pytest.raises(ValueError, match="max_instructions must be a whole number"):
+        trnx.simulate(program, mode="timing", system="trn3-ultraserver", max_instructions=0)
+    # Limits the run stays inside change nothing.
+    ok = trnx.simulate(program, inputs={"x": x}, system="trn3-ultraserver", max_instructions=10**6,
+                       max_simulated_seconds=1.0)
+    np.testing.assert_array_equal(ok.outputs["y"], x * sum(range(144)))

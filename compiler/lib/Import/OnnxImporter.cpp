@@ -476,7 +476,9 @@ Tensor Context::concat(std::vector<Tensor *> parts, int64_t axis) {
     shape[axis] += p->shape[axis];
     allConstant = allConstant && p->constant;
   }
-  if (allConstant && shape.size() == 1) {
+  // Folded when small (shape arithmetic); a huge folded vector would only
+  // exhaust the host's memory.
+  if (allConstant && shape.size() == 1 && shape[0] <= (int64_t(1) << 20)) {
     std::vector<double> vals;
     for (Tensor *p : parts)
       vals.insert(vals.end(), p->constant->begin(), p->constant->end());
@@ -882,25 +884,45 @@ std::string findOnnxNode(Location loc) {
 
 std::string onnxNodeOf(Location loc) { return findOnnxNode(loc); }
 
+namespace {
+void checkParsed(const onnx::ModelProto &model, bool parsed, const std::string &path) {
+  if (!parsed)
+    trnx::fail(path, ": not a valid ONNX model (the protobuf does not parse; truncated or corrupt?)");
+  if (!model.has_graph() || model.graph().output_size() == 0)
+    trnx::fail(path, ": not a valid ONNX model (no graph with outputs; truncated or corrupt?)");
+}
+
+OwningOpRef<ModuleOp> importModel(MLIRContext &context, const onnx::ModelProto &model, const std::string &path,
+                                  const OnnxImportOptions &options);
+} // namespace
+
 OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, const OnnxImportOptions &options) {
-  using namespace onnximport;
   onnx::ModelProto model;
-  {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-      trnx::fail(path, ": is a directory, not an ONNX model");
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      trnx::fail(path, ": cannot open file");
-    }
-    if (!model.ParseFromIstream(&in)) {
-      trnx::fail(path, ": not a valid ONNX model (the protobuf does not parse; truncated or corrupt?)");
-    }
-    if (!model.has_graph() || model.graph().output_size() == 0) {
-      trnx::fail(path, ": not a valid ONNX model (no graph with outputs; truncated or corrupt?)");
-    }
-  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    trnx::fail(path, ": is a directory, not an ONNX model");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    trnx::fail(path, ": cannot open file");
+  const bool parsed = model.ParseFromIstream(&in);
+  checkParsed(model, parsed, path);
+  return importModel(context, model, path, options);
+}
+
+OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, llvm::StringRef bytes, const std::string &path,
+                                      const OnnxImportOptions &options) {
+  onnx::ModelProto model;
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    trnx::fail(path, ": not a valid ONNX model (over 2 GiB of protobuf; large weights go in external data)");
+  const bool parsed = model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  checkParsed(model, parsed, path);
+  return importModel(context, model, path, options);
+}
+
+namespace {
+OwningOpRef<ModuleOp> importModel(MLIRContext &context, const onnx::ModelProto &model, const std::string &path,
+                                  const OnnxImportOptions &options) {
+  using namespace onnximport;
   bool hasOpset = false;
   const int64_t opset = defaultOpset(model, hasOpset);
   Context c(context, path, opset);
@@ -932,9 +954,9 @@ OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, 
     int64_t initBytes = 0;
     for (const auto &t : g.initializer()) {
       inits[t.name()] = &t;
-      int64_t n = 1;
+      int64_t n = 1; // elements, saturated at 2^41 (tensorElements refuses more than 2^40)
       for (int64_t d : t.dims())
-        n *= std::max<int64_t>(d, 0);
+        n = d > 0 && n > (int64_t(1) << 40) / d ? int64_t(1) << 41 : n * std::max<int64_t>(d, 0);
       initBytes += n * 4;
     }
     if (g.sparse_initializer_size() > 0)
@@ -1036,5 +1058,6 @@ OwningOpRef<ModuleOp> importOnnx(MLIRContext &context, const std::string &path, 
   }
   return module;
 }
+} // namespace
 
 } // namespace trnx

@@ -796,8 +796,8 @@ void reshapeOp(Context &c) {
       infer = static_cast<int64_t>(i);
     } else if (shape[i] < 0) {
       c.fail("invalid dimension " + std::to_string(shape[i]) + " in the target shape");
-    } else {
-      known *= shape[i];
+    } else if (__builtin_mul_overflow(known, shape[i], &known)) {
+      c.fail("cannot reshape " + std::to_string(x.count()) + " elements to the target shape");
     }
   }
   if (infer >= 0) {
@@ -945,6 +945,8 @@ void sliceOp(Context &c) {
     steps.assign(starts.size(), 1);
   if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
     c.fail("starts, ends, axes and steps differ in length");
+  if (x.rank() == 0 && !axes.empty())
+    c.fail("a scalar (rank 0) cannot be sliced");
   std::vector<int64_t> off(x.rank(), 0), sz = x.shape, st(x.rank(), 1);
   std::vector<bool> seen(x.rank(), false);
   for (size_t i = 0; i < axes.size(); ++i) {
@@ -1032,6 +1034,7 @@ void sizeOp(Context &c) {
 
 // Tile, one axis at a time: a concatenation of copies along the axis (a
 // rank-preserving data movement the code generator lowers to copies).
+constexpr int64_t kMaxTileRepeats = 65536;
 void tile(Context &c) {
   Tensor &x = c.input(0);
   std::vector<int64_t> repeats = c.constantInts(1);
@@ -1041,7 +1044,14 @@ void tile(Context &c) {
   for (int d = 0; d < x.rank(); ++d) {
     if (repeats[d] < 0)
       c.fail("negative repeats");
-    out.push_back(repeats[d] * x.shape[d]);
+    // One copy per repeat (below): more would only exhaust the host's memory.
+    if (repeats[d] > kMaxTileRepeats)
+      c.fail("repeats of " + std::to_string(repeats[d]) + " along axis " + std::to_string(d) +
+             " are not supported (at most " + std::to_string(kMaxTileRepeats) + ")");
+    int64_t n = 0;
+    if (__builtin_mul_overflow(repeats[d], x.shape[d], &n))
+      c.fail("a tensor would have more than 2^40 elements");
+    out.push_back(n);
   }
   c.checkShape(out);
   if (product(out) == 0) {

@@ -35,5 +35,9 @@ std::string onnxNodeOf(mlir::Location loc);
 // Throws trnx::Error("FILE: cause") when the model cannot be imported.
 mlir::OwningOpRef<mlir::ModuleOp> importOnnx(mlir::MLIRContext &context, const std::string &path,
                                              const OnnxImportOptions &options);
+// The same for a model already in memory (a .onnx file's bytes): `path` names
+// it in errors, and external data is read from its folder.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxBytes(mlir::MLIRContext &context, llvm::StringRef bytes,
+                                                  const std::string &path, const OnnxImportOptions &options);
 
 } // namespace trnx
