@@ -344,7 +344,7 @@ PYBIND11_MODULE(_trnx, m) {
   m.def(
       "simulate_system_timing",
       [](const Program &program, const std::string &systemName, bool trace, const std::string &name,
-         uint64_t maxInstructions, double maxSimulatedSeconds) {
+         uint64_t maxInstructions, double maxSimulatedSeconds, double tokens) {
         SystemConfig system = loadSystem(systemName);
         SystemTimingResult r;
         std::string traceJson;
@@ -354,6 +354,8 @@ PYBIND11_MODULE(_trnx, m) {
           if (trace)
             traceJson = systemTraceToJson(program, r, system.chip);
         }
+        if (tokens > 0) // tokens of the whole system (trnx-sim --system --tokens)
+          applySystemWorkload(r.system, tokens);
         py::dict out;
         out["report_json"] = reportToJson(r.rank.report);
         out["system_json"] = systemSummaryToJson(r.system);
@@ -361,5 +363,5 @@ PYBIND11_MODULE(_trnx, m) {
         return out;
       },
       py::arg("program"), py::arg("system"), py::arg("trace"), py::arg("name"), py::arg("max_instructions") = 0,
-      py::arg("max_simulated_seconds") = 0.0);
+      py::arg("max_simulated_seconds") = 0.0, py::arg("tokens") = 0.0);
 }

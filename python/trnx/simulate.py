@@ -82,7 +82,9 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
             costs about 3x simulation speed in timing-only runs.
         tokens: the run produced this many tokens: adds ``report.workload``
             (tokens/s, tokens/J, tokens/s per MW at chip, node and facility
-            power), as ``trnx-sim --tokens``.
+            power), as ``trnx-sim --tokens``; with ``system=``, the whole
+            system's tokens, in ``report["system"]["workload"]`` (per the
+            system's IT and facility power).
         system: a system preset, YAML path or :class:`trnx.systems.System`:
             runs a multi-rank program one rank per chip, as ``trnx-sim
             --system``, and returns a :class:`SystemResult` (timing modes:
@@ -115,8 +117,8 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
         from .systems import load as load_system
 
         resolved = load_system(system)
-        if tokens is not None:
-            raise ValueError("tokens is not supported with system= yet")
+        if tokens is not None and (not timing or tokens <= 0):
+            raise ValueError("tokens needs a timing mode and a positive count")
         if trace and not timing:
             raise ValueError("trace=True needs timing (mode='timing' or 'both')")
         if chip is not None:
@@ -128,7 +130,8 @@ def simulate(program: Union[Program, str, "os.PathLike[str]"], chip: Optional[Ch
             rank_outputs = [dict(r) for r in ranks]
         report = trace_data = None
         if timing:
-            raw = _trnx.simulate_system_timing(program._native, resolved.source, trace, program.name, *limits)
+            raw = _trnx.simulate_system_timing(program._native, resolved.source, trace, program.name, *limits,
+                                               float(tokens or 0))
             data = json.loads(raw["report_json"])
             data["system"] = json.loads(raw["system_json"])
             report = Report(data)

@@ -83,8 +83,15 @@ def test_simulate_on_a_144_chip_system(tmp_path):
     assert metrics["bound_by"] == "link" and metrics["critical_link_seconds"] > 0
     assert {k for k in metrics if k.startswith("critical_")} <= BOTTLENECK_METRICS
     assert any(e.get("cat") == "collective" for e in both.trace["traceEvents"])
-    timed = trnx.simulate(program, mode="timing", system="trn3-ultraserver")
+    timed = trnx.simulate(program, mode="timing", system="trn3-ultraserver", tokens=144)
     assert timed.rank_outputs == [] and timed.report.seconds == both.report.seconds
+    workload = timed.report["system"]["workload"]
+    assert workload["tokens"] == 144
+    assert workload["tokens_per_second"] == pytest.approx(144 / timed.report["system"]["seconds"])
+    assert workload["tokens_per_joule_it"] == pytest.approx(
+        workload["tokens_per_second"] / timed.report["system"]["power_watts"]["it"])
+    with pytest.raises(ValueError, match="tokens needs a timing mode"):
+        trnx.simulate(program, inputs={"x": x}, mode="functional", system="trn3-ultraserver", tokens=144)
     with pytest.raises(trnx.TrnxError, match="the program has 144 ranks, system trn2-server has 16 chips"):
         trnx.simulate(program, inputs={"x": x}, mode="functional", system="trn2-server")
 
