@@ -85,6 +85,9 @@ std::optional<Opcode> parseMnemonic(std::string_view mnemonic);
 bool isValidOpcode(uint8_t raw);
 const std::vector<OpcodeInfo> &instructionTable();
 const FieldSpec *findField(const OpcodeInfo &info, std::string_view name);
+// Whether an operand field is written: "dst" and the extra results named
+// "..._dst" (reduce_dst, scale_dst); every other operand is read.
+bool isWriteField(const FieldSpec &f);
 
 // Choice fields: the i-th name of "a|b|c", count and lookup.
 int choiceCount(const char *choices);

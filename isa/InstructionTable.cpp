@@ -408,6 +408,11 @@ std::optional<Opcode> parseMnemonic(std::string_view mnemonic) {
   return std::nullopt;
 }
 
+bool isWriteField(const FieldSpec &f) {
+  const std::string_view n(f.name);
+  return n == "dst" || (n.size() > 4 && n.substr(n.size() - 4) == "_dst");
+}
+
 const FieldSpec *findField(const OpcodeInfo &info, std::string_view name) {
   for (const FieldSpec &f : info.fields)
     if (name == f.name)

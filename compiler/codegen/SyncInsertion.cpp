@@ -62,12 +62,6 @@ bool residuesOverlap(const Box &a, const Box &b) {
   return d1 < a.residueLen || d2 < b.residueLen;
 }
 
-// Written operands: "dst" and the extra results named "..._dst" (reduce_dst, scale_dst).
-bool isWriteField(const FieldSpec &f) {
-  const std::string_view n(f.name);
-  return n == "dst" || (n.size() > 4 && n.substr(n.size() - 4) == "_dst");
-}
-
 std::vector<Box> boxesOf(const Instruction &inst, const std::vector<int64_t> &trips) {
   std::vector<Box> boxes;
   for (const FieldSpec &f : inst.info().fields) {

@@ -15,7 +15,6 @@
 
 #include <array>
 #include <cstdint>
-#include <string_view>
 
 namespace trnx {
 
@@ -37,8 +36,8 @@ struct OperandBox {
   }
 };
 
-// The on-chip operands of an instruction ("dst" and "*_dst" fields are
-// written, the others read); HBM operands are DMA's and not tracked here.
+// The on-chip operands of an instruction (written or read: isWriteField);
+// HBM operands are DMA's and not tracked here.
 struct OperandBoxes {
   std::array<OperandBox, kMaxApSlots> box{};
   uint8_t count = 0;
@@ -52,10 +51,9 @@ struct OperandBoxes {
       const AccessPattern &a = inst.ap[f.slot];
       if (a.space != MemSpace::SBUF && a.space != MemSpace::PSUM)
         continue;
-      const std::string_view n(f.name);
       OperandBox &o = b.box[b.count++];
       o.space = a.space;
-      o.write = n == "dst" || (n.size() > 4 && n.substr(n.size() - 4) == "_dst");
+      o.write = isWriteField(f);
       o.pLo = a.partitionStart;
       o.pHi = static_cast<uint16_t>(a.partitionStart + a.partitionCount);
       int64_t eLo, eHi;
