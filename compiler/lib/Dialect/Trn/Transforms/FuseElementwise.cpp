@@ -42,13 +42,19 @@ Value cloneBody(OpBuilder &b, Block &src, IRMapping &map) {
   return map.lookup(llvm::cast<YieldOp>(src.getTerminator()).getValue());
 }
 
+// `ew`'s body cloned into `b` with its arguments bound to `args` (one value
+// per input of `ew`); returns the yielded value.
+Value cloneBodyOver(OpBuilder &b, EwiseOp ew, ValueRange args) {
+  IRMapping map;
+  for (size_t j = 0; j < ew.getInputs().size(); ++j)
+    map.map(ew.getBody().front().getArgument(j), args[j]);
+  return cloneBody(b, ew.getBody().front(), map);
+}
+
 // `producer`'s body cloned into `b` over `args` (its inputs' values); a
 // producer yielding i1 (a comparison) stores 0/1, which a consumer reads as f32.
-Value cloneProducer(OpBuilder &b, EwiseOp producer, ArrayRef<BlockArgument> args) {
-  IRMapping map;
-  for (size_t j = 0; j < producer.getInputs().size(); ++j)
-    map.map(producer.getBody().front().getArgument(j), args[j]);
-  Value pv = cloneBody(b, producer.getBody().front(), map);
+Value cloneProducer(OpBuilder &b, EwiseOp producer, ValueRange args) {
+  Value pv = cloneBodyOver(b, producer, args);
   if (pv.getType().isInteger(1)) {
     Location loc = producer.getLoc();
     Value one = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(1.0f));
@@ -128,11 +134,11 @@ bool fuseProducer(EwiseOp ew) {
     inputs.append(producer.getInputs().begin(), producer.getInputs().end());
     OpBuilder b(ew);
     auto fused = buildEwise(b, ew.getLoc(), ew.getType(), inputs, [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
-      Value pv = cloneProducer(body, producer, args.drop_front(producerStart));
-      IRMapping cmap;
+      Value pv = cloneProducer(body, producer, ValueRange(args).drop_front(producerStart));
+      SmallVector<Value> values;
       for (size_t j = 0, k = 0; j < ew.getInputs().size(); ++j)
-        cmap.map(ew.getBody().front().getArgument(j), j == at ? pv : Value(args[k++]));
-      return cloneBody(body, ew.getBody().front(), cmap);
+        values.push_back(j == at ? pv : Value(args[k++]));
+      return cloneBodyOver(body, ew, values);
     });
     ew.getResult().replaceAllUsesWith(fused.getResult());
     ew.erase();
@@ -183,56 +189,37 @@ bool collapseReshapes(func::FuncOp func) {
   return changed;
 }
 
-// A unary consumer (a cast, say) of a reshaped single-use elementwise
-// producer: one ewise of the producer's shape, reshaped after.
-bool fuseUnaryThroughReshape(EwiseOp ew) {
+// A unary consumer (a cast, say) of a reshaped single-use value moves before
+// the reshape: merged into an elementwise producer (one ewise of the
+// producer's shape), or onto a concatenation, over whose pieces it then
+// splits (splitOverConcat); reshaped after.
+bool unaryThroughReshape(EwiseOp ew) {
   if (ew.getInputs().size() != 1)
     return false;
   auto reshape = ew.getInputs()[0].getDefiningOp<ReshapeOp>();
   if (!reshape || !reshape->hasOneUse())
     return false;
-  auto producer = reshape.getInput().getDefiningOp<EwiseOp>();
-  if (!producer || !producer->hasOneUse())
+  Operation *def = reshape.getInput().getDefiningOp();
+  auto producer = llvm::dyn_cast_or_null<EwiseOp>(def);
+  if (!def || !def->hasOneUse() || !(producer || llvm::isa<ConcatOp>(def)))
     return false;
   OpBuilder b(ew);
-  auto fusedType = RankedTensorType::get(typeOf(producer.getResult()).getShape(), ew.getType().getElementType());
-  SmallVector<Value> inputs(producer.getInputs().begin(), producer.getInputs().end());
-  auto fused = buildEwise(b, ew.getLoc(), fusedType, inputs, [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
-    Value pv = cloneProducer(body, producer, args);
-    IRMapping cmap;
-    cmap.map(ew.getBody().front().getArgument(0), pv);
-    return cloneBody(body, ew.getBody().front(), cmap);
-  });
-  Value result = b.create<ReshapeOp>(ew.getLoc(), ew.getType(), fused.getResult());
-  ew.getResult().replaceAllUsesWith(result);
-  ew.erase();
-  reshape.erase();
-  producer.erase();
-  return true;
-}
-
-// A unary elementwise op (a cast, say) of a reshaped concatenation moves
-// before the reshape, where it can split over the concatenation's pieces.
-bool unaryBeforeReshapeOfConcat(EwiseOp ew) {
-  if (ew.getInputs().size() != 1)
-    return false;
-  auto reshape = ew.getInputs()[0].getDefiningOp<ReshapeOp>();
-  if (!reshape || !reshape->hasOneUse())
-    return false;
-  auto cat = reshape.getInput().getDefiningOp<ConcatOp>();
-  if (!cat || !cat->hasOneUse())
-    return false;
-  OpBuilder b(ew);
-  auto movedType = RankedTensorType::get(typeOf(cat.getResult()).getShape(), ew.getType().getElementType());
-  auto moved = buildEwise(b, ew.getLoc(), movedType, {cat.getResult()}, [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
-    IRMapping map;
-    map.map(ew.getBody().front().getArgument(0), args[0]);
-    return cloneBody(body, ew.getBody().front(), map);
+  auto movedType = RankedTensorType::get(typeOf(reshape.getInput()).getShape(), ew.getType().getElementType());
+  SmallVector<Value> inputs;
+  if (producer)
+    inputs.append(producer.getInputs().begin(), producer.getInputs().end());
+  else
+    inputs.push_back(reshape.getInput());
+  auto moved = buildEwise(b, ew.getLoc(), movedType, inputs, [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
+    Value x = producer ? cloneProducer(body, producer, args) : Value(args[0]);
+    return cloneBodyOver(body, ew, x);
   });
   Value result = b.create<ReshapeOp>(ew.getLoc(), ew.getType(), moved.getResult());
   ew.getResult().replaceAllUsesWith(result);
   ew.erase();
   reshape.erase();
+  if (producer)
+    producer.erase();
   return true;
 }
 
@@ -442,10 +429,7 @@ bool splitOverConcat(EwiseOp ew) {
       partShape[axis] = len;
       auto part = buildEwise(b, ew.getLoc(), RankedTensorType::get(partShape, ew.getType().getElementType()), inputs,
                              [&](OpBuilder &body, ArrayRef<BlockArgument> args) {
-                               IRMapping map;
-                               for (size_t j = 0; j < args.size(); ++j)
-                                 map.map(ew.getBody().front().getArgument(j), args[j]);
-                               return cloneBody(body, ew.getBody().front(), map);
+                               return cloneBodyOver(body, ew, args);
                              });
       parts.push_back(part.getResult());
       at += len;
@@ -473,7 +457,7 @@ struct FuseElementwisePass : impl::TrnFuseElementwiseBase<FuseElementwisePass> {
       func.walk([&](EwiseOp ew) { ops.push_back(ew); });
       for (EwiseOp ew : ops) {
         if (simplifyInputs(ew) || fuseProducer(ew) || fuseIntoMatmul(ew) || fuseCastIntoRowOp(ew) ||
-            fuseUnaryThroughReshape(ew) || unaryBeforeReshapeOfConcat(ew) || splitOverConcat(ew)) {
+            unaryThroughReshape(ew) || splitOverConcat(ew)) {
           changed = true;
           break;
         }
