@@ -351,31 +351,31 @@ LogicalResult Emitter::emitOp(Operation *op) {
       return failure();
     return view->broadcastTo(shape);
   };
-  auto define = [&](Value result) -> FailureOr<cg::HbmView> {
-    auto part = concatPart_.find(result);
-    if (part != concatPart_.end()) {
-      Value whole = part->second.first;
-      if (!slots_.count(whole)) {
-        FailureOr<cg::HbmView> d = destination(whole);
-        if (failed(d))
-          return op->emitError() << "type " << whole.getType() << " is not supported on " << pb_.target().name,
-                 failure();
-        bind(whole, *d, placed_.count(whole) ? -1 : static_cast<int>(buffers_.size()) - 1);
-      }
-      const Slot &w = slots_[whole];
-      const int axis = static_cast<int>(whole.getDefiningOp<trn::ConcatOp>().getAxis());
-      std::vector<int64_t> start(w.view.rank(), 0), steps(w.view.rank(), 1);
-      start[axis] = part->second.second;
-      cg::HbmView view = w.view.sliced(start, shapeOf(result), steps);
-      bind(result, view, w.buffer);
-      return view;
-    }
+  // A fresh destination (arena buffer or output tensor) bound to `result`.
+  auto fresh = [&](Value result) -> FailureOr<cg::HbmView> {
     FailureOr<cg::HbmView> d = destination(result);
     if (failed(d))
       return op->emitError() << "type " << result.getType() << " is not supported on " << pb_.target().name, failure();
     // Output tensors are not arena buffers; an arena destination is the newest buffer.
     bind(result, *d, placed_.count(result) ? -1 : static_cast<int>(buffers_.size()) - 1);
     return d;
+  };
+  // `result`'s destination: fresh, or its slice of the concatenation it is
+  // written into in place (the first part defines the whole).
+  auto define = [&](Value result) -> FailureOr<cg::HbmView> {
+    auto part = concatPart_.find(result);
+    if (part == concatPart_.end())
+      return fresh(result);
+    Value whole = part->second.first;
+    if (!slots_.count(whole) && failed(fresh(whole)))
+      return failure();
+    const Slot &w = slots_[whole];
+    const int axis = static_cast<int>(whole.getDefiningOp<trn::ConcatOp>().getAxis());
+    std::vector<int64_t> start(w.view.rank(), 0), steps(w.view.rank(), 1);
+    start[axis] = part->second.second;
+    cg::HbmView view = w.view.sliced(start, shapeOf(result), steps);
+    bind(result, view, w.buffer);
+    return view;
   };
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<arith::ConstantOp>([&](arith::ConstantOp c) -> LogicalResult {
@@ -712,8 +712,7 @@ LogicalResult Emitter::emitOp(Operation *op) {
           FailureOr<cg::HbmView> v = viewOf(in, op);
           if (failed(v))
             return failure();
-          auto part = concatPart_.find(in);
-          if (part != concatPart_.end() && part->second.first == c.getResult()) {
+          if (concatPart_.count(in)) { // written in place (its only use is this concat)
             at += v->shape[axis];
             continue;
           }
