@@ -1,7 +1,7 @@
 // Copies between views of the same shape, and fills. Transposes, slices,
 // concatenation, padding and materialised broadcasts are all copies of
-// views. When both sides walk long contiguous runs the copy is HBM to HBM;
-// otherwise (e.g. a transpose) it stages through SBUF so each side is read
+// views. When both sides' innermost dims are contiguous the copy is HBM to
+// HBM; otherwise (a transpose) it stages through SBUF so each side is read
 // or written in rows, using the DMA transpose unit where it applies. Several
 // copies (a concatenation's parts) can share one kernel.
 #include "compiler/codegen/kernels/Kernels.h"
@@ -14,7 +14,6 @@
 namespace trnx::cg {
 namespace {
 
-constexpr int64_t kDirectRunBytes = 512; // shortest contiguous run worth a direct copy
 constexpr int kMaxRows = 65535;          // rows of one operand
 
 // Enumerates index tuples of dims [0, count) of `shape` (compile time).
@@ -35,16 +34,6 @@ int64_t offsetOf(const HbmView &v, const std::vector<int64_t> &idx) {
   for (size_t d = 0; d < idx.size(); ++d)
     off += idx[d] * v.strides[d];
   return off;
-}
-
-int64_t innerRunBytes(const HbmView &v) {
-  int64_t run = 1;
-  for (int d = v.rank() - 1; d >= 0; --d) {
-    if (v.strides[d] != run)
-      break;
-    run *= v.shape[d];
-  }
-  return run * dtypeSize(v.dtype);
 }
 
 AccessPattern viewAp(const HbmView &v, int64_t elemOffset, int firstDim, int64_t rows, const Affine &rowStart) {
@@ -78,7 +67,6 @@ struct CopyBatch {
   std::vector<std::vector<OnChip>> tiles; // staging tiles per core, allocated on first use
   std::vector<int64_t> slot;
   int next = 0; // rotates which core takes a copy's first rows
-  int64_t tileBytes = 0;
 };
 
 // Direct HBM->HBM copy of collapsed views (rank <= 5 after peeling outer dims).
@@ -175,9 +163,8 @@ void appendCopy(CopyBatch &b, const HbmView &src, const HbmView &dst) {
   // Staging through SBUF lengthens runs only when the two sides' innermost
   // dims differ (a transpose); with both innermost dims contiguous, a direct
   // copy moves the same runs without the round trip.
-  const bool contiguousRuns = std::min(innerRunBytes(s), innerRunBytes(d)) >= kDirectRunBytes;
   const bool sameInnerDim = s.strides.back() == 1 && d.strides.back() == 1;
-  if (contiguousRuns || sameInnerDim || s.rank() == 1)
+  if (sameInnerDim || s.rank() == 1)
     directCopy(b, s, d);
   else
     stagedCopy(b, s, d);
