@@ -77,8 +77,10 @@ private:
   // Loads A^T rows [m0, m0+m) x all K into `dst` ([tk part, kt, m] of op type).
   void loadAT(const MatmulJob &j, const Affine &m0, int64_t m, const OnChip &dst, const OnChip *staging);
   // Loads B rows of k-tiles [k0, k0+count) x columns [n0, n0+w) into dst[kt][w].
+  // permuted: partition p of tile t holds row p*tiles + t (the held stream's
+  // GEMV layout, from row 0) instead of row (kTile + t)*tk + p.
   void loadB(const MatmulJob &j, const Affine &kTile, int64_t kRows, int64_t tiles, const Affine &n0, int64_t w,
-             const OnChip &dst, int64_t dstStride, const OnChip *staging);
+             const OnChip &dst, int64_t dstStride, const OnChip *staging, bool permuted = false);
   void castCopy(const OnChip &from, DType fromType, const OnChip &to, int64_t rows, int64_t elems);
   // Matmuls of one [m x w] output block over all of K into banks[0..].
   // `stationary` / `moving` give the operand of k-tile kTile; with pair set,
@@ -150,19 +152,20 @@ void MatmulEmitter::loadAT(const MatmulJob &j, const Affine &m0, int64_t m, cons
 }
 
 void MatmulEmitter::loadB(const MatmulJob &j, const Affine &kTile, int64_t kRows, int64_t tiles, const Affine &n0,
-                          int64_t w, const OnChip &dst, int64_t dstStride, const OnChip *staging) {
+                          int64_t w, const OnChip &dst, int64_t dstStride, const OnChip *staging, bool permuted) {
   const DType bt = s_.b.dtype;
   const OnChip &target = staging ? *staging : dst;
-  const bool tu = wantsTransposeUnit(sBK_, sBN_, bt, w);
-  Affine elem = Affine(s_.b.offset + j.bOff) + kTile * (tk_ * sBK_) + n0 * sBN_;
+  const int64_t tileStep = permuted ? sBK_ : tk_ * sBK_, partStep = permuted ? tiles * sBK_ : sBK_;
+  const bool tu = wantsTransposeUnit(partStep, sBN_, bt, w);
+  Affine elem = Affine(s_.b.offset + j.bOff) + kTile * tileStep + n0 * sBN_;
   std::vector<Dim> srcDims, dstDims;
   if (tiles > 1) {
-    srcDims.push_back(Dim{static_cast<int32_t>(tk_ * sBK_), static_cast<uint32_t>(tiles)});
+    srcDims.push_back(Dim{static_cast<int32_t>(tileStep), static_cast<uint32_t>(tiles)});
     dstDims.push_back(Dim{static_cast<int32_t>(dstStride), static_cast<uint32_t>(tiles)});
   }
   srcDims.push_back(Dim{static_cast<int32_t>(sBN_), static_cast<uint32_t>(w)});
   dstDims.push_back(Dim{1, static_cast<uint32_t>(w)});
-  AccessPattern src = hbm(s_.b.tensor, elem * dtypeSize(bt), bt, sBK_, static_cast<int>(kRows), srcDims);
+  AccessPattern src = hbm(s_.b.tensor, elem * dtypeSize(bt), bt, partStep, static_cast<int>(kRows), srcDims);
   AccessPattern d = onChip(target, 0, bt, dstDims, static_cast<int>(kRows));
   k_.emit(loadB().next(), dmaCopy(d, src, tu));
   if (staging)
@@ -497,19 +500,8 @@ void MatmulEmitter::heldStream(const std::vector<MatmulJob> &jobs) {
   for (size_t ji = 0; ji < jobs.size(); ++ji) {
     const MatmulJob &j = jobs[ji];
     const OnChip &bPanel = bPanels[ji % bPanels.size()], &bStage = bStages[ji % bStages.size()];
-    if (permK) {
-      const DType bt = s_.b.dtype;
-      const OnChip &target = castB ? bStage : bPanel;
-      AccessPattern src = hbm(s_.b.tensor, (Affine(s_.b.offset + j.bOff) + Affine(j.n0) * sBN_) * dtypeSize(bt), bt,
-                              ktFull_, static_cast<int>(tk_), {Dim{1, static_cast<uint32_t>(ktFull_)}});
-      k_.emit(loadB().next(), dmaCopy(onChip(target, 0, bt, {Dim{1, static_cast<uint32_t>(ktFull_)}},
-                                             static_cast<int>(tk_)),
-                                      src));
-      if (castB)
-        castCopy(bStage, bt, bPanel, tk_, ktFull_);
-    } else if (ktFull_ > 0) {
-      loadB(j, Affine(0), tk_, ktFull_, Affine(j.n0), j.n, bPanel, j.n, castB ? &bStage : nullptr);
-    }
+    if (ktFull_ > 0)
+      loadB(j, Affine(0), tk_, ktFull_, Affine(j.n0), j.n, bPanel, j.n, castB ? &bStage : nullptr, permK);
     if (kRest_) {
       OnChip dst = bPanel, stage = bStage;
       dst.offset += ktFull_ * j.n * es_;
