@@ -17,17 +17,23 @@ struct MatmulCase {
   DType inType, opType;
 };
 
+// c = a @ b over new contiguous tensors a [batch, m, k], b [batch, k, n] of
+// type `in` and c [batch, m, n] of type `out`; the PE multiplies `in`.
+MatmulSpec contiguousMatmul(ProgramBuilder &pb, int64_t batch, int64_t m, int64_t k, int64_t n, DType in, DType out) {
+  const std::vector<int64_t> as = {batch, m, k}, bs = {batch, k, n}, cs = {batch, m, n};
+  MatmulSpec spec;
+  spec.a = HbmView::contiguous(pb.addTensor("a", TensorRole::Input, in, as), in, as);
+  spec.b = HbmView::contiguous(pb.addTensor("b", TensorRole::Input, in, bs), in, bs);
+  spec.c = HbmView::contiguous(pb.addTensor("c", TensorRole::Output, out, cs), out, cs);
+  spec.operandType = in;
+  return spec;
+}
+
 // Builds c = a @ b (+ bias, relu when asked) and compares with a double reference.
 double runMatmul(const MatmulCase &mc, const ChipConfig &chip, bool epilogue = false) {
   ProgramBuilder pb(targetFor(chip));
   std::vector<int64_t> as = {mc.batch, mc.m, mc.k}, bs = {mc.batch, mc.k, mc.n}, cs = {mc.batch, mc.m, mc.n};
-  uint32_t a = pb.addTensor("a", TensorRole::Input, mc.inType, as);
-  uint32_t b = pb.addTensor("b", TensorRole::Input, mc.inType, bs);
-  uint32_t c = pb.addTensor("c", TensorRole::Output, DType::FP32, cs);
-  MatmulSpec spec;
-  spec.a = HbmView::contiguous(a, mc.inType, as);
-  spec.b = HbmView::contiguous(b, mc.inType, bs);
-  spec.c = HbmView::contiguous(c, DType::FP32, cs);
+  MatmulSpec spec = contiguousMatmul(pb, mc.batch, mc.m, mc.k, mc.n, mc.inType, DType::FP32);
   spec.operandType = mc.opType;
   uint32_t bias = 0;
   if (epilogue) {
@@ -94,15 +100,7 @@ namespace {
 
 Report timeMatmul(const ChipConfig &chip, int64_t m, int64_t k, int64_t n, int64_t batch = 1) {
   ProgramBuilder pb(targetFor(chip));
-  const std::vector<int64_t> as = {batch, m, k}, bs = {batch, k, n}, cs = {batch, m, n};
-  uint32_t a = pb.addTensor("a", TensorRole::Input, DType::BF16, as);
-  uint32_t b = pb.addTensor("b", TensorRole::Input, DType::BF16, bs);
-  uint32_t c = pb.addTensor("c", TensorRole::Output, DType::BF16, cs);
-  MatmulSpec spec;
-  spec.a = HbmView::contiguous(a, DType::BF16, as);
-  spec.b = HbmView::contiguous(b, DType::BF16, bs);
-  spec.c = HbmView::contiguous(c, DType::BF16, cs);
-  emitMatmul(pb, spec, kNoLoc);
+  emitMatmul(pb, contiguousMatmul(pb, batch, m, k, n, DType::BF16, DType::BF16), kNoLoc);
   return run(pb.finish(), chip, {}, false, true).report;
 }
 
@@ -124,13 +122,7 @@ TEST(MatmulKernel, Fp8GemvResultHoldsTheWeights) {
   ChipConfig chip = loadChip("trn3");
   auto build = [&](DType ct) {
     ProgramBuilder pb(targetFor(chip));
-    const std::vector<int64_t> as = {1, 1, 2048}, bs = {1, 2048, 4096}, cs = {1, 1, 4096};
-    MatmulSpec spec;
-    spec.a = HbmView::contiguous(pb.addTensor("a", TensorRole::Input, DType::FP8E4M3, as), DType::FP8E4M3, as);
-    spec.b = HbmView::contiguous(pb.addTensor("b", TensorRole::Input, DType::FP8E4M3, bs), DType::FP8E4M3, bs);
-    spec.c = HbmView::contiguous(pb.addTensor("c", TensorRole::Output, ct, cs), ct, cs);
-    spec.operandType = DType::FP8E4M3;
-    emitMatmul(pb, spec, kNoLoc);
+    emitMatmul(pb, contiguousMatmul(pb, 1, 1, 2048, 4096, DType::FP8E4M3, ct), kNoLoc);
     Program p = pb.finish();
     verifyProgram(p, chip.limits());
     return p;
@@ -158,11 +150,8 @@ TEST(MatmulKernel, TransposedEpilogueInputsUseTheTransposeUnit) {
   ChipConfig chip = loadChip("trn3");
   auto time = [&](bool withInput) {
     ProgramBuilder pb(targetFor(chip));
-    const std::vector<int64_t> as = {1, 64, 4096}, bs = {1, 4096, 14336}, cs = {1, 64, 14336};
-    MatmulSpec spec;
-    spec.a = HbmView::contiguous(pb.addTensor("a", TensorRole::Input, DType::BF16, as), DType::BF16, as);
-    spec.b = HbmView::contiguous(pb.addTensor("b", TensorRole::Input, DType::BF16, bs), DType::BF16, bs);
-    spec.c = HbmView::contiguous(pb.addTensor("c", TensorRole::Output, DType::BF16, cs), DType::BF16, cs);
+    const std::vector<int64_t> cs = {1, 64, 14336};
+    MatmulSpec spec = contiguousMatmul(pb, 1, 64, 4096, 14336, DType::BF16, DType::BF16);
     if (withInput) {
       spec.epilogueInputs.push_back(
           HbmView::contiguous(pb.addTensor("g", TensorRole::Input, DType::FP32, cs), DType::FP32, cs));
